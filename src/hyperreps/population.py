@@ -1,0 +1,349 @@
+"""Train a population of zoo CNNs as one vectorised computation.
+
+All M models of a shard run in one forward/backward: the convolutions are grouped
+convolutions (``groups=M``), the linear layers batched matrix products over ``[M, B, .]``.
+Each model keeps its own seed, initialisation, data order, learning rate, weight decay and
+dropout rate; models are independent (the loss is the sum of per-model losses, and both Adam
+and SGD act elementwise), so the result equals training each model alone: see
+``tests/test_population.py``, which checks it against a plain ``torch.optim`` loop.
+
+This is the project's only training loop: zoo training and the later fine-tuning of sampled
+populations both call :func:`train_population`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .architecture import ParameterLayout, activation_fn, init_parameters
+
+log = logging.getLogger(__name__)
+
+METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
+OPTIMIZERS = ("adam", "sgd")
+DATA_ORDERS = ("per_model", "shared")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What makes one model of a population: its seed and per-model hyperparameters."""
+
+    seed: int
+    init: str = "uniform"
+    lr: float = 3e-4
+    weight_decay: float = 0.0
+    dropout: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Settings shared by every model of one population (shard)."""
+
+    activation: str = "tanh"
+    optimizer: str = "adam"
+    momentum: float = 0.9  # SGD only
+    batch_size: int = 10
+    epochs: int = 50
+    data_order: str = "per_model"  # each model shuffles with its own seed, or one order for all
+    shuffle_seed: int = 0  # seeds the shared order and the dropout masks
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {OPTIMIZERS}")
+        if self.data_order not in DATA_ORDERS:
+            raise ValueError(f"unknown data_order {self.data_order!r}; choose from {DATA_ORDERS}")
+        activation_fn(self.activation)
+
+
+@dataclass
+class SplitData:
+    """Images ``[N, C, 28, 28]`` (float) and labels ``[N]`` (int64) of one split."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def to(self, device, dtype=None) -> "SplitData":
+        return SplitData(self.x.to(device=device, dtype=dtype or self.x.dtype), self.y.to(device))
+
+
+@dataclass
+class TrainResult:
+    """Weights ``[M, E+1, P]`` in the training dtype (epoch 0 = the initial state) and metrics
+    ``[M, E+1]``; NaN where a model had diverged."""
+
+    weights: torch.Tensor
+    metrics: dict[str, np.ndarray]
+    diverged_epoch: np.ndarray  # -1 where the model never diverged
+    layout: ParameterLayout
+    extra: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- forward pass
+
+
+def population_forward(params: dict[str, torch.Tensor], x: torch.Tensor, activation: str,
+                       dropout: torch.Tensor | None = None, generator=None) -> torch.Tensor:
+    """Logits ``[M, B, 10]`` of M models.
+
+    ``params`` maps each tensor name of :class:`ParameterLayout` to ``[M, *shape]``. ``x`` is
+    either ``[B, C, H, W]`` (every model sees the same images) or ``[M, B, C, H, W]`` (each
+    model its own batch). ``dropout`` (``[M]`` rates) applies in training only.
+    """
+    act = activation_fn(activation)
+    cl = torch.channels_last  # oneDNN's grouped convolutions are 2-3x faster in NHWC
+    w1 = params["conv1.weight"]
+    M, C = w1.shape[0], w1.shape[2]
+    if x.dim() == 5:  # per-model batches: conv1 grouped too
+        B = x.shape[1]
+        h = x.transpose(0, 1).reshape(B, M * C, *x.shape[-2:])
+        groups1 = M
+    else:
+        B = x.shape[0]
+        h, groups1 = x, 1
+    h = h.contiguous(memory_format=cl)
+    use_dropout = dropout is not None and bool((dropout > 0).any())
+
+    def drop(h, per_model_shape):
+        if not use_dropout:
+            return h
+        keep = (1.0 - dropout).to(h.dtype)
+        mask_shape = (B, M) + per_model_shape
+        u = torch.rand(mask_shape, generator=generator, device=h.device, dtype=h.dtype)
+        keep_b = keep.view((1, M) + (1,) * len(per_model_shape))
+        mask = (u < keep_b).to(h.dtype) / keep_b.clamp_min(1e-12)
+        return (h.reshape(mask_shape) * mask).reshape(h.shape)
+
+    def conv(h, name, groups):
+        w, b = params[f"{name}.weight"], params[f"{name}.bias"]
+        w = w.reshape(-1, *w.shape[2:]).contiguous(memory_format=cl)
+        return F.conv2d(h, w, b.reshape(-1), groups=groups)
+
+    h = act(F.max_pool2d(conv(h, "conv1", groups1), 2))
+    h = drop(h, (8, *h.shape[-2:]))
+    h = act(F.max_pool2d(conv(h, "conv2", M), 2))
+    h = drop(h, (6, *h.shape[-2:]))
+    h = act(conv(h, "conv3", M))
+    h = drop(h, (4, *h.shape[-2:]))
+    h = h.contiguous().reshape(B, M, -1).transpose(0, 1)  # [M, B, 36], per-model (c, h, w)
+    h = torch.baddbmm(params["fc1.bias"].unsqueeze(1), h, params["fc1.weight"].transpose(1, 2))
+    h = act(h)
+    if use_dropout:
+        h = drop(h.transpose(0, 1), (h.shape[-1],)).transpose(0, 1)
+    return torch.baddbmm(params["fc2.bias"].unsqueeze(1), h, params["fc2.weight"].transpose(1, 2))
+
+
+def per_model_nll(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood per model: logits ``[M, B, 10]``, y ``[B]`` or ``[M, B]``."""
+    logp = F.log_softmax(logits, dim=-1)
+    if y.dim() == 1:
+        y = y.expand(logits.shape[0], -1)
+    return -logp.gather(-1, y.unsqueeze(-1)).squeeze(-1).mean(dim=1)
+
+
+@torch.no_grad()
+def evaluate_population(params: dict[str, torch.Tensor], data: SplitData, activation: str,
+                        image_model_budget: int = 16384) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean NLL and accuracy ``[M]`` of every model on the whole split (eval mode)."""
+    M = params["conv1.weight"].shape[0]
+    chunk = max(1, image_model_budget // M)
+    dtype = params["conv1.weight"].dtype
+    loss_sum = torch.zeros(M, dtype=torch.float64, device=data.x.device)
+    correct = torch.zeros(M, dtype=torch.float64, device=data.x.device)
+    for i in range(0, len(data), chunk):
+        xb, yb = data.x[i : i + chunk].to(dtype), data.y[i : i + chunk]
+        logits = population_forward(params, xb, activation)
+        logp = F.log_softmax(logits, dim=-1)
+        loss_sum += -logp.gather(-1, yb.expand(M, -1).unsqueeze(-1)).squeeze(-1).sum(1).double()
+        correct += (logits.argmax(-1) == yb).sum(1).double()
+    n = max(len(data), 1)
+    return (loss_sum / n).float().cpu(), (correct / n).float().cpu()
+
+
+# --------------------------------------------------------------------------- optimiser
+
+
+class PopulationOptimizer:
+    """Adam or SGD over stacked parameters with per-model learning rate and weight decay.
+
+    Reproduces ``torch.optim.Adam`` / ``torch.optim.SGD`` (L2 weight decay added to the
+    gradient, Adam's bias corrections, SGD momentum without dampening) model by model; torch's
+    optimisers take one scalar lr per parameter group, which cannot vary along the model axis.
+    """
+
+    def __init__(self, params: dict[str, torch.Tensor], kind: str, lr: torch.Tensor,
+                 weight_decay: torch.Tensor, momentum: float = 0.9,
+                 betas=(0.9, 0.999), eps: float = 1e-8):
+        self.params, self.kind = params, kind
+        self.lr, self.wd = lr, weight_decay
+        self.momentum, self.betas, self.eps = momentum, betas, eps
+        self.step_count = 0
+        self.state = {k: (torch.zeros_like(p), torch.zeros_like(p)) for k, p in params.items()}
+
+    def _per_model(self, v: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+        return v.to(p.dtype).view((-1,) + (1,) * (p.dim() - 1))
+
+    @torch.no_grad()
+    def step(self, active: torch.Tensor):
+        self.step_count += 1
+        t = self.step_count
+        b1, b2 = self.betas
+        for k, p in self.params.items():
+            g = p.grad
+            lr, wd = self._per_model(self.lr, p), self._per_model(self.wd, p)
+            g = g + wd * p
+            m, v = self.state[k]
+            if self.kind == "adam":
+                m.lerp_(g, 1 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                step_size = lr / (1 - b1**t)
+                denom = (v.sqrt() / math.sqrt(1 - b2**t)).add_(self.eps)
+                update = step_size * m / denom
+            else:  # sgd with momentum, dampening 0, as torch.optim.SGD
+                if t == 1:
+                    m.copy_(g)
+                else:
+                    m.mul_(self.momentum).add_(g)
+                update = lr * m if self.momentum else lr * g
+            keep = active.view((-1,) + (1,) * (p.dim() - 1))
+            p.sub_(torch.where(keep, update, torch.zeros_like(update)))
+
+    @torch.no_grad()
+    def reset_models(self, idx: torch.Tensor):
+        for m, v in self.state.values():
+            m[idx] = 0
+            v[idx] = 0
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _progress(iterable, enabled: bool, desc: str):
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, leave=False, mininterval=5.0)
+
+
+def train_population(specs: list[ModelSpec], settings: TrainSettings, train: SplitData,
+                     evals: dict[str, SplitData], layout: ParameterLayout,
+                     device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
+                     init_weights: torch.Tensor | None = None, progress: bool = False,
+                     on_epoch=None) -> TrainResult:
+    """Train M models for ``settings.epochs`` epochs; record every epoch (0 = before training).
+
+    ``evals`` maps 'val' / 'test' to held-out splits evaluated after every epoch. Train loss and
+    accuracy are the running means over the epoch's batches (as the reference ``NNmodule``);
+    at epoch 0 they are evaluated on the whole train split. ``init_weights`` ``[M, P]`` starts
+    from given weights (fine-tuning) instead of the models' seeded initialisation. A model
+    whose loss or weights become non-finite is marked diverged at that epoch: its later
+    weights and metrics are NaN and it stops updating; the other models go on.
+    """
+    device = torch.device(device)
+    M, P, E, B = len(specs), layout.n_params, settings.epochs, settings.batch_size
+    if M == 0:
+        raise ValueError("a population needs at least one model")
+    if init_weights is None:
+        init = torch.stack([init_parameters(layout, s.init, s.seed, dtype) for s in specs])
+    else:
+        if tuple(init_weights.shape) != (M, P):
+            raise ValueError(f"init_weights must be [{M}, {P}], got {tuple(init_weights.shape)}")
+        init = init_weights.to(dtype)
+    flat = init.to(device).clone()
+    params = {k: v.clone().requires_grad_(True) for k, v in layout.unflatten(flat).items()}
+
+    train = train.to(device, dtype)
+    evals = {k: v.to(device, dtype) for k, v in evals.items()}
+    lr = torch.tensor([s.lr for s in specs], device=device, dtype=torch.float64)
+    wd = torch.tensor([s.weight_decay for s in specs], device=device, dtype=torch.float64)
+    dropout = torch.tensor([s.dropout for s in specs], device=device, dtype=dtype)
+    opt = PopulationOptimizer(params, settings.optimizer, lr, wd, settings.momentum)
+
+    order_gens = [torch.Generator().manual_seed(int(s.seed)) for s in specs]
+    shared_gen = torch.Generator().manual_seed(int(settings.shuffle_seed))
+    drop_gen = torch.Generator(device=device).manual_seed(int(settings.shuffle_seed) + 1)
+
+    weights = torch.full((M, E + 1, P), float("nan"), dtype=dtype)
+    metrics = {k: np.full((M, E + 1), np.nan, dtype=np.float64) for k in METRICS}
+    diverged_epoch = np.full(M, -1, dtype=np.int64)
+    active = torch.ones(M, dtype=torch.bool, device=device)
+
+    def flat_now():
+        return layout.flatten({k: v.detach() for k, v in params.items()})
+
+    def mark_diverged(bad: torch.Tensor, epoch: int):
+        idx = torch.nonzero(bad & active).flatten()
+        if len(idx) == 0:
+            return
+        for i in idx.tolist():
+            diverged_epoch[i] = epoch
+            log.warning("model seed=%d diverged in epoch %d", specs[i].seed, epoch)
+        active[idx] = False
+        with torch.no_grad():  # park diverged models at zero so no NaN reaches the others
+            for p in params.values():
+                p[idx] = 0
+        opt.reset_models(idx)
+
+    def record(epoch: int, train_loss=None, train_acc=None):
+        w = flat_now()
+        bad = ~torch.isfinite(w).all(dim=1)
+        mark_diverged(bad, epoch)
+        ok = active.cpu().numpy()
+        weights[ok, epoch] = w[active].cpu()
+        for split, data in evals.items():
+            loss, acc = evaluate_population(params, data, settings.activation)
+            metrics[f"{split}_loss"][ok, epoch] = loss.numpy()[ok]
+            metrics[f"{split}_acc"][ok, epoch] = acc.numpy()[ok]
+        if train_loss is None:
+            train_loss, train_acc = evaluate_population(params, train, settings.activation)
+        metrics["train_loss"][ok, epoch] = np.asarray(train_loss)[ok]
+        metrics["train_acc"][ok, epoch] = np.asarray(train_acc)[ok]
+
+    record(0)
+    if on_epoch:
+        on_epoch(0, metrics)
+    N = len(train)
+    n_steps = math.ceil(N / B)
+    for epoch in _progress(range(1, E + 1), progress, f"training {M} models"):
+        if settings.data_order == "per_model":
+            order = torch.stack([torch.randperm(N, generator=g) for g in order_gens]).to(device)
+        else:
+            order = torch.randperm(N, generator=shared_gen).to(device)
+        loss_sum = torch.zeros(M, dtype=torch.float64, device=device)
+        correct = torch.zeros(M, dtype=torch.float64, device=device)
+        for s in range(n_steps):
+            if settings.data_order == "per_model":
+                idx = order[:, s * B : (s + 1) * B]  # [M, b]
+                xb, yb = train.x[idx], train.y[idx]
+            else:
+                idx = order[s * B : (s + 1) * B]
+                xb, yb = train.x[idx], train.y[idx]
+            logits = population_forward(params, xb, settings.activation, dropout, drop_gen)
+            losses = per_model_nll(logits, yb)
+            finite = torch.isfinite(losses)
+            total = torch.where(active & finite, losses, torch.zeros_like(losses)).sum()
+            for p in params.values():
+                p.grad = None
+            total.backward()
+            opt.step(active & finite)
+            with torch.no_grad():
+                nb = idx.shape[-1]
+                loss_sum += torch.where(finite, losses, 0).detach().double() * nb
+                yb_m = yb if yb.dim() == 2 else yb.expand(M, -1)
+                correct += (logits.argmax(-1) == yb_m).sum(1).double()
+            if not bool(finite.all()):
+                mark_diverged(~finite, epoch)
+        record(epoch, (loss_sum / N).float().cpu().numpy(), (correct / N).float().cpu().numpy())
+        if on_epoch:
+            on_epoch(epoch, metrics)
+    return TrainResult(weights=weights, metrics=metrics, diverged_epoch=diverged_epoch,
+                       layout=layout)

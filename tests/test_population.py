@@ -1,0 +1,117 @@
+"""The vectorised population trainer equals training every model alone."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hyperreps.architecture import ACTIVATIONS, ParameterLayout, ZooCNN, init_parameters
+from hyperreps.population import (ModelSpec, SplitData, TrainSettings, population_forward,
+                                  train_population)
+
+
+def toy_data(n=60, channels=1, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, channels, 28, 28, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 10, (n,), generator=g)
+    return SplitData(x, y)
+
+
+def train_alone(spec: ModelSpec, settings: TrainSettings, data: SplitData, channels=1):
+    """The plain loop: one nn.Module, torch.optim, the same init and data order."""
+    model = ZooCNN(channels, settings.activation, spec.dropout).double()
+    model.load_flat(init_parameters(model.layout, spec.init, spec.seed, torch.float64))
+    if settings.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=settings.momentum,
+                              weight_decay=spec.weight_decay)
+    gen = torch.Generator().manual_seed(spec.seed if settings.data_order == "per_model"
+                                        else settings.shuffle_seed)
+    n, b = len(data), settings.batch_size
+    for _ in range(settings.epochs):
+        order = torch.randperm(n, generator=gen)
+        for s in range(0, n, b):
+            idx = order[s : s + b]
+            loss = F.nll_loss(F.log_softmax(model(data.x[idx]), -1), data.y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.flat()
+
+
+SPECS = [ModelSpec(seed=1, init="kaiming_uniform", lr=1e-3),
+         ModelSpec(seed=2, init="uniform", lr=3e-4, weight_decay=1e-3),
+         ModelSpec(seed=3, init="xavier_normal", lr=3e-3),
+         ModelSpec(seed=4, init="normal", lr=1e-4, weight_decay=0.1)]
+
+
+@pytest.mark.parametrize("optimizer,order,activation", [
+    ("adam", "per_model", "tanh"), ("adam", "shared", "relu"),
+    ("sgd", "per_model", "gelu"), ("sgd", "shared", "sigmoid")])
+def test_vectorised_equals_one_at_a_time(optimizer, order, activation):
+    data = toy_data(n=47)  # a ragged last batch too
+    settings = TrainSettings(activation=activation, optimizer=optimizer, epochs=2,
+                             batch_size=10, data_order=order, shuffle_seed=7)
+    specs = [s if optimizer == "adam" else ModelSpec(s.seed, s.init, s.lr / 10, s.weight_decay)
+             for s in SPECS]
+    layout = ParameterLayout.for_channels(1)
+    res = train_population(specs, settings, data, {"test": toy_data(20, seed=1)}, layout,
+                           dtype=torch.float64)
+    for i, spec in enumerate(specs):
+        alone = train_alone(spec, settings, data)
+        assert torch.allclose(res.weights[i, -1], alone, atol=1e-10, rtol=0), \
+            (res.weights[i, -1] - alone).abs().max()
+        assert not torch.equal(res.weights[i, -1], res.weights[i, 0])  # it did train
+
+
+def test_three_channel_population_matches_module():
+    layout = ParameterLayout.for_channels(3)
+    flat = torch.stack([init_parameters(layout, "kaiming_normal", s, torch.float64)
+                        for s in range(3)])
+    x = toy_data(5, channels=3).x
+    for act in ACTIVATIONS:
+        out = population_forward(layout.unflatten(flat), x, act)
+        for i in range(3):
+            ref = ZooCNN(3, act).double().load_flat(flat[i]).eval()(x)
+            assert torch.allclose(out[i], ref, atol=1e-12)
+
+
+def test_epoch_zero_is_initial_state_and_metrics_recorded():
+    layout = ParameterLayout.for_channels(1)
+    data = toy_data(30)
+    res = train_population(SPECS[:2], TrainSettings(epochs=2), data,
+                           {"val": toy_data(10, seed=2), "test": toy_data(10, seed=3)}, layout)
+    for i, s in enumerate(SPECS[:2]):
+        assert torch.equal(res.weights[i, 0], init_parameters(layout, s.init, s.seed))
+    for key in ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"):
+        assert res.metrics[key].shape == (2, 3) and np.isfinite(res.metrics[key]).all()
+    assert (res.diverged_epoch == -1).all()
+
+
+def test_diverged_model_is_recorded_and_others_unaffected():
+    layout = ParameterLayout.for_channels(1)
+    data = toy_data(40)
+    settings = TrainSettings(optimizer="sgd", epochs=3, activation="relu")
+    good = [ModelSpec(seed=1, init="kaiming_uniform", lr=1e-3),
+            ModelSpec(seed=2, init="kaiming_uniform", lr=1e-3)]
+    bad = ModelSpec(seed=3, init="normal", lr=1e30)
+    res = train_population([good[0], bad, good[1]], settings, data, {}, layout,
+                           dtype=torch.float64)
+    alone = train_population(good, settings, data, {}, layout, dtype=torch.float64)
+    assert res.diverged_epoch[1] >= 1 and res.diverged_epoch[0] == res.diverged_epoch[2] == -1
+    e = res.diverged_epoch[1]
+    assert torch.isnan(res.weights[1, e:]).all() and np.isnan(res.metrics["train_loss"][1, e:]).all()
+    assert torch.isfinite(res.weights[1, :e]).all()
+    assert torch.allclose(res.weights[[0, 2]], alone.weights, atol=1e-12)
+
+
+def test_fine_tuning_starts_from_given_weights():
+    layout = ParameterLayout.for_channels(1)
+    start = torch.zeros(2, layout.n_params)
+    res = train_population(SPECS[:2], TrainSettings(epochs=1), toy_data(20), {}, layout,
+                           init_weights=start)
+    assert torch.equal(res.weights[:, 0], start)
+    with pytest.raises(ValueError, match="init_weights"):
+        train_population(SPECS[:2], TrainSettings(epochs=1), toy_data(20), {}, layout,
+                         init_weights=torch.zeros(3, layout.n_params))
