@@ -85,6 +85,7 @@ class DatasetInfo:
     load_raw: Callable  # (DataSettings) -> (train_x, train_y, test_x, test_y)
     preprocess: Callable  # uint8/float [N, C, H, W] -> float32 [N, C, 28, 28]
     defaults: dict = field(default_factory=dict)  # the zoo hyperparameters of the papers
+    train_size: int = 0  # images in the train split after carving out val (for job sizing)
 
 
 # --------------------------------------------------------------------------- preprocessing
@@ -334,16 +335,18 @@ DATASETS: dict[str, DatasetInfo] = {
         # The papers' MNIST settings stay at chance here within a small budget (BRIEF):
         # kaiming_uniform with lr 1e-3 learns in a few epochs of 130 steps.
         dict(activation="tanh", init="kaiming_uniform", optimizer="adam", lr=1e-3,
-             weight_decay=0.0, dropout=0.0)),
+             weight_decay=0.0, dropout=0.0), train_size=1294),
     "digits_rot90": DatasetInfo(
         "digits_rot90", 1, 144, "bundled with scikit-learn (digits rotated by 90 degrees)",
         _digits_raw(True), _prep_digits,
         dict(activation="tanh", init="kaiming_uniform", optimizer="adam", lr=1e-3,
-             weight_decay=0.0, dropout=0.0)),
+             weight_decay=0.0, dropout=0.0), train_size=1294),
     "mnist": DatasetInfo(
         "mnist", 1, 10_000, "put the four MNIST idx files (optionally .gz) in DATA/MNIST/raw, "
-        "or set data.allow_download", _idx_family("MNIST", (), "see above"), _prep_mnist,
-        dict(_MNIST_DEFAULTS)),
+        "or set data.allow_download",
+        _idx_family("MNIST", (), "copy the four MNIST idx files (train-images-idx3-ubyte ..., "
+                    "optionally .gz) into that folder, or set data.allow_download: true"),
+        _prep_mnist, dict(_MNIST_DEFAULTS), train_size=50000),
     "fashion_mnist": DatasetInfo(
         "fashion_mnist", 1, 10_000,
         "apt-get install dataset-fashion-mnist (Debian), put the idx files in "
@@ -352,23 +355,23 @@ DATASETS: dict[str, DatasetInfo] = {
                     "apt-get install dataset-fashion-mnist (Debian puts the idx files in "
                     f"{DEBIAN_FASHION}), copy the idx files into the first folder, or set "
                     "data.allow_download: true"),
-        _prep_half, dict(_MNIST_DEFAULTS)),
+        _prep_half, dict(_MNIST_DEFAULTS), train_size=50000),
     "svhn": DatasetInfo(
         "svhn", 1, 13_257, "train_32x32.mat and test_32x32.mat in DATA/SVHN", _svhn_raw, _prep_svhn,
         dict(activation="tanh", init="uniform", optimizer="adam", lr=3e-3, weight_decay=0.0,
-             dropout=0.0)),
+             dropout=0.0), train_size=60000),
     "usps": DatasetInfo(
         "usps", 1, 1_291, "usps.bz2 and usps.t.bz2 in DATA/USPS", _usps_raw, _prep_usps,
         dict(activation="tanh", init="uniform", optimizer="adam", lr=3e-4, weight_decay=1e-3,
-             dropout=0.0)),
+             dropout=0.0), train_size=6000),
     "cifar10": DatasetInfo(
         "cifar10", 3, 8_000, "cifar-10-batches-py in DATA", _cifar10_raw, _prep_natural,
         dict(activation="gelu", init="kaiming_uniform", optimizer="adam", lr=1e-4,
-             weight_decay=1e-2, dropout=0.0)),
+             weight_decay=1e-2, dropout=0.0), train_size=42000),
     "stl10": DatasetInfo(
         "stl10", 3, 800, "stl10_binary in DATA", _stl10_raw, _prep_natural,
         dict(activation="tanh", init="kaiming_uniform", optimizer="adam", lr=1e-4,
-             weight_decay=1e-3, dropout=0.0)),
+             weight_decay=1e-3, dropout=0.0), train_size=4200),
 }
 
 

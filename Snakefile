@@ -1,0 +1,26 @@
+# hyperreps: hyper-representations end to end.
+#
+#   snakemake --cores 2 --configfile config/demo.yaml     # bundled data, minutes on a CPU
+#   snakemake --cores 8 --use-conda                       # paper scale (config/config.yaml)
+#
+# Results: results/zoos/<zoo>/{shards/<n>,zoo,split.json}, results/figures/*.png.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+# --configfile replaces the default config rather than merging into it: a demo run must not
+# inherit the paper's zoos.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/zoo.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

@@ -1,0 +1,52 @@
+import math
+
+from hyperreps.config import ConfigError, plan_shards, validate_config
+from hyperreps.data import dataset_info
+
+try:
+    validate_config(config)
+except ConfigError as e:
+    raise WorkflowError(f"invalid configuration: {e}")
+
+ZOOS = config["zoos"]
+TRAINED_ZOOS = [z for z, c in ZOOS.items() if "import_from" not in c]
+IMPORTED_ZOOS = [z for z, c in ZOOS.items() if "import_from" in c]
+SHARDS = {z: plan_shards(ZOOS[z]) for z in TRAINED_ZOOS}
+NOTHING = "(?!x)x"  # a regex matching no name
+
+
+def names_regex(names):
+    return "|".join(names) if names else NOTHING
+
+
+wildcard_constraints:
+    zoo=names_regex(list(ZOOS)),
+    shard=r"\d{4}",
+
+
+def shard_dirs(wildcards):
+    return [f"results/zoos/{wildcards.zoo}/shards/{s.name}" for s in SHARDS[wildcards.zoo]]
+
+
+def shard_runtime(wildcards):
+    """Minutes for one shard on a 2-core CPU at ~4000 image-models/s, with slack."""
+    cfg = ZOOS[wildcards.zoo]
+    n_models = len(SHARDS[wildcards.zoo][int(wildcards.shard)].model_ids)
+    work = n_models * cfg["epochs"] * dataset_info(cfg["dataset"]).train_size * 1.3
+    return max(10, math.ceil(2 * work / 4000 / 60))
+
+
+def shard_mem_mb(wildcards):
+    cfg = ZOOS[wildcards.zoo]
+    info = dataset_info(cfg["dataset"])
+    n_models = len(SHARDS[wildcards.zoo][int(wildcards.shard)].model_ids)
+    data = (info.train_size * 1.4) * info.channels * 28 * 28 * 4
+    history = n_models * (cfg["epochs"] + 1) * 2864 * 4 * 2
+    return int(1500 + (data + history) / 2**20)
+
+
+def all_targets():
+    out = []
+    for z in ZOOS:
+        out += [f"results/zoos/{z}/split.json", f"results/figures/zoo_{z}_accuracy.png"]
+    return out

@@ -1,0 +1,85 @@
+# Stage 1: model zoos. Each shard is an independent job (one vectorised population), which is
+# how a zoo spreads over a cluster's GPUs; shards merge into one zoo, split by model.
+
+
+rule train_zoo_shard:
+    output:
+        directory("results/zoos/{zoo}/shards/{shard}"),
+    log:
+        "logs/zoos/{zoo}/train_{shard}.log",
+    benchmark:
+        "results/benchmarks/zoos/{zoo}/train_{shard}.tsv"
+    params:
+        zoo=lambda wc: ZOOS[wc.zoo],
+    threads: 2
+    resources:
+        mem_mb=shard_mem_mb,
+        runtime=shard_runtime,
+        gpu=1 if config["device"] == "cuda" else 0,
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/train_zoo_shard.py"
+
+
+rule merge_zoo_shards:
+    input:
+        shard_dirs,
+    output:
+        directory("results/zoos/{zoo}/zoo"),
+    log:
+        "logs/zoos/{zoo}/merge.log",
+    wildcard_constraints:
+        zoo=names_regex(TRAINED_ZOOS),
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/merge_zoo_shards.py"
+
+
+rule import_zoo:
+    output:
+        directory("results/zoos/{zoo}/zoo"),
+    log:
+        "logs/zoos/{zoo}/import.log",
+    wildcard_constraints:
+        zoo=names_regex(IMPORTED_ZOOS),
+    params:
+        zoo=lambda wc: ZOOS[wc.zoo],
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/import_zoo.py"
+
+
+rule split_zoo:
+    input:
+        "results/zoos/{zoo}/zoo",
+    output:
+        "results/zoos/{zoo}/split.json",
+    log:
+        "logs/zoos/{zoo}/split.log",
+    params:
+        split=config["split"],
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/split_zoo.py"
+
+
+rule plot_zoo_accuracy:
+    input:
+        "results/zoos/{zoo}/zoo",
+    output:
+        report(
+            "results/figures/zoo_{zoo}_accuracy.png",
+            caption="../report/zoo_accuracy.rst",
+            category="Model zoos",
+            labels={"zoo": "{zoo}", "figure": "test accuracy per epoch"},
+        ),
+    log:
+        "logs/zoos/{zoo}/plot.log",
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/plot_zoo.py"

@@ -1,0 +1,108 @@
+"""Configuration: JSON-schema validation with defaults, and the expansion of a zoo's config
+into its models and shards."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import yaml
+
+from .data import dataset_info
+
+SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")  # config/schema.yaml links here
+HYPERPARAMETERS = ("activation", "init", "optimizer", "lr", "weight_decay", "dropout")
+SHARED_IN_SHARD = ("activation", "optimizer")  # per-model: seed, init, lr, weight_decay, dropout
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key."""
+
+
+def _with_defaults(validator_class):
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub and key not in instance:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def load_schema(path: Path | None = None) -> dict:
+    return yaml.safe_load(Path(path or SCHEMA_PATH).read_text())
+
+
+def validate_config(config: dict, schema: dict | None = None) -> dict:
+    """Validate ``config`` in place, fill in defaults, return it. Raises :class:`ConfigError`
+    naming the offending key (e.g. ``zoos.demo.epochs``)."""
+    schema = schema or load_schema()
+    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
+    for _ in range(2):  # defaults may create objects that get their own defaults
+        errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+        if errors:
+            e = jsonschema.exceptions.best_match(errors)
+            key = ".".join(str(p) for p in e.absolute_path) or "(top level)"
+            if e.validator == "additionalProperties":
+                extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
+                raise ConfigError(f"config key {key!r}: unknown key(s) {extra}")
+            raise ConfigError(f"config key {key!r}: {e.message}")
+    s = config["split"]
+    if abs(s["train"] + s["val"] + s["test"] - 1) > 1e-6:
+        raise ConfigError("config key 'split': train + val + test must be 1")
+    return config
+
+
+def load_config(path: str | Path) -> dict:
+    cfg = yaml.safe_load(Path(path).read_text()) or {}
+    return validate_config(cfg)
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int
+    model_ids: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.index:04d}"
+
+
+def expand_models(zoo_cfg: dict) -> list[dict]:
+    """Every model of a zoo: model_id, seed and full hyperparameters (grid x seeds)."""
+    defaults = dataset_info(zoo_cfg["dataset"]).defaults
+    hp = {k: zoo_cfg.get("hyperparameters", {}).get(k, defaults[k]) for k in HYPERPARAMETERS}
+    axes = [v if isinstance(v, list) else [v] for v in hp.values()]
+    seeds_cfg = zoo_cfg.get("seeds", {})
+    first, count = seeds_cfg.get("first", 1), seeds_cfg.get("count", 1000)
+    rng = np.random.default_rng(first) if seeds_cfg.get("random", False) else None
+    models = []
+    for combo in itertools.product(*axes):
+        seeds = (rng.integers(1, 10**6, size=count).tolist() if rng is not None
+                 else range(first, first + count))
+        for seed in seeds:
+            row = dict(model_id=len(models), seed=int(seed))
+            row.update(zip(HYPERPARAMETERS, combo))
+            row["batch_size"] = zoo_cfg.get("batch_size", 10)
+            models.append(row)
+    return models
+
+
+def plan_shards(zoo_cfg: dict) -> list[Shard]:
+    """Models grouped by the settings one vectorised computation must share, then chunked."""
+    size = zoo_cfg.get("shard_size", 100)
+    groups: dict[tuple, list[int]] = {}
+    for m in expand_models(zoo_cfg):
+        groups.setdefault(tuple(m[k] for k in SHARED_IN_SHARD), []).append(m["model_id"])
+    shards = []
+    for ids in groups.values():
+        for i in range(0, len(ids), size):
+            shards.append(Shard(len(shards), tuple(ids[i : i + size])))
+    return shards

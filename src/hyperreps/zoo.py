@@ -1,0 +1,252 @@
+"""The zoo format: pickle-free weights, a metadata table and a manifest with checksums.
+
+A zoo is a directory:
+
+- ``weights.safetensors``: one float32 tensor ``weights`` of shape [models, epochs, params]
+  (epoch 0 = the untrained state; NaN from the epoch a model diverged);
+- ``metadata.csv``: one row per (model, epoch): model_id, seed, the model's hyperparameters,
+  epoch, train/val/test loss and accuracy, diverged, diverged_epoch;
+- ``manifest.json``: format name and version, dataset, channels, counts, the layer layout
+  (tensor name, shape, offset in the flat vector) and the sha256 and size of both files.
+
+Writes go to a temporary sibling directory that is renamed into place, so an interrupted job
+never leaves a half-written zoo under the final name. Loading verifies checksums, shapes and
+values and names the offending file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .architecture import ParameterLayout, Tensor
+from .data import file_sha256
+
+FORMAT = "hyperreps-zoo"
+VERSION = 1
+WEIGHTS, METADATA, MANIFEST = "weights.safetensors", "metadata.csv", "manifest.json"
+METRIC_COLUMNS = ["train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
+HYPERPARAMETER_COLUMNS = ["activation", "init", "optimizer", "lr", "weight_decay", "dropout",
+                          "batch_size"]
+
+
+class ZooCorruptError(ValueError):
+    """A zoo file is missing, truncated, altered or inconsistent; the message names it."""
+
+
+@dataclass
+class Zoo:
+    """Weights ``[models, epochs, params]`` plus the long metadata table."""
+
+    weights: torch.Tensor
+    metadata: pd.DataFrame
+    layout: ParameterLayout
+    dataset: str
+    info: dict
+
+    @property
+    def n_models(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def n_epochs(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def model_ids(self) -> np.ndarray:
+        return self.models()["model_id"].to_numpy()
+
+    def models(self) -> pd.DataFrame:
+        """One row per model (hyperparameters and divergence), in weight-tensor order."""
+        cols = [c for c in self.metadata.columns if c not in METRIC_COLUMNS + ["epoch"]]
+        return (self.metadata[cols].drop_duplicates("model_id")
+                .set_index("model_id").loc[self._order()].reset_index())
+
+    def _order(self) -> list[int]:
+        return list(self.info["model_ids"])
+
+    def metric(self, name: str) -> np.ndarray:
+        """A metric as ``[models, epochs]`` in weight-tensor order."""
+        table = self.metadata.pivot(index="model_id", columns="epoch", values=name)
+        return table.loc[self._order()].to_numpy(dtype=np.float64)
+
+    def select(self, model_ids) -> "Zoo":
+        pos = {m: i for i, m in enumerate(self._order())}
+        idx = [pos[int(m)] for m in model_ids]
+        meta = self.metadata[self.metadata["model_id"].isin(set(int(m) for m in model_ids))]
+        info = dict(self.info, model_ids=[int(m) for m in model_ids])
+        return Zoo(self.weights[idx], meta.reset_index(drop=True), self.layout, self.dataset, info)
+
+
+def _atomic_dir(final: Path):
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+
+
+def _publish(tmp: Path, final: Path):
+    final = Path(final)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+
+
+def save_zoo(path: str | os.PathLike, zoo: Zoo) -> Path:
+    """Write ``zoo`` to directory ``path`` (atomically: temporary directory, then rename)."""
+    path = Path(path)
+    w = zoo.weights.detach().to(torch.float32).contiguous().cpu()
+    if w.dim() != 3 or w.shape[2] != zoo.layout.n_params:
+        raise ValueError(f"weights must be [models, epochs, {zoo.layout.n_params}], "
+                         f"got {tuple(w.shape)}")
+    ids = [int(m) for m in zoo.info["model_ids"]]
+    if len(ids) != w.shape[0] or len(set(ids)) != len(ids):
+        raise ValueError("model_ids must be unique, one per model")
+    tmp = _atomic_dir(path)
+    try:
+        save_file({"weights": w}, str(tmp / WEIGHTS))
+        meta = zoo.metadata.sort_values(["model_id", "epoch"]).reset_index(drop=True)
+        meta.to_csv(tmp / METADATA, index=False, float_format="%.8g")
+        manifest = {
+            "format": FORMAT, "version": VERSION, "dataset": zoo.dataset,
+            "channels": zoo.layout.channels, "n_models": int(w.shape[0]),
+            "n_epochs": int(w.shape[1]), "n_params": zoo.layout.n_params,
+            "layout": zoo.layout.as_list(), "model_ids": ids,
+            "extra": {k: v for k, v in zoo.info.items() if k != "model_ids"},
+            "files": {name: {"sha256": file_sha256(tmp / name),
+                             "bytes": (tmp / name).stat().st_size}
+                      for name in (WEIGHTS, METADATA)},
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        _publish(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _layout_from_manifest(entries: list[dict], where: Path) -> ParameterLayout:
+    channels = None
+    for e in entries:
+        if e.get("name") == "conv1.weight":
+            channels = e["shape"][1]
+    if channels not in (1, 3):
+        raise ZooCorruptError(f"{where}: layout does not describe the zoo CNN")
+    layout = ParameterLayout.for_channels(channels)
+    if [Tensor(e["name"], tuple(e["shape"]), e["offset"]).as_dict() for e in entries] \
+            != layout.as_list():
+        raise ZooCorruptError(f"{where}: layout differs from the zoo CNN with {channels} channels")
+    return layout
+
+
+def load_zoo(path: str | os.PathLike, verify: bool = True) -> Zoo:
+    """Read a zoo directory; with ``verify`` check sizes and sha256 of every file first."""
+    path = Path(path)
+    mpath = path / MANIFEST
+    if not mpath.exists():
+        raise ZooCorruptError(f"{mpath}: missing (not a zoo directory, or an interrupted write)")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except json.JSONDecodeError as e:
+        raise ZooCorruptError(f"{mpath}: not valid JSON ({e})") from None
+    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+        raise ZooCorruptError(f"{mpath}: not a {FORMAT} v{VERSION} manifest")
+    for name, rec in manifest["files"].items():
+        f = path / name
+        if not f.exists():
+            raise ZooCorruptError(f"{f}: missing")
+        if f.stat().st_size != rec["bytes"]:
+            raise ZooCorruptError(f"{f}: {f.stat().st_size} bytes, manifest says {rec['bytes']} "
+                                  "(truncated or altered)")
+        if verify and file_sha256(f) != rec["sha256"]:
+            raise ZooCorruptError(f"{f}: sha256 does not match the manifest (corrupt or altered)")
+    layout = _layout_from_manifest(manifest["layout"], mpath)
+    try:
+        tensors = load_file(str(path / WEIGHTS))
+    except (SafetensorError, OSError) as e:
+        raise ZooCorruptError(f"{path / WEIGHTS}: unreadable ({e})") from None
+    w = tensors.get("weights")
+    shape = (manifest["n_models"], manifest["n_epochs"], layout.n_params)
+    if w is None or tuple(w.shape) != shape:
+        raise ZooCorruptError(f"{path / WEIGHTS}: expected weights of shape {shape}")
+    try:
+        meta = pd.read_csv(path / METADATA)
+    except Exception as e:  # noqa: BLE001 - any parse failure means a corrupt table
+        raise ZooCorruptError(f"{path / METADATA}: unreadable ({e})") from None
+    missing = {"model_id", "epoch", *METRIC_COLUMNS, "diverged"} - set(meta.columns)
+    if missing:
+        raise ZooCorruptError(f"{path / METADATA}: missing columns {sorted(missing)}")
+    if len(meta) != shape[0] * shape[1] or set(meta["model_id"]) != set(manifest["model_ids"]):
+        raise ZooCorruptError(f"{path / METADATA}: rows do not match the weights' models/epochs")
+    info = dict(manifest.get("extra", {}), model_ids=manifest["model_ids"])
+    return Zoo(w, meta, layout, manifest["dataset"], info)
+
+
+def metadata_table(rows: list[dict], metrics: dict[str, np.ndarray],
+                   diverged_epoch: np.ndarray) -> pd.DataFrame:
+    """Long table from per-model rows (model_id, seed, hyperparameters) and metrics [M, E]."""
+    n_epochs = next(iter(metrics.values())).shape[1]
+    records = []
+    for i, row in enumerate(rows):
+        d_ep = int(diverged_epoch[i])
+        for e in range(n_epochs):
+            rec = dict(row, epoch=e)
+            rec.update({k: float(metrics[k][i, e]) for k in METRIC_COLUMNS})
+            rec["diverged"] = d_ep >= 0
+            rec["diverged_epoch"] = d_ep
+            records.append(rec)
+    return pd.DataFrame.from_records(records)
+
+
+def merge_zoos(zoos: list[Zoo]) -> Zoo:
+    """Concatenate shards of one zoo along the model axis."""
+    if not zoos:
+        raise ValueError("nothing to merge")
+    first = zoos[0]
+    for z in zoos[1:]:
+        if z.layout != first.layout or z.n_epochs != first.n_epochs or z.dataset != first.dataset:
+            raise ValueError("shards differ in layout, epochs or dataset")
+    ids = [m for z in zoos for m in z.info["model_ids"]]
+    if len(set(ids)) != len(ids):
+        raise ValueError("shards share model ids")
+    info = dict(first.info, model_ids=ids)
+    info.pop("shard", None)
+    return Zoo(torch.cat([z.weights for z in zoos]),
+               pd.concat([z.metadata for z in zoos], ignore_index=True),
+               first.layout, first.dataset, info)
+
+
+def split_models(zoo: Zoo, fractions=(0.7, 0.15, 0.15), seed: int = 42) -> dict:
+    """Split by model (never by checkpoint); diverged models are excluded and counted."""
+    models = zoo.models()
+    diverged = models.loc[models["diverged"].astype(bool), "model_id"].astype(int).tolist()
+    usable = models.loc[~models["diverged"].astype(bool), "model_id"].astype(int).to_numpy()
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(np.sort(usable))
+    n = len(perm)
+    n_train = int(round(fractions[0] * n))
+    n_val = int(round(fractions[1] * n))
+    parts = {"train": perm[:n_train], "val": perm[n_train:n_train + n_val],
+             "test": perm[n_train + n_val:]}
+    out = {k: sorted(int(m) for m in v) for k, v in parts.items()}
+    out["diverged_excluded"] = sorted(diverged)
+    out["counts"] = {k: len(v) for k, v in out.items() if k != "counts"}
+    out["seed"], out["fractions"] = seed, list(fractions)
+    return out
+
+
+def write_json_atomic(path: str | os.PathLike, obj) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    os.replace(tmp, path)
