@@ -20,11 +20,13 @@ antialiased tensor resizing stands in for PIL's per-image resize.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import logging
 import os
 import pickle
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -166,7 +168,6 @@ _MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 def _idx_family(cls_name: str, extra_folders: tuple[Path, ...], how: str):
     def load(settings: DataSettings):
         from torchvision import datasets
-        from torchvision.datasets.utils import extract_archive
 
         cls = getattr(datasets, cls_name)
         raw = Path(settings.root) / cls_name / "raw"
@@ -182,10 +183,9 @@ def _idx_family(cls_name: str, extra_folders: tuple[Path, ...], how: str):
                 raw.mkdir(parents=True, exist_ok=True)
                 for f, path in src.items():
                     tmp = raw / (f + ".part")
-                    if path.suffix == ".gz":
-                        extract_archive(str(path), str(tmp))
-                    else:
-                        tmp.write_bytes(path.read_bytes())
+                    opener = gzip.open if path.suffix == ".gz" else open
+                    with opener(path, "rb") as src_f, open(tmp, "wb") as dst:
+                        shutil.copyfileobj(src_f, dst)
                     os.replace(tmp, raw / f)
                 log.info("%s: copied idx files from %s to %s", cls_name, folder, raw)
                 break
@@ -199,21 +199,19 @@ def _idx_family(cls_name: str, extra_folders: tuple[Path, ...], how: str):
     return load
 
 
-def _verified(cls, verify: bool):
+def _verified(cls, verify: bool, files: list[Path]):
     """A torchvision dataset class whose md5 check can be switched off.
 
     With ``verify_checksums: false`` (the tests' tiny fixtures cannot match the official md5)
-    files are only required to exist; shapes and values are still validated after loading.
+    the ``files`` are only required to exist; shapes and values are still validated after
+    loading.
     """
 
     class Checked(cls):
         def _check_integrity(self) -> bool:
             if verify:
                 return super()._check_integrity()
-            names = getattr(self, "filename", None)
-            files = [names] if names else [f for f, _ in self.train_list + self.test_list]
-            base = Path(self.root) / getattr(self, "base_folder", "")
-            return all((base / f).exists() for f in files)
+            return all(Path(f).exists() for f in files)
 
     Checked.__name__ = cls.__name__
     return Checked
@@ -223,9 +221,9 @@ def _svhn_raw(settings: DataSettings):
     from torchvision.datasets import SVHN
 
     root = Path(settings.root) / "SVHN"
-    cls = _verified(SVHN, settings.verify_checksums)
-    if not settings.allow_download and not all(
-            (root / f).exists() for f in ("train_32x32.mat", "test_32x32.mat")):
+    files = [root / "train_32x32.mat", root / "test_32x32.mat"]
+    cls = _verified(SVHN, settings.verify_checksums, files)
+    if not settings.allow_download and not all(f.exists() for f in files):
         raise _not_found("svhn", [root], "put train_32x32.mat and test_32x32.mat (from "
                          "ufldl.stanford.edu/housenumbers) there, or set data.allow_download")
     try:
@@ -246,9 +244,7 @@ def _stl10_raw(settings: DataSettings):
         raise _not_found("stl10", [folder], "extract stl10_binary.tar.gz (from "
                          "cs.stanford.edu/~acoates/stl10) into the data folder, or set "
                          "data.allow_download")
-    cls = _verified(STL10, settings.verify_checksums)
-    if not settings.verify_checksums:
-        cls.train_list = STL10.train_list[:2]  # the unlabeled file is not used
+    cls = _verified(STL10, settings.verify_checksums, [folder / f for f in needed])
     try:
         tr = cls(str(settings.root), split="train", download=settings.allow_download)
         te = cls(str(settings.root), split="test", download=False)
@@ -282,7 +278,7 @@ class _ArrayUnpickler(pickle.Unpickler):
     """Unpickles plain containers and numpy arrays only: CIFAR-10's python batches are pickles,
     and a pickle from elsewhere must not be able to run code."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ALLOWED = {("_codecs", "encode"), ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
                ("numpy._core.multiarray", "scalar")}
 

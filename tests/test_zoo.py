@@ -1,0 +1,75 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hyperreps.zoo import (MANIFEST, METADATA, WEIGHTS, ZooCorruptError, load_zoo, merge_zoos,
+                           save_zoo, split_models)
+from helpers import make_zoo
+
+
+def test_round_trip(tmp_path):
+    zoo = make_zoo(diverged=[2])
+    save_zoo(tmp_path / "z", zoo)
+    back = load_zoo(tmp_path / "z")
+    assert torch.equal(torch.nan_to_num(back.weights, 7.0), torch.nan_to_num(zoo.weights, 7.0))
+    assert back.metric("test_acc").shape == (6, 3)
+    np.testing.assert_allclose(back.metric("test_acc"), zoo.metric("test_acc"), rtol=1e-7)
+    models = back.models()
+    assert models["diverged"].tolist() == [False, False, True, False, False, False]
+    assert models["diverged_epoch"].tolist()[2] == 1
+    manifest = json.loads((tmp_path / "z" / MANIFEST).read_text())
+    assert manifest["layout"][0] == {"name": "conv1.weight", "shape": [8, 1, 5, 5], "offset": 0}
+    assert set(manifest["files"]) == {WEIGHTS, METADATA}
+    assert not list(tmp_path.glob(".*tmp"))  # no temporary directory left behind
+
+
+def test_corrupt_file_is_named(tmp_path):
+    save_zoo(tmp_path / "z", make_zoo())
+    f = tmp_path / "z" / WEIGHTS
+    data = bytearray(f.read_bytes())
+    data[-5] ^= 0xFF
+    f.write_bytes(bytes(data))
+    with pytest.raises(ZooCorruptError, match="weights.safetensors: sha256"):
+        load_zoo(tmp_path / "z")
+
+
+def test_truncated_file_is_named(tmp_path):
+    save_zoo(tmp_path / "z", make_zoo())
+    f = tmp_path / "z" / METADATA
+    f.write_bytes(f.read_bytes()[:100])
+    with pytest.raises(ZooCorruptError, match="metadata.csv: .* bytes.*truncated"):
+        load_zoo(tmp_path / "z")
+
+
+def test_missing_manifest(tmp_path):
+    (tmp_path / "z").mkdir()
+    with pytest.raises(ZooCorruptError, match="manifest.json: missing"):
+        load_zoo(tmp_path / "z")
+
+
+def test_overwrite_replaces_atomically(tmp_path):
+    save_zoo(tmp_path / "z", make_zoo(n_models=3))
+    save_zoo(tmp_path / "z", make_zoo(n_models=4))
+    assert load_zoo(tmp_path / "z").n_models == 4
+
+
+def test_merge_and_select():
+    a, b = make_zoo(3, first_id=0), make_zoo(2, first_id=3, seed=1)
+    m = merge_zoos([a, b])
+    assert m.n_models == 5 and list(m.model_ids) == [0, 1, 2, 3, 4]
+    assert torch.equal(m.weights[3:], b.weights)
+    assert torch.equal(m.select([4, 0]).weights, torch.stack([b.weights[1], a.weights[0]]))
+    with pytest.raises(ValueError, match="share model ids"):
+        merge_zoos([a, a])
+
+
+def test_split_by_model_excludes_and_counts_diverged():
+    zoo = make_zoo(n_models=40, diverged=[3, 17])
+    s = split_models(zoo)
+    assert s["diverged_excluded"] == [3, 17] and s["counts"]["diverged_excluded"] == 2
+    parts = [set(s[k]) for k in ("train", "val", "test")]
+    assert sum(map(len, parts)) == 38 and not (parts[0] & parts[1] or parts[0] & parts[2])
+    assert s["counts"]["train"] == round(0.7 * 38)
+    assert split_models(zoo) == s  # deterministic
