@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from hyperreps.architecture import ACTIVATIONS, ParameterLayout, ZooCNN, init_parameters
+from hyperreps.reference import train_one_at_a_time
 from hyperreps.population import (ModelSpec, SplitData, TrainSettings, population_forward,
                                   train_population)
 
@@ -15,29 +15,6 @@ def toy_data(n=60, channels=1, seed=0):
     x = torch.randn(n, channels, 28, 28, generator=g, dtype=torch.float64)
     y = torch.randint(0, 10, (n,), generator=g)
     return SplitData(x, y)
-
-
-def train_alone(spec: ModelSpec, settings: TrainSettings, data: SplitData, channels=1):
-    """The plain loop: one nn.Module, torch.optim, the same init and data order."""
-    model = ZooCNN(channels, settings.activation, spec.dropout).double()
-    model.load_flat(init_parameters(model.layout, spec.init, spec.seed, torch.float64))
-    if settings.optimizer == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
-    else:
-        opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=settings.momentum,
-                              weight_decay=spec.weight_decay)
-    gen = torch.Generator().manual_seed(spec.seed if settings.data_order == "per_model"
-                                        else settings.shuffle_seed)
-    n, b = len(data), settings.batch_size
-    for _ in range(settings.epochs):
-        order = torch.randperm(n, generator=gen)
-        for s in range(0, n, b):
-            idx = order[s : s + b]
-            loss = F.nll_loss(F.log_softmax(model(data.x[idx]), -1), data.y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return model.flat()
 
 
 SPECS = [ModelSpec(seed=1, init="kaiming_uniform", lr=1e-3),
@@ -59,7 +36,7 @@ def test_vectorised_equals_one_at_a_time(optimizer, order, activation):
     res = train_population(specs, settings, data, {"test": toy_data(20, seed=1)}, layout,
                            dtype=torch.float64)
     for i, spec in enumerate(specs):
-        alone = train_alone(spec, settings, data)
+        alone = train_one_at_a_time(spec, settings, data, dtype=torch.float64)
         assert torch.allclose(res.weights[i, -1], alone, atol=1e-10, rtol=0), \
             (res.weights[i, -1] - alone).abs().max()
         assert not torch.equal(res.weights[i, -1], res.weights[i, 0])  # it did train

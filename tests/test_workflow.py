@@ -1,0 +1,85 @@
+"""The Snakemake workflow end to end on a tiny config (trained + imported zoo)."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hyperreps.config import load_config, plan_shards
+from hyperreps.zoo import load_zoo
+from test_importers import write_model
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+
+
+def snakemake(args, cwd, timeout=600):
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    return subprocess.run(SNAKEMAKE + args, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("wf")
+    write_model(work / "raytune", "model_a", 1)
+    write_model(work / "raytune", "model_b", 2)
+    cfg = {"device": "cpu",
+           "zoos": {"tiny": {"dataset": "digits", "seeds": {"first": 1, "count": 6},
+                             "epochs": 2, "shard_size": 3},
+                    "imported": {"dataset": "mnist", "import_from": str(work / "raytune")}}}
+    (work / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+    r = snakemake(["--cores", "2", "--configfile", "tiny.yaml", "--directory", str(work)], work)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return work, r
+
+
+@pytest.mark.slow
+def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
+    work, r = tiny_run
+    zoo = load_zoo(work / "results/zoos/tiny/zoo")
+    assert zoo.n_models == 6 and zoo.n_epochs == 3
+    assert len(list((work / "results/zoos/tiny/shards").iterdir())) == 2
+    split = json.loads((work / "results/zoos/tiny/split.json").read_text())
+    assert sum(len(split[k]) for k in ("train", "val", "test")) == 6
+    assert (work / "results/figures/zoo_tiny_accuracy.png").stat().st_size > 10_000
+    assert load_zoo(work / "results/zoos/imported/zoo").n_models == 2
+    assert (work / "results/figures/zoo_imported_accuracy.png").exists()
+    assert "train_zoo_shard" in r.stderr and "import_zoo" in r.stderr
+
+
+@pytest.mark.slow
+def test_rerun_does_nothing(tiny_run):
+    work, _ = tiny_run
+    r = snakemake(["--cores", "2", "--configfile", "tiny.yaml", "--directory", str(work)], work)
+    assert r.returncode == 0 and "Nothing to be done" in r.stderr
+
+
+def test_bad_config_fails_before_any_job(tmp_path):
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(
+        {"zoos": {"z": {"dataset": "digits", "epochs": "many"}}}))
+    r = snakemake(["--cores", "1", "--configfile", "bad.yaml", "--directory", str(tmp_path)],
+                  tmp_path)
+    assert r.returncode != 0 and "zoos.z.epochs" in r.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_paper_config_dry_run_lists_every_shard(tmp_path):
+    r = snakemake(["-n", "--directory", str(tmp_path), "--configfile",
+                   str(ROOT / "config" / "config.yaml")], tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    zoos = load_config(ROOT / "config" / "config.yaml")["zoos"]
+    expected = sum(len(plan_shards(z)) for z in zoos.values())
+    m = re.search(r"^train_zoo_shard\s+(\d+)$", r.stdout + r.stderr, re.M)
+    assert m and int(m.group(1)) == expected
+
+
+def test_lint_is_clean():
+    r = subprocess.run(SNAKEMAKE + ["--lint", "--configfile", str(ROOT / "config/demo.yaml")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
