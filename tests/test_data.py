@@ -10,7 +10,7 @@ import pytest
 import scipy.io
 import torch
 
-from hyperreps.data import (DATASETS, DataSettings, DatasetCorruptError, DatasetNotFoundError,
+from hyperreps.data import (DATASETS, DEBIAN_FASHION, DataSettings, DatasetCorruptError, DatasetNotFoundError,
                             load_dataset)
 
 RNG = np.random.default_rng(0)
@@ -137,3 +137,11 @@ def test_digits_and_rotated_domain_are_bundled():
 def test_unknown_dataset():
     with pytest.raises(ValueError, match="unknown dataset"):
         load_dataset("imagenet")
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION.exists(),
+                    reason="Debian package dataset-fashion-mnist not installed (.ci/run installs it)")
+def test_real_fashion_mnist_from_debian(tmp_path):
+    d = load_dataset("fashion_mnist", DataSettings(tmp_path))
+    assert (len(d.train), len(d.val), len(d.test)) == (50_000, 10_000, 10_000)
+    assert torch.bincount(d.test.y).tolist() == [1000] * 10
