@@ -11,6 +11,8 @@ rule train_zoo_shard:
         "results/benchmarks/zoos/{zoo}/train_{shard}.tsv"
     params:
         zoo=lambda wc: ZOOS[wc.zoo],
+        # training state after every epoch: a killed job resumes where it stopped
+        resume=lambda wc: f"results/zoos/{wc.zoo}/resume/{wc.shard}.safetensors",
     threads: 2
     resources:
         mem_mb=shard_mem_mb,

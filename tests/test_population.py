@@ -92,3 +92,48 @@ def test_fine_tuning_starts_from_given_weights():
     with pytest.raises(ValueError, match="init_weights"):
         train_population(SPECS[:2], TrainSettings(epochs=1), toy_data(20), {}, layout,
                          init_weights=torch.zeros(3, layout.n_params))
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_training_resumes_to_the_same_result(tmp_path):
+    layout = ParameterLayout.for_channels(1)
+    data = toy_data(33)
+    specs = [ModelSpec(seed=1, init="kaiming_uniform", lr=1e-3, dropout=0.3),
+             ModelSpec(seed=2, init="kaiming_uniform", lr=3e-3)]
+    settings = TrainSettings(epochs=3)
+    full = train_population(specs, settings, data, {"test": toy_data(9, seed=4)}, layout,
+                            dtype=torch.float64)
+
+    def stop_after_two(epoch, _metrics):
+        if epoch == 2:
+            raise Interrupt
+
+    ckpt = tmp_path / "state.safetensors"
+    with pytest.raises(Interrupt):
+        train_population(specs, settings, data, {"test": toy_data(9, seed=4)}, layout,
+                         dtype=torch.float64, checkpoint=ckpt, on_epoch=stop_after_two)
+    assert ckpt.exists()
+    seen = []
+    resumed = train_population(specs, settings, data, {"test": toy_data(9, seed=4)}, layout,
+                               dtype=torch.float64, checkpoint=ckpt,
+                               on_epoch=lambda e, m: seen.append(e))
+    assert seen == [3]  # epochs 0-2 were not redone
+    assert torch.equal(resumed.weights, full.weights)
+    np.testing.assert_array_equal(resumed.metrics["test_acc"], full.metrics["test_acc"])
+    # a checkpoint of another population is ignored
+    other = train_population(specs[:1], settings, data, {}, layout, dtype=torch.float64,
+                             checkpoint=ckpt)
+    assert other.weights.shape[0] == 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_matches_cpu():
+    layout = ParameterLayout.for_channels(1)
+    data = toy_data(40)
+    settings = TrainSettings(epochs=2)
+    cpu = train_population(SPECS, settings, data, {}, layout, dtype=torch.float64)
+    gpu = train_population(SPECS, settings, data, {}, layout, dtype=torch.float64, device="cuda")
+    assert torch.allclose(cpu.weights, gpu.weights, atol=1e-9)

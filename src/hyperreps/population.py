@@ -13,9 +13,13 @@ populations both call :func:`train_population`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
-from dataclasses import dataclass, field
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -226,19 +230,30 @@ class PopulationOptimizer:
 # --------------------------------------------------------------------------- training
 
 
-def _progress(iterable, enabled: bool, desc: str):
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress_bar(total: int, enabled: bool, desc: str):
     if not enabled:
-        return iterable
+        return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, desc=desc, leave=False, mininterval=5.0)
+    # steps, not epochs: an epoch of a large zoo can take minutes; in a log file one line
+    # every 30 s at most
+    return tqdm(total=total, desc=desc, unit="step", mininterval=30.0, maxinterval=120.0,
+                smoothing=0.05)
 
 
 def train_population(specs: list[ModelSpec], settings: TrainSettings, train: SplitData,
                      evals: dict[str, SplitData], layout: ParameterLayout,
                      device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
                      init_weights: torch.Tensor | None = None, progress: bool = False,
-                     on_epoch=None) -> TrainResult:
+                     on_epoch=None, checkpoint: str | os.PathLike | None = None) -> TrainResult:
     """Train M models for ``settings.epochs`` epochs; record every epoch (0 = before training).
 
     ``evals`` maps 'val' / 'test' to held-out splits evaluated after every epoch. Train loss and
@@ -247,6 +262,11 @@ def train_population(specs: list[ModelSpec], settings: TrainSettings, train: Spl
     from given weights (fine-tuning) instead of the models' seeded initialisation. A model
     whose loss or weights become non-finite is marked diverged at that epoch: its later
     weights and metrics are NaN and it stops updating; the other models go on.
+
+    With ``checkpoint`` (a file path) the complete training state is written there after every
+    epoch (atomically), and a run that finds a checkpoint of the same population resumes after
+    its last epoch with the same result as an uninterrupted run. The caller deletes the file
+    once the result is safely stored.
     """
     device = torch.device(device)
     M, P, E, B = len(specs), layout.n_params, settings.epochs, settings.batch_size
@@ -308,12 +328,27 @@ def train_population(specs: list[ModelSpec], settings: TrainSettings, train: Spl
         metrics["train_loss"][ok, epoch] = np.asarray(train_loss)[ok]
         metrics["train_acc"][ok, epoch] = np.asarray(train_acc)[ok]
 
-    record(0)
-    if on_epoch:
-        on_epoch(0, metrics)
+    fingerprint = hashlib.sha256(json.dumps(
+        [[asdict(s) for s in specs], asdict(settings), P, len(train), str(dtype),
+         None if init_weights is None else hashlib.sha256(init.cpu().numpy().tobytes()).hexdigest()],
+        sort_keys=True).encode()).hexdigest()
+    gens = {"order": order_gens, "shared": [shared_gen], "drop": [drop_gen]}
+    start = 1
+    if checkpoint is not None and Path(checkpoint).exists():
+        done = _load_checkpoint(checkpoint, fingerprint, params, opt, weights, metrics,
+                                diverged_epoch, active, gens)
+        if done is not None:
+            start = done + 1
+            log.info("resuming from %s after epoch %d", checkpoint, done)
+    if start == 1:
+        record(0)
+        if on_epoch:
+            on_epoch(0, metrics)
     N = len(train)
     n_steps = math.ceil(N / B)
-    for epoch in _progress(range(1, E + 1), progress, f"training {M} models"):
+    bar = _progress_bar(E * n_steps, progress, f"training {M} models")
+    bar.update((start - 1) * n_steps)
+    for epoch in range(start, E + 1):
         if settings.data_order == "per_model":
             order = torch.stack([torch.randperm(N, generator=g) for g in order_gens]).to(device)
         else:
@@ -342,8 +377,70 @@ def train_population(specs: list[ModelSpec], settings: TrainSettings, train: Spl
                 correct += (logits.argmax(-1) == yb_m).sum(1).double()
             if not bool(finite.all()):
                 mark_diverged(~finite, epoch)
+            bar.update()
         record(epoch, (loss_sum / N).float().cpu().numpy(), (correct / N).float().cpu().numpy())
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, fingerprint, epoch, params, opt, weights, metrics,
+                             diverged_epoch, active, gens)
         if on_epoch:
             on_epoch(epoch, metrics)
+    bar.close()
     return TrainResult(weights=weights, metrics=metrics, diverged_epoch=diverged_epoch,
                        layout=layout)
+
+
+# --------------------------------------------------------------------------- resumable state
+
+
+def _save_checkpoint(path, fingerprint, epoch, params, opt, weights, metrics, diverged_epoch,
+                     active, gens):
+    from safetensors.torch import save_file
+
+    t = {f"param.{k}": v.detach().cpu().contiguous() for k, v in params.items()}
+    for k, (m, v) in opt.state.items():
+        t[f"opt_m.{k}"], t[f"opt_v.{k}"] = m.cpu().contiguous(), v.cpu().contiguous()
+    t["weights"] = weights.contiguous()
+    t.update({f"metric.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in metrics.items()})
+    t["diverged_epoch"] = torch.from_numpy(diverged_epoch.copy())
+    t["active"] = active.cpu()
+    for name, gs in gens.items():
+        t[f"gen.{name}"] = torch.stack([g.get_state() for g in gs])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(t, str(tmp), metadata={"fingerprint": fingerprint, "epoch": str(epoch),
+                                     "step_count": str(opt.step_count)})
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path, fingerprint, params, opt, weights, metrics, diverged_epoch, active,
+                     gens) -> int | None:
+    """Restore the state in place; the epoch it was saved after, or None if it does not fit."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            if meta.get("fingerprint") != fingerprint:
+                log.warning("%s belongs to another population: starting afresh", path)
+                return None
+            t = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError) as e:
+        log.warning("%s unreadable (%s): starting afresh", path, e)
+        return None
+    with torch.no_grad():
+        for k, p in params.items():
+            p.copy_(t[f"param.{k}"])
+        for k, (m, v) in opt.state.items():
+            m.copy_(t[f"opt_m.{k}"])
+            v.copy_(t[f"opt_v.{k}"])
+    opt.step_count = int(meta["step_count"])
+    weights.copy_(t["weights"])
+    for k in metrics:
+        metrics[k][...] = t[f"metric.{k}"].numpy()
+    diverged_epoch[...] = t["diverged_epoch"].numpy()
+    active.copy_(t["active"])
+    for name, gs in gens.items():
+        for g, state in zip(gs, t[f"gen.{name}"]):
+            g.set_state(state.clone())  # a fresh tensor: set_state ignores a view's offset
+    return int(meta["epoch"])

@@ -17,7 +17,9 @@ log = logging.getLogger(__name__)
 
 
 def train_zoo_shard(config: dict, zoo_name: str, shard_index: int, device: torch.device,
-                    progress: bool = True) -> Zoo:
+                    progress: bool = True, checkpoint=None) -> Zoo:
+    """Train one shard; with ``checkpoint`` (a file) an interrupted job resumes after its last
+    finished epoch."""
     zoo_cfg = config["zoos"][zoo_name]
     shards = plan_shards(zoo_cfg)
     if not 0 <= shard_index < len(shards):
@@ -45,7 +47,7 @@ def train_zoo_shard(config: dict, zoo_name: str, shard_index: int, device: torch
                  float(acc.max()), time.perf_counter() - t0)
 
     res = train_population(specs, settings, data.train, data.evals(), layout, device=device,
-                           progress=progress, on_epoch=report)
+                           progress=progress, on_epoch=report, checkpoint=checkpoint)
     for r, d in zip(rows, res.diverged_epoch):
         if d >= 0:
             log.warning("model %d (seed %d) diverged in epoch %d", r["model_id"], r["seed"], d)

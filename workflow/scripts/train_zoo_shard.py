@@ -13,7 +13,9 @@ from hyperreps.zoo import save_zoo  # noqa: E402
 log = setup_logging(snakemake)  # noqa: F821
 set_cpu_threads(snakemake.threads)  # noqa: F821
 device = resolve_device(snakemake.config["device"])  # noqa: F821
+resume = Path(snakemake.params.resume)  # noqa: F821
 zoo = train_zoo_shard(snakemake.config, snakemake.wildcards.zoo,  # noqa: F821
-                      int(snakemake.wildcards.shard), device)  # noqa: F821
+                      int(snakemake.wildcards.shard), device, checkpoint=resume)  # noqa: F821
 save_zoo(snakemake.output[0], zoo)  # noqa: F821
+resume.unlink(missing_ok=True)  # the shard is stored: the per-epoch training state is spent
 log.info("wrote %s (%d models x %d epochs)", snakemake.output[0], zoo.n_models, zoo.n_epochs)  # noqa: F821
