@@ -17,7 +17,8 @@ rule train_zoo_shard:
     resources:
         mem_mb=shard_mem_mb,
         runtime=shard_runtime,
-        gpu=1 if config["device"] == "cuda" else 0,
+        # a GPU unless the config pins the CPU; uncapped locally unless --resources gpu=N
+        gpu=0 if config["device"] == "cpu" else 1,
     conda:
         "../envs/hyperreps.yaml"
     script:
