@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import torch
 
 from hyperreps.architecture import ParameterLayout
 from hyperreps.data import load_dataset
-from hyperreps.device import resolve_device
+from hyperreps.device import CPU_MALLOC_ENV, malloc_env_missing, resolve_device
 from hyperreps.population import ModelSpec, TrainSettings, train_population
 from hyperreps.reference import train_one_at_a_time
 
@@ -71,7 +73,12 @@ def main():
                     help="time the one-at-a-time loop on only this many of the models "
                          "(its rate does not depend on M); default: all")
     ap.add_argument("--out", default="benchmarks/results/population.json")
+    ap.add_argument("--default-malloc", action="store_true",
+                    help="keep glibc's default thresholds (the pipeline's jobs raise them)")
     args = ap.parse_args()
+    if not args.default_malloc and malloc_env_missing():
+        # as in the pipeline's jobs; glibc reads these at start-up only
+        os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **CPU_MALLOC_ENV})
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -83,7 +90,7 @@ def main():
         print(f"M={m:5d}  vectorised {r['vectorized_models_epochs_per_s']:9.2f} models*epochs/s   "
               f"one-at-a-time {r['one_at_a_time_models_epochs_per_s']:8.2f}   "
               f"speed-up {r['speedup']:.2f}x", flush=True)
-    env = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+    env = {"device": str(device), "glibc_malloc_thresholds_raised": not malloc_env_missing(), "torch": torch.__version__, "threads": torch.get_num_threads(),
            "cpu": platform.processor() or platform.machine(),
            "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None}
     out = Path(args.out)
