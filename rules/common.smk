@@ -1,5 +1,6 @@
 import math
 
+from hyperreps.architecture import ParameterLayout
 from hyperreps.config import ConfigError, plan_shards, validate_config
 from hyperreps.data import dataset_info
 
@@ -28,20 +29,25 @@ def shard_dirs(wildcards):
     return [f"results/zoos/{wildcards.zoo}/shards/{s.name}" for s in SHARDS[wildcards.zoo]]
 
 
-def shard_runtime(wildcards):
-    """Minutes for one shard on a 2-core CPU at ~4000 image-models/s, with slack."""
+def _shard(wildcards):
+    """The zoo's config, its dataset's registry entry and the shard's number of models."""
     cfg = ZOOS[wildcards.zoo]
     n_models = len(SHARDS[wildcards.zoo][int(wildcards.shard)].model_ids)
-    work = n_models * cfg["epochs"] * dataset_info(cfg["dataset"]).train_size * 1.3
+    return cfg, dataset_info(cfg["dataset"]), n_models
+
+
+def shard_runtime(wildcards):
+    """Minutes for one shard on a 2-core CPU at ~4000 image-models/s, with slack."""
+    cfg, info, n_models = _shard(wildcards)
+    work = n_models * cfg["epochs"] * info.train_size * 1.3
     return max(10, math.ceil(2 * work / 4000 / 60))
 
 
 def shard_mem_mb(wildcards):
-    cfg = ZOOS[wildcards.zoo]
-    info = dataset_info(cfg["dataset"])
-    n_models = len(SHARDS[wildcards.zoo][int(wildcards.shard)].model_ids)
+    cfg, info, n_models = _shard(wildcards)
     data = (info.train_size * 1.4) * info.channels * 28 * 28 * 4
-    history = n_models * (cfg["epochs"] + 1) * 2864 * 4 * 2
+    n_params = ParameterLayout.for_channels(info.channels).n_params
+    history = n_models * (cfg["epochs"] + 1) * n_params * 4 * 2
     return int(1500 + (data + history) / 2**20)
 
 

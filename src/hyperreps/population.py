@@ -230,23 +230,13 @@ class PopulationOptimizer:
 # --------------------------------------------------------------------------- training
 
 
-class _NoBar:
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
-
-
 def _progress_bar(total: int, enabled: bool, desc: str):
-    if not enabled:
-        return _NoBar()
     from tqdm.auto import tqdm
 
     # steps, not epochs: an epoch of a large zoo can take minutes; in a log file one line
     # every 30 s at most
     return tqdm(total=total, desc=desc, unit="step", mininterval=30.0, maxinterval=120.0,
-                smoothing=0.05)
+                smoothing=0.05, disable=not enabled)
 
 
 def train_population(specs: list[ModelSpec], settings: TrainSettings, train: SplitData,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
 import torch
 
 from .architecture import ParameterLayout
@@ -35,16 +36,16 @@ def train_zoo_shard(config: dict, zoo_name: str, shard_index: int, device: torch
     settings = TrainSettings(activation=rows[0]["activation"], optimizer=rows[0]["optimizer"],
                              batch_size=zoo_cfg["batch_size"], epochs=zoo_cfg["epochs"],
                              data_order=zoo_cfg["data_order"], shuffle_seed=shard.index)
-    log.info("zoo %s shard %s: %d models (ids %d..%d), %s, %d epochs, %d train images, on %s",
+    log.info("zoo %s shard %s: %d models (ids %d..%d), %s, %d train images, on %s",
              zoo_name, shard.name, len(specs), shard.model_ids[0], shard.model_ids[-1],
-             settings, settings.epochs, len(data.train), device)
+             settings, len(data.train), device)
     t0 = time.perf_counter()
 
     def report(epoch, metrics):
-        acc = metrics["test_acc"][:, epoch]
+        acc = metrics["test_acc"][:, epoch]  # NaN for diverged models
         log.info("epoch %d/%d: test acc median %.3f (min %.3f, max %.3f), %.0f s", epoch,
-                 settings.epochs, float(torch.tensor(acc).nanmedian()), float(acc.min()),
-                 float(acc.max()), time.perf_counter() - t0)
+                 settings.epochs, np.nanmedian(acc), np.nanmin(acc), np.nanmax(acc),
+                 time.perf_counter() - t0)
 
     res = train_population(specs, settings, data.train, data.evals(), layout, device=device,
                            progress=progress, on_epoch=report, checkpoint=checkpoint)

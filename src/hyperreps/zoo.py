@@ -218,8 +218,9 @@ def merge_zoos(zoos: list[Zoo]) -> Zoo:
     ids = [m for z in zoos for m in z.info["model_ids"]]
     if len(set(ids)) != len(ids):
         raise ValueError("shards share model ids")
-    info = dict(first.info, model_ids=ids)
-    info.pop("shard", None)
+    # per-shard facts (shard index, training time, device) stay per shard
+    info = {"model_ids": ids,
+            "shards": [{k: v for k, v in z.info.items() if k != "model_ids"} for z in zoos]}
     return Zoo(torch.cat([z.weights for z in zoos]),
                pd.concat([z.metadata for z in zoos], ignore_index=True),
                first.layout, first.dataset, info)
