@@ -26,6 +26,7 @@ if not workflow.overwrite_configfiles:
 
 include: "rules/common.smk"
 include: "rules/zoo.smk"
+include: "rules/autoencoder.smk"
 
 
 rule all:

@@ -1,7 +1,7 @@
 import math
 
 from hyperreps.architecture import ParameterLayout
-from hyperreps.config import ConfigError, plan_shards, validate_config
+from hyperreps.config import ConfigError, autoencoder_config, plan_shards, validate_config
 from hyperreps.data import dataset_info
 
 try:
@@ -13,6 +13,8 @@ ZOOS = config["zoos"]
 TRAINED_ZOOS = [z for z, c in ZOOS.items() if "import_from" not in c]
 IMPORTED_ZOOS = [z for z, c in ZOOS.items() if "import_from" in c]
 SHARDS = {z: plan_shards(ZOOS[z]) for z in TRAINED_ZOOS}
+AE_CONFIG = {z: autoencoder_config(config, z) for z in ZOOS}
+VARIANTS = {z: AE_CONFIG[z]["variants"] for z in ZOOS}
 NOTHING = "(?!x)x"  # a regex matching no name
 
 
@@ -23,6 +25,7 @@ def names_regex(names):
 wildcard_constraints:
     zoo=names_regex(list(ZOOS)),
     shard=r"\d{4}",
+    variant="lwln|baseline",
 
 
 def shard_dirs(wildcards):
@@ -51,8 +54,33 @@ def shard_mem_mb(wildcards):
     return int(1500 + (data + history) / 2**20)
 
 
+def _ae_work(wildcards):
+    """Checkpoint-passes of one autoencoder training (train split x window x epochs)."""
+    cfg, ae = ZOOS[wildcards.zoo], AE_CONFIG[wildcards.zoo]
+    n_train = cfg.get("seeds", {}).get("count", 1000) * 0.7  # a lower bound for grids
+    window = ae["window"]["last"] - ae["window"]["first"] + 1
+    return n_train * window * ae["training"]["epochs"], ae["architecture"]
+
+
+def autoencoder_runtime(wildcards):
+    """Minutes, assuming ~2000 checkpoints/s on a GPU at paper size (CPU runs are small)."""
+    work, _ = _ae_work(wildcards)
+    return max(10, math.ceil(2 * work / 2000 / 60))
+
+
+def autoencoder_mem_mb(wildcards):
+    """Parameters with gradients and Adam state, plus the attention activations of a batch."""
+    a, batch = AE_CONFIG[wildcards.zoo]["architecture"], AE_CONFIG[wildcards.zoo]["training"]["batch_size"]
+    d, blocks = a["d_model"], 2 * a["n_layers"]
+    params = blocks * (4 * d * d + 2 * d * a["d_ff"]) + 2 * 48 * d * a["latent_dim"]
+    activations = 2 * batch * 49 * (d + a["d_ff"]) * blocks * 8
+    return int(3000 + (params * 16 + activations * 4) / 2**20)
+
+
 def all_targets():
     out = []
     for z in ZOOS:
-        out += [f"results/zoos/{z}/split.json", f"results/figures/zoo_{z}_accuracy.png"]
+        out += [f"results/zoos/{z}/split.json", f"results/figures/zoo_{z}_accuracy.png",
+                f"results/tables/reconstruction_{z}.md", f"results/tables/probes_{z}.md",
+                f"results/figures/embeddings_{z}_geometry.png"]
     return out

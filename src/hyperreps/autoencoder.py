@@ -82,6 +82,23 @@ class TrainSettings:
     augment: AugmentSettings = field(default_factory=AugmentSettings)
 
 
+VARIANTS = ("lwln", "baseline")
+
+
+def settings_from_config(ae: dict, variant: str) -> tuple[Architecture, TrainSettings,
+                                                          tuple[int, int]]:
+    """Architecture, training settings and epoch window from a zoo's validated
+    ``autoencoder`` config block, for one variant (lwln or baseline)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown autoencoder variant {variant!r}; choose from {VARIANTS}")
+    a = ae["augment"]
+    augment = AugmentSettings(permute=a["permute"], erase_p=a["erase_p"],
+                              erase_scale=tuple(a["erase_scale"]), noise=a["noise"])
+    training = TrainSettings(**ae["training"], lwln=variant == "lwln", augment=augment)
+    window = (ae["window"]["first"], ae["window"]["last"])
+    return Architecture(**ae["architecture"]), training, window
+
+
 # --------------------------------------------------------------------------- model
 
 
@@ -358,14 +375,15 @@ def train_autoencoder(data: dict[str, torch.Tensor], layout: ParameterLayout, ar
 
 @torch.no_grad()
 def encode_weights(model: HyperAutoencoder, weights: torch.Tensor, batch_size: int = 1024,
-                   device: torch.device | str = "cpu") -> torch.Tensor:
+                   device: torch.device | str = "cpu", progress: bool = False) -> torch.Tensor:
     """Embeddings ``[N, latent]`` of weights ``[N, P]``; rows with non-finite weights give NaN."""
     device = torch.device(device)
     model = model.to(device).eval()
     out = torch.full((len(weights), model.arch.latent_dim), float("nan"))
     ok = torch.isfinite(weights).all(dim=1)
     rows = torch.nonzero(ok).flatten()
-    for i in range(0, len(rows), batch_size):
+    for i in tqdm(range(0, len(rows), batch_size), desc="embed", unit="batch",
+                  disable=not progress, mininterval=5):
         r = rows[i:i + batch_size]
         out[r] = model.encode(weights[r].float().to(device)).float().cpu()
     return out

@@ -36,8 +36,35 @@ def _with_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
+def _without_defaults(schema):
+    if isinstance(schema, dict):
+        return {k: _without_defaults(v) for k, v in schema.items() if k != "default"}
+    if isinstance(schema, list):
+        return [_without_defaults(v) for v in schema]
+    return schema
+
+
 def load_schema(path: Path | None = None) -> dict:
-    return yaml.safe_load(Path(path or SCHEMA_PATH).read_text())
+    """The schema; a zoo's ``autoencoder`` block takes the top-level block's keys, without
+    defaults (absent keys fall back to the top level, see :func:`autoencoder_config`)."""
+    schema = yaml.safe_load(Path(path or SCHEMA_PATH).read_text())
+    zoo_ae = schema["$defs"]["zoo"]["properties"].get("autoencoder")
+    if zoo_ae is not None and "autoencoder" in schema["properties"]:
+        zoo_ae.update(_without_defaults(schema["properties"]["autoencoder"]),
+                      description=zoo_ae.get("description", ""))
+    return schema
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in override.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def autoencoder_config(config: dict, zoo: str) -> dict:
+    """The autoencoder settings of one zoo: the top-level block with the zoo's overrides."""
+    return _merge(config["autoencoder"], config["zoos"][zoo].get("autoencoder", {}))
 
 
 def validate_config(config: dict, schema: dict | None = None) -> dict:
@@ -57,6 +84,19 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     s = config["split"]
     if abs(s["train"] + s["val"] + s["test"] - 1) > 1e-6:
         raise ConfigError("config key 'split': train + val + test must be 1")
+    for name, zoo in config["zoos"].items():
+        ae = autoencoder_config(config, name)
+        where = (f"zoos.{name}.autoencoder" if "autoencoder" in zoo else "autoencoder")
+        w = ae["window"]
+        if w["first"] > w["last"]:
+            raise ConfigError(f"config key '{where}.window': first {w['first']} > last {w['last']}")
+        if "import_from" not in zoo and w["last"] > zoo["epochs"]:
+            raise ConfigError(f"config key '{where}.window': last epoch {w['last']} but zoo "
+                              f"{name!r} trains {zoo['epochs']} epochs")
+        arch = ae["architecture"]
+        if arch["d_model"] % arch["n_heads"]:
+            raise ConfigError(f"config key '{where}.architecture': d_model {arch['d_model']} "
+                              f"is not divisible by n_heads {arch['n_heads']}")
     return config
 
 

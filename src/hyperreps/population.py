@@ -172,6 +172,28 @@ def evaluate_population(params: dict[str, torch.Tensor], data: SplitData, activa
     return (loss_sum / n).float().cpu(), (correct / n).float().cpu()
 
 
+def evaluate_weights(weights: torch.Tensor, activations, data: SplitData,
+                     device: str | torch.device = "cpu", chunk: int = 256
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and accuracy ``[N]`` of models given as flat weights ``[N, P]`` of the zoo CNN,
+    each with its activation (one name, or one per model). Non-finite models give NaN."""
+    device = torch.device(device)
+    n = len(weights)
+    acts = [activations] * n if isinstance(activations, str) else list(activations)
+    layout = ParameterLayout.for_channels(data.x.shape[1])
+    loss, acc = np.full(n, np.nan), np.full(n, np.nan)
+    ok = torch.isfinite(weights).all(dim=1).numpy()
+    data = data.to(device, torch.float32)
+    for act in sorted(set(acts)):
+        idx = np.nonzero(ok & (np.array(acts) == act))[0]
+        for i in range(0, len(idx), chunk):
+            part = idx[i:i + chunk]
+            params = layout.unflatten(weights[part].float().to(device))
+            l_, a_ = evaluate_population(params, data, act)
+            loss[part], acc[part] = l_.numpy(), a_.numpy()
+    return loss, acc
+
+
 # --------------------------------------------------------------------------- optimiser
 
 

@@ -1,0 +1,64 @@
+"""Do reconstructed models still work? (2022 §3.1, App. C, Figs. 2/9/10)
+
+The test split's checkpoints at one epoch are encoded and decoded by each autoencoder variant,
+and the decoded weights are evaluated on the zoo's test images next to the originals. The
+papers' claim: with the plain MSE, layers with small weights are reconstructed poorly and the
+reconstructed models fall to chance; layer-wise loss normalisation keeps them functional.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .autoencoder import HyperAutoencoder, decode_latents, encode_weights, r2_scores
+from .population import SplitData, evaluate_weights
+from .zoo import Zoo
+
+
+@dataclass
+class ReconstructionResult:
+    table: pd.DataFrame  # one row per population: original and each variant
+    original: np.ndarray  # [N, P] weights of the test models
+    reconstructed: dict[str, np.ndarray]  # variant -> [N, P]
+    acc_original: np.ndarray  # [N]
+    acc_reconstructed: dict[str, np.ndarray]  # variant -> [N]
+    layer_slices: dict[str, slice]
+
+
+def evaluate_reconstruction(zoo: Zoo, split: dict, autoencoders: dict[str, tuple[HyperAutoencoder,
+                            dict, dict]], test_data: SplitData, epoch: int,
+                            device="cpu") -> ReconstructionResult:
+    """``autoencoders`` maps a variant to :func:`~hyperreps.autoencoder.load_autoencoder`'s
+    (model, info, tensors). Models of the test split that diverged before ``epoch`` are left
+    out (they are excluded from the split already)."""
+    if not 0 <= epoch < zoo.n_epochs:
+        raise ValueError(f"epoch {epoch} is outside the zoo's epochs 0..{zoo.n_epochs - 1}")
+    test = zoo.select(split["test"])
+    w = test.weights[:, epoch]
+    keep = torch.isfinite(w).all(dim=1)
+    w = w[keep]
+    acts = test.models()["activation"].to_numpy()[keep.numpy()]
+    _, acc_orig = evaluate_weights(w, acts, test_data, device)
+    slices = {layer.name: zoo.layout.layer_slice(layer.name) for layer in zoo.layout.layers}
+    rows = [dict(population="original", n_models=len(w), acc_mean=np.nanmean(acc_orig),
+                 acc_std=np.nanstd(acc_orig, ddof=1))]
+    recon, acc_recon = {}, {}
+    for variant, (model, info, tensors) in autoencoders.items():
+        y = decode_latents(model, encode_weights(model, w, device=device), device=device)
+        _, acc = evaluate_weights(y, acts, test_data, device)
+        recon[variant], acc_recon[variant] = y.numpy(), acc
+        r2 = r2_scores(y, w, tensors["train_mean"], zoo.layout)
+        r2_window = info["metrics"]["r2"]
+        row = dict(population=variant, n_models=len(w), acc_mean=np.nanmean(acc),
+                   acc_std=np.nanstd(acc, ddof=1))
+        for s in ("train", "val", "test"):
+            row[f"r2_{s}"] = r2_window.get(s, {}).get("overall", np.nan)
+        row.update({f"r2_epoch_{k}": v for k, v in r2.items()})
+        row["best_epoch"] = info["metrics"]["best_epoch"]
+        row["checkpoints_per_s"] = info["metrics"]["checkpoints_per_second"]
+        rows.append(row)
+    return ReconstructionResult(pd.DataFrame(rows), w.numpy(), recon, acc_orig, acc_recon, slices)

@@ -1,0 +1,312 @@
+"""Latent-space samplers: draw new embeddings z from a set of anchor embeddings.
+
+The samplers of "Hyper-Representations as Generative Models" (Schürholt et al., NeurIPS 2022,
+§3.2 and App. E). They see embeddings only (numpy arrays ``[N, d]``); decoding z to weights
+happens elsewhere. The encoder ends in tanh, so the latent space is the box ``[-1, 1]^d``.
+
+Each sampler is ``sample_xxx(anchors, n, seed, **settings) -> float32 [n, d]``;
+:func:`draw_latents` dispatches by name:
+
+``uniform`` (S_U)
+    ``z ~ U(-1, 1)^d``, blind to the anchors.
+``kde`` (S_KDE)
+    As in the reference code: one 1-D scikit-learn ``KernelDensity(kernel="gaussian",
+    bandwidth=0.002)`` per latent dimension, fitted on that dimension of the anchors, each
+    dimension sampled on its own. **Deliberate deviation:** the reference samples every
+    dimension with ``random_state=42``; scikit-learn then picks the same anchor index and
+    the same standard-normal draw in every dimension, so each "sample" is an anchor shifted
+    by ``bandwidth * eps`` along the all-ones direction - a copy, not a new point. Here each
+    dimension gets its own random state (``SeedSequence(seed).generate_state(d)``), which
+    makes the dimensions independent as the method intends: sample coordinates follow the
+    anchors' marginals, but a sample combines coordinates of different anchors.
+``counterfactual`` (S_C)
+    The paper only says these are "sampled from regions of low density" of the anchors,
+    in contrast to S_KDE. Our construction: a candidate pool of ``pool_factor * n`` points
+    drawn uniformly in a box (``box="anchors"``: the anchors' per-dimension min/max,
+    the default; ``box="tanh"``: ``[-1, 1]^d``), scored by a multivariate Gaussian
+    ``KernelDensity`` fitted on the anchors; the ``n`` candidates of lowest log-density are
+    kept. The bandwidth defaults to :func:`scott_bandwidth` (Scott's rule with one isotropic
+    scale, see there).
+``neigh`` (S_Neigh)
+    ``umap.UMAP(n_neighbors=15, min_dist=0.01, n_components=3, metric="euclidean",
+    random_state=seed)`` fitted on the anchors (``n_neighbors`` clipped to ``N - 1`` for tiny
+    anchor sets); points drawn uniformly in the per-dimension ``[min, max]`` box of the UMAP
+    coordinates are mapped back with ``inverse_transform`` and clipped to ``[-1, 1]``. Box
+    points outside the convex hull of the UMAP coordinates are placed by UMAP's nearest
+    Delaunay simplex, as in the reference. Needs ``N >= n_components + 2`` anchors (the
+    Delaunay triangulation of the UMAP coordinates needs a full-dimensional simplex).
+``gan`` (S_GAN)
+    A small latent GAN trained on the anchors (2022 App. E.2); see :func:`train_latent_gan`.
+
+The "30" variants (S_KDE30, ...) are the same samplers fitted on the best anchors only: the
+caller selects them with :func:`top_fraction_mask`. :func:`nearest_distance` measures how far
+samples are from their nearest anchor (novelty check).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+import numpy as np
+import torch
+from sklearn.neighbors import KernelDensity, NearestNeighbors
+from torch import nn
+from torch.nn.functional import binary_cross_entropy_with_logits
+from torch.nn.utils.parametrizations import spectral_norm
+
+from .device import resolve_device
+
+MIN_ANCHORS = 2
+
+
+def _check_anchors(anchors: np.ndarray, min_anchors: int = MIN_ANCHORS) -> np.ndarray:
+    a = np.asarray(anchors)
+    if a.ndim != 2:
+        raise ValueError(f"anchors must be a 2-D array [N, d], got shape {a.shape}")
+    if a.shape[1] < 1:
+        raise ValueError(f"anchors must have at least one latent dimension, got shape {a.shape}")
+    if a.shape[0] < min_anchors:
+        raise ValueError(f"need at least {min_anchors} anchors, got {a.shape[0]}")
+    if not np.issubdtype(a.dtype, np.number) or not np.isfinite(a).all():
+        raise ValueError("anchors must be finite numbers (found NaN, inf or non-numeric values)")
+    return a.astype(np.float64)
+
+
+def _check_n(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n (number of samples) must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def _check_positive(name: str, value: float) -> float:
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def sample_uniform(anchors: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """S_U: ``z ~ U(-1, 1)^d``; the anchors only give ``d``."""
+    d = _check_anchors(anchors).shape[1]
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1.0, 1.0, size=(_check_n(n), d)).astype(np.float32)
+
+
+def sample_kde(anchors: np.ndarray, n: int, seed: int, *,
+               bandwidth: float = 0.002) -> np.ndarray:
+    """S_KDE: a 1-D Gaussian KDE per latent dimension, dimensions sampled independently.
+
+    Each dimension gets its own random state from ``SeedSequence(seed)`` (the reference
+    shares ``random_state=42`` across dimensions, which makes samples shifted anchor
+    copies; see the module docstring)."""
+    a = _check_anchors(anchors)
+    n = _check_n(n)
+    bandwidth = _check_positive("bandwidth", bandwidth)
+    states = np.random.SeedSequence(seed).generate_state(a.shape[1])
+    out = np.empty((n, a.shape[1]), dtype=np.float32)
+    for j, state in enumerate(states):
+        kde = KernelDensity(kernel="gaussian", bandwidth=bandwidth).fit(a[:, j:j + 1])
+        out[:, j] = kde.sample(n, random_state=int(state))[:, 0]
+    return out
+
+
+def scott_bandwidth(anchors: np.ndarray) -> float:
+    """Scott's rule for an isotropic Gaussian kernel: ``mean_j(std_j) * N^(-1 / (d + 4))``.
+
+    ``std_j`` is the anchors' standard deviation in dimension ``j`` (ddof=1); one scale for
+    all dimensions because scikit-learn's ``KernelDensity`` has a scalar bandwidth."""
+    a = _check_anchors(anchors)
+    n, d = a.shape
+    scale = float(a.std(axis=0, ddof=1).mean())
+    if scale <= 0:
+        raise ValueError("anchors have zero spread: all anchors are identical")
+    return scale * n ** (-1.0 / (d + 4))
+
+
+def kde_log_density(points: np.ndarray, anchors: np.ndarray,
+                    bandwidth: float | None = None) -> np.ndarray:
+    """Log-density of ``points`` under a multivariate Gaussian KDE of the anchors
+    (bandwidth: :func:`scott_bandwidth` by default)."""
+    a = _check_anchors(anchors)
+    p = np.asarray(points, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != a.shape[1]:
+        raise ValueError(f"points must be [n, {a.shape[1]}] like the anchors, got {p.shape}")
+    bw = scott_bandwidth(a) if bandwidth is None else _check_positive("bandwidth", bandwidth)
+    return KernelDensity(kernel="gaussian", bandwidth=bw).fit(a).score_samples(p)
+
+
+BOXES = ("anchors", "tanh")
+
+
+def sample_counterfactual(anchors: np.ndarray, n: int, seed: int, *,
+                          bandwidth: float | None = None, pool_factor: int = 10,
+                          box: str = "anchors") -> np.ndarray:
+    """S_C: the ``n`` lowest-density points of a uniform candidate pool.
+
+    ``pool_factor * n`` candidates are drawn uniformly in ``box`` (``"anchors"``: per-dimension
+    min/max of the anchors; ``"tanh"``: ``[-1, 1]^d``) and ranked by
+    :func:`kde_log_density` under the anchors (``bandwidth=None``: Scott's rule)."""
+    a = _check_anchors(anchors)
+    n = _check_n(n)
+    if isinstance(pool_factor, bool) or not isinstance(pool_factor, (int, np.integer)) \
+            or pool_factor < 1:
+        raise ValueError(f"pool_factor must be a positive integer, got {pool_factor!r}")
+    if box == "anchors":
+        low, high = a.min(axis=0), a.max(axis=0)
+    elif box == "tanh":
+        low, high = -np.ones(a.shape[1]), np.ones(a.shape[1])
+    else:
+        raise ValueError(f"box must be one of {BOXES}, got {box!r}")
+    rng = np.random.default_rng(seed)
+    pool = rng.uniform(low, high, size=(n * int(pool_factor), a.shape[1]))
+    keep = np.argsort(kde_log_density(pool, a, bandwidth), kind="stable")[:n]
+    return pool[keep].astype(np.float32)
+
+
+def sample_neigh(anchors: np.ndarray, n: int, seed: int, *, n_neighbors: int = 15,
+                 min_dist: float = 0.01, n_components: int = 3) -> np.ndarray:
+    """S_Neigh: uniform points in the box of a UMAP embedding of the anchors, mapped back
+    with ``inverse_transform`` and clipped to ``[-1, 1]``.
+
+    ``n_neighbors`` is clipped to ``N - 1``. The first call in a process compiles UMAP's
+    numba code (about 10-20 s)."""
+    import umap  # imported here: importing umap compiles numba code, slow for other samplers
+
+    a = _check_anchors(anchors, min_anchors=n_components + 2)
+    n = _check_n(n)
+    reducer = umap.UMAP(n_neighbors=min(int(n_neighbors), a.shape[0] - 1), min_dist=min_dist,
+                        n_components=n_components, metric="euclidean", random_state=seed,
+                        n_jobs=1)
+    coords = reducer.fit_transform(a.astype(np.float32))
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(coords.min(axis=0), coords.max(axis=0), size=(n, n_components))
+    z = reducer.inverse_transform(points.astype(np.float32))
+    if not np.isfinite(z).all():
+        raise RuntimeError("UMAP inverse_transform returned non-finite values")
+    return np.clip(z, -1.0, 1.0).astype(np.float32)
+
+
+def _mlp(sizes: list[int], wrap: Callable[[nn.Linear], nn.Module]) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(wrap(nn.Linear(fan_in, fan_out)))
+        if i < len(sizes) - 2:
+            layers.append(nn.LeakyReLU(0.2))
+    return layers
+
+
+def train_latent_gan(anchors: np.ndarray, seed: int, *, noise_dim: int = 32,
+                     hidden: int = 256, steps: int = 2000, lr: float = 2e-4,
+                     batch_size: int = 64, device: str = "auto"
+                     ) -> tuple[nn.Module, dict[str, np.ndarray], torch.Generator]:
+    """Train a small GAN on the anchor embeddings (2022 App. E.2).
+
+    Generator: ``noise_dim -> hidden -> hidden -> d`` MLP, LeakyReLU(0.2), tanh output (the
+    latent box). Discriminator: ``d -> hidden -> hidden -> 1`` MLP, LeakyReLU(0.2), spectral
+    norm on every linear layer. Non-saturating GAN loss (BCE with logits), one discriminator
+    and one generator Adam step (``betas=(0.5, 0.999)``) per training step; real batches are
+    drawn from the anchors with replacement. Parameters are initialised on the CPU from
+    ``seed`` (the global RNG state is left as it was) and all noise comes from one
+    ``torch.Generator`` seeded with ``seed``, so CPU runs are deterministic.
+
+    Returns the generator (eval mode), the per-step losses ``{"d_loss", "g_loss"}`` and the
+    noise generator, to be used for sampling after training."""
+    a = _check_anchors(anchors)
+    for name, value in (("noise_dim", noise_dim), ("hidden", hidden), ("steps", steps),
+                        ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    lr = _check_positive("lr", lr)
+    dev = resolve_device(device)
+    d = a.shape[1]
+    with torch.random.fork_rng(devices=[]):
+        torch.random.default_generator.manual_seed(seed)
+        gen = nn.Sequential(*_mlp([noise_dim, hidden, hidden, d], lambda m: m), nn.Tanh())
+        disc = nn.Sequential(*_mlp([d, hidden, hidden, 1], spectral_norm))
+    gen, disc = gen.to(dev), disc.to(dev)
+    noise = torch.Generator(device=dev).manual_seed(seed)
+    real_all = torch.as_tensor(a, dtype=torch.float32, device=dev)
+    opt_g = torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999))
+    ones = torch.ones(batch_size, 1, device=dev)
+    zeros = torch.zeros(batch_size, 1, device=dev)
+    d_losses = torch.empty(steps, device=dev)
+    g_losses = torch.empty(steps, device=dev)
+    for step in range(steps):
+        idx = torch.randint(a.shape[0], (batch_size,), generator=noise, device=dev)
+        fake = gen(torch.randn(batch_size, noise_dim, generator=noise, device=dev))
+        d_loss = (binary_cross_entropy_with_logits(disc(real_all[idx]), ones)
+                  + binary_cross_entropy_with_logits(disc(fake.detach()), zeros))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        g_loss = binary_cross_entropy_with_logits(disc(fake), ones)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        d_losses[step] = d_loss.detach()
+        g_losses[step] = g_loss.detach()
+    history = {"d_loss": d_losses.cpu().numpy(), "g_loss": g_losses.cpu().numpy()}
+    return gen.eval(), history, noise
+
+
+def sample_gan(anchors: np.ndarray, n: int, seed: int, *, noise_dim: int = 32,
+               hidden: int = 256, steps: int = 2000, lr: float = 2e-4, batch_size: int = 64,
+               device: str = "auto") -> np.ndarray:
+    """S_GAN: train :func:`train_latent_gan` on the anchors, then draw ``n`` generator
+    outputs (in ``(-1, 1)`` by the tanh)."""
+    n = _check_n(n)
+    gen, _, noise = train_latent_gan(anchors, seed, noise_dim=noise_dim, hidden=hidden,
+                                     steps=steps, lr=lr, batch_size=batch_size, device=device)
+    dev = next(gen.parameters()).device
+    with torch.no_grad():
+        z = gen(torch.randn(n, noise_dim, generator=noise, device=dev))
+    return z.cpu().numpy().astype(np.float32)
+
+
+SAMPLERS: dict[str, Callable[..., np.ndarray]] = {
+    "uniform": sample_uniform,
+    "kde": sample_kde,
+    "counterfactual": sample_counterfactual,
+    "neigh": sample_neigh,
+    "gan": sample_gan,
+}
+
+
+def draw_latents(method: str, anchors: np.ndarray, n: int, seed: int,
+                 settings: dict | None = None) -> np.ndarray:
+    """Draw ``n`` latents with the sampler named ``method`` (a key of :data:`SAMPLERS`);
+    ``settings`` are that sampler's keyword settings."""
+    if method not in SAMPLERS:
+        raise ValueError(f"unknown sampling method {method!r}; choose one of {sorted(SAMPLERS)}")
+    sampler = SAMPLERS[method]
+    settings = dict(settings or {})
+    allowed = [p.name for p in inspect.signature(sampler).parameters.values()
+               if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(settings) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown settings {unknown} for sampling method {method!r}; "
+                         f"allowed: {allowed}")
+    return sampler(anchors, n, seed, **settings)
+
+
+def top_fraction_mask(acc: np.ndarray, fraction: float = 0.3) -> np.ndarray:
+    """Boolean mask of the anchors whose accuracy is at or above the ``1 - fraction``
+    quantile (``fraction=0.3``: the anchors of the "30" samplers, e.g. S_KDE30)."""
+    acc = np.asarray(acc, dtype=np.float64)
+    if acc.ndim != 1 or acc.size == 0 or not np.isfinite(acc).all():
+        raise ValueError(f"acc must be a non-empty 1-D array of finite values, got shape "
+                         f"{acc.shape}")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+    return acc >= np.quantile(acc, 1 - fraction)
+
+
+def nearest_distance(samples: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distance from each sample to its nearest anchor, and that anchor's index."""
+    a = _check_anchors(anchors, min_anchors=1)
+    s = np.asarray(samples, dtype=np.float64)
+    if s.ndim != 2 or s.shape[1] != a.shape[1]:
+        raise ValueError(f"samples must be [n, {a.shape[1]}] like the anchors, got {s.shape}")
+    dist, index = NearestNeighbors(n_neighbors=1).fit(a).kneighbors(s)
+    return dist[:, 0], index[:, 0]

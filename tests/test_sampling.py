@@ -1,0 +1,198 @@
+"""Latent samplers (hyperreps.sampling): novelty of S_KDE, low density of S_C, bounds,
+UMAP round trip, GAN training, seeds, input validation.
+
+Only test_neigh_round_trip fits UMAP (marked slow): the first fit in a process compiles
+UMAP's numba code, 10-30 s depending on the machine; its later fits take about a second.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.neighbors import KernelDensity
+
+from hyperreps.sampling import (
+    draw_latents,
+    kde_log_density,
+    nearest_distance,
+    sample_counterfactual,
+    sample_gan,
+    sample_kde,
+    sample_neigh,
+    sample_uniform,
+    scott_bandwidth,
+    top_fraction_mask,
+    train_latent_gan,
+)
+
+BW = 0.002
+
+
+@pytest.fixture(scope="module")
+def anchors() -> np.ndarray:
+    """Three clusters in a tanh-bounded 16-D latent space, like encoder outputs."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0.0, 0.6, size=(3, 16))
+    z = centres[rng.integers(0, 3, 60)] + rng.normal(0.0, 0.15, size=(60, 16))
+    return np.tanh(z).astype(np.float32)
+
+
+def shifted_copy(samples: np.ndarray, anchors: np.ndarray, tol: float) -> np.ndarray:
+    """Per sample: is it its nearest anchor plus one constant in every dimension?"""
+    _, idx = nearest_distance(samples, anchors)
+    residual = samples.astype(np.float64) - anchors[idx]
+    return residual.std(axis=1) < tol
+
+
+def reference_kde(anchors: np.ndarray, n: int) -> np.ndarray:
+    """The reference implementation's S_KDE: every dimension sampled with random_state=42."""
+    return np.stack([KernelDensity(kernel="gaussian", bandwidth=BW).fit(anchors[:, [j]])
+                     .sample(n, random_state=42)[:, 0] for j in range(anchors.shape[1])], axis=1)
+
+
+def test_copy_check_catches_the_reference_bug(anchors):
+    buggy = reference_kde(anchors, 20)
+    dist, _ = nearest_distance(buggy, anchors)
+    assert shifted_copy(buggy, anchors, tol=BW).all()
+    assert dist.max() < 5 * BW * np.sqrt(anchors.shape[1])
+
+
+def test_kde_samples_are_not_anchor_copies(anchors):
+    samples = sample_kde(anchors, 200, seed=1, bandwidth=BW)
+    assert samples.shape == (200, 16) and samples.dtype == np.float32
+    dist, _ = nearest_distance(samples, anchors)
+    assert dist.min() > 20 * BW * np.sqrt(anchors.shape[1])
+    assert not shifted_copy(samples, anchors, tol=10 * BW).any()
+
+
+def test_kde_samples_follow_the_marginals(anchors):
+    samples = sample_kde(anchors, 200, seed=2, bandwidth=BW).astype(np.float64)
+    gap = np.abs(samples[:, None, :] - anchors[None, :, :].astype(np.float64)).min(axis=1)
+    assert gap.max() < 6 * BW
+
+
+def test_counterfactual_has_lower_density_than_kde(anchors):
+    kde = sample_kde(anchors, 100, seed=3)
+    cf = sample_counterfactual(anchors, 100, seed=3)
+    assert cf.shape == (100, 16) and cf.dtype == np.float32
+    assert (cf >= anchors.min(axis=0)).all() and (cf <= anchors.max(axis=0)).all()
+    assert kde_log_density(cf, anchors).mean() < kde_log_density(kde, anchors).mean()
+    tanh = sample_counterfactual(anchors, 50, seed=3, box="tanh", bandwidth=0.1)
+    assert np.abs(tanh).max() <= 1.0
+    assert kde_log_density(tanh, anchors).mean() < kde_log_density(kde, anchors).mean()
+
+
+def test_scott_bandwidth():
+    a = np.random.default_rng(0).normal(size=(100, 4))
+    assert scott_bandwidth(a) == pytest.approx(a.std(axis=0, ddof=1).mean() * 100 ** (-1 / 8))
+    with pytest.raises(ValueError, match="zero spread"):
+        scott_bandwidth(np.ones((5, 3)))
+
+
+def test_uniform_stays_in_the_box(anchors):
+    z = sample_uniform(anchors, 500, seed=0)
+    assert z.shape == (500, 16) and z.dtype == np.float32
+    assert np.abs(z).max() <= 1.0 and z.min() < -0.9 and z.max() > 0.9
+
+
+@pytest.mark.slow  # the first UMAP fit in a process compiles numba code: 10-30 s
+def test_neigh_round_trip(anchors):
+    z = sample_neigh(anchors, 10, seed=0)
+    assert z.shape == (10, 16) and z.dtype == np.float32
+    assert np.isfinite(z).all() and np.abs(z).max() <= 1.0
+    tiny = anchors[:6]  # n_neighbors 15 clipped to 5; small fits are fast once compiled
+    z = draw_latents("neigh", tiny, 4, 1, {})
+    assert z.shape == (4, 16) and np.isfinite(z).all() and np.abs(z).max() <= 1.0
+    np.testing.assert_array_equal(z, sample_neigh(tiny, 4, seed=1))
+    with pytest.raises(ValueError, match="at least 5 anchors"):
+        sample_neigh(anchors[:4], 4, seed=1)
+
+
+def test_gan_trains(anchors):
+    gen, history, _ = train_latent_gan(anchors, seed=0, steps=30, hidden=32, device="cpu")
+    assert set(history) == {"d_loss", "g_loss"}
+    assert all(v.shape == (30,) and np.isfinite(v).all() for v in history.values())
+    z = sample_gan(anchors, 12, seed=0, steps=30, hidden=32, device="cpu")
+    assert z.shape == (12, 16) and z.dtype == np.float32
+    assert np.isfinite(z).all() and np.abs(z).max() <= 1.0
+
+
+@pytest.mark.parametrize("method, settings", [
+    ("uniform", {}),
+    ("kde", {"bandwidth": 0.01}),
+    ("counterfactual", {"pool_factor": 5}),
+    ("gan", {"steps": 10, "hidden": 16, "noise_dim": 8, "device": "cpu"}),
+])
+def test_seeded_reproducible(anchors, method, settings):
+    a = draw_latents(method, anchors, 8, 7, settings)
+    np.testing.assert_array_equal(a, draw_latents(method, anchors, 8, 7, settings))
+    assert not np.array_equal(a, draw_latents(method, anchors, 8, 8, settings))
+
+
+def test_gan_leaves_global_rng_alone(anchors):
+    import torch
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    sample_gan(anchors, 2, seed=5, steps=2, hidden=8, device="cpu")
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_top_fraction_mask():
+    acc = np.arange(10) / 10
+    mask = top_fraction_mask(acc)
+    np.testing.assert_array_equal(np.flatnonzero(mask), [7, 8, 9])
+    assert (acc[mask] >= np.quantile(acc, 0.7)).all()
+    ties = np.array([0.5, 0.9, 0.9, 0.9, 0.1])
+    np.testing.assert_array_equal(top_fraction_mask(ties), [False, True, True, True, False])
+    assert top_fraction_mask(acc, fraction=1.0).all()
+    with pytest.raises(ValueError, match="fraction"):
+        top_fraction_mask(acc, fraction=0.0)
+    with pytest.raises(ValueError, match="acc"):
+        top_fraction_mask(np.array([0.1, np.nan]))
+
+
+def test_nearest_distance():
+    anchors = np.array([[0.0, 0.0], [1.0, 1.0]])
+    dist, idx = nearest_distance(np.array([[0.9, 1.0], [0.0, 0.3]]), anchors)
+    np.testing.assert_allclose(dist, [0.1, 0.3])
+    np.testing.assert_array_equal(idx, [1, 0])
+    with pytest.raises(ValueError, match="samples must be"):
+        nearest_distance(np.zeros((2, 3)), anchors)
+
+
+def test_unknown_method(anchors):
+    with pytest.raises(ValueError, match="'vae'"):
+        draw_latents("vae", anchors, 4, 0, {})
+
+
+def test_unknown_setting(anchors):
+    with pytest.raises(ValueError, match="'bandwith'.*'kde'"):
+        draw_latents("kde", anchors, 4, 0, {"bandwith": 0.1})
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros(5), "2-D"),
+    (np.zeros((1, 4)), "at least 2 anchors"),
+    (np.array([[0.0, np.nan], [1.0, 1.0]]), "finite"),
+    (np.zeros((3, 0)), "latent dimension"),
+])
+@pytest.mark.parametrize("method", ["uniform", "kde", "counterfactual", "gan"])
+def test_bad_anchors(method, bad, message):
+    with pytest.raises(ValueError, match=message):
+        draw_latents(method, bad, 4, 0, {})
+
+
+@pytest.mark.parametrize("method, settings, message", [
+    ("uniform", {}, "positive integer"),
+    ("kde", {"bandwidth": 0.0}, "bandwidth"),
+    ("counterfactual", {"box": "sphere"}, "box"),
+    ("counterfactual", {"pool_factor": 0}, "pool_factor"),
+    ("gan", {"steps": 0}, "steps"),
+    ("gan", {"lr": -1.0}, "lr"),
+])
+def test_bad_settings(anchors, method, settings, message):
+    n = 0 if method == "uniform" else 4
+    with pytest.raises(ValueError, match=message):
+        draw_latents(method, anchors, n, 0, settings)

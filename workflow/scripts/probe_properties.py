@@ -1,0 +1,33 @@
+"""Linear probes of model properties from embeddings, raw weights W and statistics s(W)."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
+from _common import setup_logging  # noqa: E402
+
+from hyperreps.embeddings import load_embeddings, probe_inputs  # noqa: E402
+from hyperreps.probes import probe_summary, probe_table, run_probes  # noqa: E402
+from hyperreps.tables import write_table  # noqa: E402
+from hyperreps.zoo import load_zoo  # noqa: E402
+
+log = setup_logging(snakemake)  # noqa: F821
+zoo_name = snakemake.wildcards.zoo  # noqa: F821
+zoo = load_zoo(snakemake.input.zoo)  # noqa: F821
+split = json.loads(Path(snakemake.input.split).read_text())  # noqa: F821
+embeddings = {}
+for path in snakemake.input.embeddings:  # noqa: F821
+    e = load_embeddings(path, zoo)
+    embeddings[e.metadata["variant"]] = e.z
+features, properties, categorical = probe_inputs(zoo, split, embeddings)
+results = run_probes(features, properties, categorical)
+skipped = ", ".join(results.skipped) or "none"
+summary = probe_summary(results, "test").reset_index()
+write_table(summary, snakemake.output.summary,  # noqa: F821
+            caption=f"Property probes on zoo {zoo_name}, test split (all epochs of the test "
+                    f"models): R² in % (accuracy in % for categorical properties) and Kendall's "
+                    f"τ, from raw weights W, weight statistics s(W) and each hyper-representation. "
+                    f"Constant properties skipped: {skipped}.")
+write_table(probe_table(results), snakemake.output.full)  # noqa: F821
+log.info("\n%s", summary.to_string())
