@@ -27,6 +27,7 @@ if not workflow.overwrite_configfiles:
 include: "rules/common.smk"
 include: "rules/zoo.smk"
 include: "rules/autoencoder.smk"
+include: "rules/generative.smk"
 
 
 rule all:

@@ -1,7 +1,13 @@
 import math
 
 from hyperreps.architecture import ParameterLayout
-from hyperreps.config import ConfigError, autoencoder_config, plan_shards, validate_config
+from hyperreps.config import (
+    ConfigError,
+    autoencoder_config,
+    plan_shards,
+    transfer_pairs,
+    validate_config,
+)
 from hyperreps.data import dataset_info
 
 try:
@@ -15,6 +21,7 @@ IMPORTED_ZOOS = [z for z, c in ZOOS.items() if "import_from" in c]
 SHARDS = {z: plan_shards(ZOOS[z]) for z in TRAINED_ZOOS}
 AE_CONFIG = {z: autoencoder_config(config, z) for z in ZOOS}
 VARIANTS = {z: AE_CONFIG[z]["variants"] for z in ZOOS}
+PAIRS = transfer_pairs(config)
 NOTHING = "(?!x)x"  # a regex matching no name
 
 
@@ -26,6 +33,8 @@ wildcard_constraints:
     zoo=names_regex(list(ZOOS)),
     shard=r"\d{4}",
     variant="lwln|baseline",
+    source=names_regex(list(ZOOS)),
+    target=names_regex(list(ZOOS)),
 
 
 def shard_dirs(wildcards):
@@ -80,7 +89,10 @@ def autoencoder_mem_mb(wildcards):
 def all_targets():
     out = []
     for z in ZOOS:
-        out += [f"results/zoos/{z}/split.json", f"results/figures/zoo_{z}_accuracy.png",
-                f"results/tables/reconstruction_{z}.md", f"results/tables/probes_{z}.md",
-                f"results/figures/embeddings_{z}_geometry.png"]
+        out += [f"results/zoos/{z}/split.json", f"results/figures/zoo_{z}_accuracy.png"]
+        if AE_CONFIG[z]["enabled"]:
+            out += [f"results/tables/reconstruction_{z}.md", f"results/tables/probes_{z}.md",
+                    f"results/figures/embeddings_{z}_geometry.png"]
+    if PAIRS:
+        out += ["results/tables/table1_in_dataset.md", "results/figures/generative"]
     return out

@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import torch
 import yaml
 
+from hyperreps.autoencoder import load_autoencoder
 from hyperreps.config import load_config, plan_shards
+from hyperreps.embeddings import load_embeddings
 from hyperreps.zoo import load_zoo
 from test_importers import write_model
 
@@ -30,9 +34,15 @@ def tiny_run(tmp_path_factory):
     write_model(work / "raytune", "model_a", 1)
     write_model(work / "raytune", "model_b", 2)
     cfg = {"device": "cpu",
+           "autoencoder": {"window": {"first": 1, "last": 2},
+                           "architecture": {"d_model": 8, "n_layers": 1, "n_heads": 2,
+                                            "d_ff": 16, "latent_dim": 4, "projection_layers": 1,
+                                            "projection_width": 8, "projection_dim": 4},
+                           "training": {"epochs": 2, "batch_size": 4, "eval_every": 1}},
            "zoos": {"tiny": {"dataset": "digits", "seeds": {"first": 1, "count": 6},
                              "epochs": 2, "shard_size": 3},
-                    "imported": {"dataset": "mnist", "import_from": str(work / "raytune")}}}
+                    "imported": {"dataset": "mnist", "import_from": str(work / "raytune"),
+                                 "autoencoder": {"enabled": False}}}}
     (work / "tiny.yaml").write_text(yaml.safe_dump(cfg))
     r = snakemake(["--cores", "2", "--configfile", "tiny.yaml", "--directory", str(work)], work)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -51,6 +61,28 @@ def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     assert load_zoo(work / "results/zoos/imported/zoo").n_models == 2
     assert (work / "results/figures/zoo_imported_accuracy.png").exists()
     assert "train_zoo_shard" in r.stderr and "import_zoo" in r.stderr
+
+
+@pytest.mark.slow
+def test_tiny_config_trains_both_autoencoders_embeds_and_probes(tiny_run):
+    work, r = tiny_run
+    for variant in ("lwln", "baseline"):
+        model, info, _ = load_autoencoder(work / f"results/autoencoders/tiny/{variant}/model")
+        assert info["variant"] == variant and info["window"] == [1, 2]
+        emb = load_embeddings(work / f"results/autoencoders/tiny/{variant}/embeddings.safetensors",
+                              load_zoo(work / "results/zoos/tiny/zoo"))
+        assert emb.z.shape == (6, 3, 4) and torch.isfinite(emb.z).all()
+    table = pd.read_csv(work / "results/tables/reconstruction_tiny.csv")
+    assert table["population"].tolist() == ["original", "lwln", "baseline"]
+    assert table["acc_mean"].notna().all()
+    probes = pd.read_csv(work / "results/tables/probes_tiny.csv")
+    assert set(probes["property"]) == {"test_acc", "epoch", "ggap"}
+    assert {"W", "s(W)", "lwln", "baseline"} <= set(probes.columns)
+    for f in ("probes_tiny.md", "probes_tiny.tex", "reconstruction_tiny.tex"):
+        assert (work / "results/tables" / f).stat().st_size > 100
+    for f in ("reconstruction_tiny_layers.png", "embeddings_tiny_geometry.png"):
+        assert (work / "results/figures" / f).stat().st_size > 10_000
+    assert not (work / "results/autoencoders/imported").exists()  # autoencoder: enabled: false
 
 
 @pytest.mark.slow

@@ -148,6 +148,11 @@ class HyperAutoencoder(nn.Module):
         self.debed = nn.ModuleList(nn.Linear(d, n) for n in self.tokenizer.token_lengths)
         self.projection = ProjectionHead(arch.latent_dim, arch.projection_layers,
                                          arch.projection_width, arch.projection_dim)
+        # small position encodings: with nn.Embedding's N(0, 1) they would drown the token
+        # embeddings of small weights (std 0.01-0.3) and the model would first have to learn
+        # to ignore them
+        for pos in (self.enc_pos, self.dec_pos):
+            nn.init.normal_(pos.weight, std=0.02)
 
     @torch.no_grad()
     def init_output_statistics(self, train_mean: torch.Tensor, sigma: torch.Tensor) -> None:

@@ -86,6 +86,8 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
         raise ConfigError("config key 'split': train + val + test must be 1")
     for name, zoo in config["zoos"].items():
         ae = autoencoder_config(config, name)
+        if not ae["enabled"]:
+            continue
         where = (f"zoos.{name}.autoencoder" if "autoencoder" in zoo else "autoencoder")
         w = ae["window"]
         if w["first"] > w["last"]:
@@ -97,7 +99,47 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
         if arch["d_model"] % arch["n_heads"]:
             raise ConfigError(f"config key '{where}.architecture': d_model {arch['d_model']} "
                               f"is not divisible by n_heads {arch['n_heads']}")
+    _validate_generative(config)
     return config
+
+
+def transfer_pairs(config: dict) -> list[tuple[str, str]]:
+    """(source, target) zoo pairs to fine-tune on: every zoo with an autoencoder onto itself,
+    then the configured transfer pairs."""
+    if not config["generative"]["enabled"]:
+        return []
+    pairs = [(z, z) for z in config["zoos"] if autoencoder_config(config, z)["enabled"]]
+    for p in config["generative"]["transfer"]:
+        if (p["source"], p["target"]) not in pairs:
+            pairs.append((p["source"], p["target"]))
+    return pairs
+
+
+def _validate_generative(config: dict) -> None:
+    gen = config["generative"]
+    zoos = config["zoos"]
+    for i, p in enumerate(gen["transfer"]):
+        for end in ("source", "target"):
+            if p[end] not in zoos:
+                raise ConfigError(f"config key 'generative.transfer.{i}.{end}': no zoo "
+                                  f"named {p[end]!r}")
+        if not autoencoder_config(config, p["source"])["enabled"]:
+            raise ConfigError(f"config key 'generative.transfer.{i}.source': zoo "
+                              f"{p['source']!r} has no autoencoder (autoencoder.enabled)")
+        a, b = (dataset_info(zoos[p[k]]["dataset"]).channels for k in ("source", "target"))
+        if a != b:
+            raise ConfigError(f"config key 'generative.transfer.{i}': {p['source']!r} has {a} "
+                              f"input channels, {p['target']!r} {b}; weights cannot transfer")
+    needs = {"B_KDE30": "baseline"}
+    needs.update({p: "lwln" for p in gen["populations"] if p.startswith("S_")})
+    for name, zoo in zoos.items():
+        ae = autoencoder_config(config, name)
+        if not (gen["enabled"] and ae["enabled"]):
+            continue
+        for pop in gen["populations"]:
+            if pop in needs and needs[pop] not in ae["variants"]:
+                raise ConfigError(f"config key 'generative.populations': {pop} needs the "
+                                  f"{needs[pop]} autoencoder, which zoo {name!r} does not train")
 
 
 def load_config(path: str | Path) -> dict:

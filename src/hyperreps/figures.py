@@ -358,3 +358,169 @@ def plot_embedding_geometry(embeddings: dict[str, np.ndarray], top_mask: np.ndar
     fig.suptitle(head, fontsize=10)
     fig.tight_layout()
     _save(fig, path)
+
+
+# --- generative stage: sampled and fine-tuned populations (2022 §4.2) ----------------------------
+
+import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from .reports import (ENS_COLUMNS, SCRATCH, check_columns, order_populations,  # noqa: E402
+                      population_color)
+
+_CHANCE = 10.0  # accuracy (%) of guessing among the 10 classes of every dataset of the paper
+_JITTER_SEED = 0
+
+
+def _pair_rows(acc: pd.DataFrame, source: str, target: str) -> pd.DataFrame:
+    """The rows of one (source, target) pair, ``test_acc`` in % with non-finite values NaN."""
+    check_columns(acc, ("source", "target", "population", "model", "epoch", "test_acc"))
+    rows = acc[(acc["source"] == source) & (acc["target"] == target)].copy()
+    if rows.empty:
+        pairs = sorted(set(zip(acc["source"], acc["target"])))
+        raise ValueError(f"acc: no rows for source {source!r} -> target {target!r}; "
+                         f"pairs: {pairs}")
+    pct = rows["test_acc"].astype(float) * 100
+    rows["test_acc"] = pct.where(np.isfinite(pct))
+    return rows
+
+
+def _pair_label(source: str, target: str) -> str:
+    return f"{source} (in-dataset)" if source == target else f"{source} → {target}"
+
+
+def _no_data_at(ax, x: float) -> None:
+    ax.text(x, 50, "no finite\nvalues", ha="center", va="center", fontsize=7, color="0.4")
+
+
+def plot_sampler_comparison(acc: pd.DataFrame, source: str, target: str, epoch: int,
+                            path) -> None:
+    """Test accuracy of each population at one epoch (2022 Fig. 4 at epoch 0: the samples as
+    decoded, against B_T trained from scratch for as many epochs): a box plot per population
+    in :data:`~hyperreps.reports.POPULATION_ORDER` with every model as a jittered point; the
+    models without a finite accuracy are counted under their population."""
+    rows = _pair_rows(acc, source, target)
+    at = rows[rows["epoch"] == epoch]
+    if at.empty:
+        raise ValueError(f"acc: no rows at epoch {epoch} for {_pair_label(source, target)}; "
+                         f"epochs {sorted(set(rows['epoch']))}")
+    names = order_populations(at["population"])
+    rng = np.random.default_rng(_JITTER_SEED)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(names) + 2), 4.6))
+    ticks = []
+    for i, name in enumerate(names):
+        values = at.loc[at["population"] == name, "test_acc"].to_numpy()
+        finite = values[np.isfinite(values)]
+        color = population_color(name)
+        if finite.size:
+            box = ax.boxplot([finite], positions=[i], widths=0.6, patch_artist=True,
+                             showfliers=False, manage_ticks=False,
+                             medianprops={"color": "black", "lw": 1.2})
+            box["boxes"][0].set(facecolor=color, alpha=0.3, edgecolor=color)
+            ax.scatter(i + rng.uniform(-0.2, 0.2, finite.size), finite, s=12, color=color,
+                       alpha=0.8, edgecolors="none", zorder=3)
+        else:
+            _no_data_at(ax, i)
+        n_bad = values.size - finite.size
+        ticks.append(f"{name}\nn={values.size}" + (f", {n_bad} NaN" if n_bad else ""))
+    chance = ax.axhline(_CHANCE, color="grey", ls=":", lw=1, label="chance (10%)")
+    ax.set_xticks(range(len(names)), ticks, fontsize=8)
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("population")
+    ax.set_ylabel("test accuracy (%)")
+    handles = [Patch(facecolor="0.85", edgecolor="0.4", label="quartiles, whiskers 1.5 IQR"),
+               Line2D([], [], color="black", lw=1.2, label="median"),
+               Line2D([], [], color="0.4", marker="o", ls="", ms=4, label="one model (jittered)"),
+               chance]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+              frameon=False)
+    state = "as sampled, no fine-tuning" if epoch == 0 else f"after {epoch} epochs"
+    title = f"{_pair_label(source, target)}: test accuracy at epoch {epoch} ({state})"
+    if SCRATCH in names:
+        trained = f"trained from scratch on {target} for {epoch} epochs" if epoch else \
+            "at initialisation, before training on " + target
+        title += f"\n{SCRATCH}: {trained}"
+    ax.set_title(title, fontsize=10)
+    _save(fig, path)
+
+
+def plot_accuracy_over_epochs(acc: pd.DataFrame, source: str, target: str, path,
+                              populations=None) -> None:
+    """Test accuracy over epochs per population (2022 Figs. 7, 14-21): the median as a line and
+    the 25-75% quantiles as a band, non-finite accuracies left out; B_T over all its epochs.
+    ``populations`` (default: every population of the pair) picks the populations shown."""
+    rows = _pair_rows(acc, source, target)
+    present = order_populations(rows["population"])
+    if populations is None:
+        names = present
+    else:
+        missing = [p for p in populations if p not in present]
+        if missing:
+            raise ValueError(f"populations: {missing} not in acc for "
+                             f"{_pair_label(source, target)}; present: {present}")
+        names = order_populations(populations)
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    for name in names:
+        pop = rows[rows["population"] == name]
+        q = pop.groupby("epoch")["test_acc"].quantile([0.25, 0.5, 0.75]).unstack()
+        epochs = q.index.to_numpy()
+        color = population_color(name)
+        ax.plot(epochs, q[0.5], color=color, lw=2.2 if name == SCRATCH else 1.5, marker="o",
+                ms=2.5, zorder=1.9 if name == SCRATCH else 2.1,
+                label=f"{name} (n={pop['model'].nunique()})")
+        ax.fill_between(epochs, q[0.25], q[0.75], color=color, alpha=0.15, lw=0)
+    ax.axhline(_CHANCE, color="grey", ls=":", lw=1, label="chance (10%)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("epoch (0 = as sampled; B_T: initialisation)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
+              title="median, band 25-75%", title_fontsize=8)
+    ax.set_title(f"{_pair_label(source, target)}: test accuracy during fine-tuning",
+                 fontsize=10)
+    _save(fig, path)
+
+
+def plot_ensembles(ens: pd.DataFrame, source: str, path) -> None:
+    """Ensemble test accuracy against ensemble size per population (2022 Fig. 5): the mean
+    over random draws of members as a line, ± one std as a band; one panel per epoch where
+    ``ens`` has an ``epoch`` column."""
+    check_columns(ens, ENS_COLUMNS, "ens")
+    rows = ens[ens["source"] == source]
+    if rows.empty:
+        raise ValueError(f"ens: no rows for source {source!r}; sources "
+                         f"{sorted(set(ens['source']))}")
+    key = [c for c in ("population", "epoch", "size") if c in rows.columns]
+    if rows.duplicated(key).any():
+        raise ValueError(f"ens: duplicated rows per ({', '.join(key)}) for source {source!r}")
+    panels = sorted(set(rows["epoch"])) if "epoch" in rows.columns else [None]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels) + 1.6, 4.4),
+                             squeeze=False, sharey=True)
+    for ax, epoch in zip(axes[0], panels):
+        sub = rows if epoch is None else rows[rows["epoch"] == epoch]
+        for name in order_populations(sub["population"]):
+            pop = sub[sub["population"] == name].sort_values("size")
+            size = pop["size"].to_numpy()
+            mean = pop["accuracy_mean"].to_numpy(dtype=float) * 100
+            std = pop["accuracy_std"].to_numpy(dtype=float) * 100
+            color = population_color(name)
+            ax.plot(size, mean, color=color, marker="o", ms=3,
+                    lw=2.2 if name == SCRATCH else 1.5, zorder=1.9 if name == SCRATCH else 2.1,
+                    label=name)
+            ax.fill_between(size, mean - std, mean + std, color=color, alpha=0.15, lw=0)
+        ax.axhline(_CHANCE, color="grey", ls=":", lw=1, label="chance (10%)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("ensemble size (models)")
+        if epoch is not None:
+            state = "no fine-tuning" if epoch == 0 else "fine-tuned; B_T trained from scratch"
+            ax.set_title(f"epoch {epoch} ({state})", fontsize=9)
+        ax.legend(fontsize=8, loc="lower right")
+    axes[0, 0].set_ylabel("ensemble test accuracy (%)")
+    axes[0, 0].set_ylim(0, 100)
+    fig.suptitle(f"Ensembles on {source}: mean ± std over random draws of members",
+                 fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)

@@ -1,0 +1,119 @@
+"""Fine-tune populations on a target zoo's data with the population trainer (no second
+training loop), and evaluate ensembles (2022 §4.2, Fig. 5).
+
+Every population of a (source, target) pair trains in one vectorised computation from its
+weights: accuracy at epoch 0 is the population as sampled, then one row per epoch. Models
+keep the source's activation (the function their weights encode); optimiser, learning rate,
+weight decay, dropout and batch size are the target zoo's (the reference's
+``model_config="target"``). B_T, trained from scratch on the target, is the target zoo's
+test split over its own epochs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .architecture import ParameterLayout
+from .config import expand_models
+from .population import ModelSpec, SplitData, TrainSettings, population_forward, train_population
+from .zoo import Zoo, metadata_table
+
+log = logging.getLogger(__name__)
+
+
+def finetune_populations(populations: dict[str, torch.Tensor], activation: str, target_cfg: dict,
+                         data, epochs: int, seed: int, device="cpu", progress: bool = False,
+                         checkpoint=None) -> Zoo:
+    """All populations stacked into one population run; returns a zoo whose metadata has a
+    ``population`` column and ``model_id`` numbering the stacked models."""
+    hp = expand_models(target_cfg)[0]
+    names = [n for n, w in populations.items() for _ in range(len(w))]
+    weights = torch.cat([w.float() for w in populations.values()])
+    specs = [ModelSpec(seed=seed + i, init=hp["init"], lr=float(hp["lr"]),
+                       weight_decay=float(hp["weight_decay"]), dropout=float(hp["dropout"]))
+             for i in range(len(weights))]
+    settings = TrainSettings(activation=activation, optimizer=hp["optimizer"],
+                             batch_size=target_cfg["batch_size"], epochs=epochs,
+                             data_order=target_cfg["data_order"], shuffle_seed=seed)
+    finite = torch.isfinite(weights).all(dim=1)
+    init = torch.where(finite[:, None], weights, torch.zeros_like(weights))
+    layout = ParameterLayout.for_channels(data.channels)
+    log.info("fine-tuning %d models (%s) for %d epochs: %s", len(weights),
+             ", ".join(f"{k} {len(v)}" for k, v in populations.items()), epochs, settings)
+    res = train_population(specs, settings, data.train, data.evals(), layout, device=device,
+                           init_weights=init, progress=progress, checkpoint=checkpoint)
+    diverged = res.diverged_epoch.copy()
+    w = res.weights.float()
+    for i in torch.nonzero(~finite).flatten().tolist():  # decoded to non-finite: diverged at 0
+        diverged[i] = 0
+        w[i] = float("nan")
+        for v in res.metrics.values():
+            v[i] = np.nan
+    rows = [dict(model_id=i, seed=s.seed, population=n, activation=activation, init="sampled",
+                 optimizer=hp["optimizer"], lr=s.lr, weight_decay=s.weight_decay,
+                 dropout=s.dropout, batch_size=target_cfg["batch_size"])
+            for i, (n, s) in enumerate(zip(names, specs))]
+    meta = metadata_table(rows, res.metrics, diverged)
+    return Zoo(w, meta, layout, target_cfg["dataset"],
+               {"model_ids": list(range(len(rows)))})
+
+
+def accuracy_table(finetuned: Zoo, target_zoo: Zoo, target_split: dict,
+                   novelty: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Long table: population, model, epoch, test_acc, diverged, nn_distance, nn_agreement
+    for the fine-tuned populations and B_T (the target zoo's test split)."""
+    meta = finetuned.metadata
+    table = pd.DataFrame({
+        "population": meta["population"], "model": meta["model_id"], "epoch": meta["epoch"],
+        "test_acc": meta["test_acc"], "diverged": meta["diverged"].astype(bool)})
+    for col, values in novelty.items():
+        table[col] = np.asarray(values)[table["model"].to_numpy()]
+    bt = target_zoo.select(target_split["test"])
+    acc = bt.metric("test_acc")
+    ids = bt.info["model_ids"]
+    models = bt.models().set_index("model_id")
+    bt_rows = pd.DataFrame({
+        "population": "B_T", "model": np.repeat(np.arange(len(ids)), acc.shape[1]),
+        "epoch": np.tile(np.arange(acc.shape[1]), len(ids)), "test_acc": acc.flatten(),
+        "diverged": np.repeat(models.loc[ids, "diverged"].astype(bool).to_numpy(),
+                              acc.shape[1])})
+    return pd.concat([table, bt_rows], ignore_index=True)
+
+
+@torch.no_grad()
+def class_probabilities(weights: torch.Tensor, activation: str, data: SplitData,
+                        device="cpu") -> torch.Tensor:
+    """Softmax outputs ``[n, images, classes]`` of models given as flat weights."""
+    device = torch.device(device)
+    layout = ParameterLayout.for_channels(data.x.shape[1])
+    x = data.x.to(device, torch.float32)
+    out = []
+    for i in range(0, len(weights), 64):
+        params = layout.unflatten(weights[i:i + 64].float().to(device))
+        logits = torch.cat([population_forward(params, x[j:j + 2048], activation)
+                            for j in range(0, len(x), 2048)], dim=1)
+        out.append(logits.softmax(-1).cpu())
+    return torch.cat(out)
+
+
+def ensemble_accuracy(probs: torch.Tensor, labels: torch.Tensor, max_size: int, draws: int,
+                      seed: int) -> pd.DataFrame:
+    """Ensembles of 1..max_size members drawn without replacement (``draws`` random draws
+    per size); prediction = argmax of the members' mean softmax. Non-finite members are
+    left out. Returns size, accuracy_mean, accuracy_std."""
+    ok = torch.isfinite(probs).flatten(1).all(dim=1)
+    probs = probs[ok]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(1, min(max_size, len(probs)) + 1):
+        accs = []
+        for _ in range(draws):
+            members = rng.choice(len(probs), size=k, replace=False)
+            pred = probs[members].mean(0).argmax(-1)
+            accs.append(float((pred == labels).double().mean()))
+        rows.append(dict(size=k, accuracy_mean=np.mean(accs), accuracy_std=np.std(accs)))
+    return pd.DataFrame(rows)

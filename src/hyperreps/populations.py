@@ -1,0 +1,164 @@
+"""Populations of models to fine-tune: samples from the hyper-representation and baselines
+(2022 §3.2, App. E), plus the novelty baselines and metrics of the 2025 memorisation audit.
+
+Anchors are the source zoo's training-split checkpoints in the autoencoder's epoch window;
+"30" populations use the anchors at or above the 0.7 quantile of test accuracy.
+
+- S_U, S_C, S_KDE, S_KDE30, S_Neigh, S_Neigh30, S_GAN, S_GAN30: latents drawn by
+  :mod:`hyperreps.sampling` from the LWLN autoencoder's embeddings and decoded by it;
+- B_KDE30: S_KDE30 with the baseline (plain-MSE) autoencoder;
+- N_noise: top-30% checkpoints plus Gaussian noise (std ``noise_std`` in weight space);
+- N_avg: the average of a random pair or triple of top-30% checkpoints;
+- B_F: training-split models at the window's last epoch, to be fine-tuned as they are.
+
+Novelty: the Euclidean distance of each model to its nearest anchor checkpoint in weight
+space, and the fraction of test images on which their predictions agree.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .architecture import ParameterLayout
+from .autoencoder import HyperAutoencoder, decode_latents
+from .embeddings import rows_by_split
+from .population import SplitData, population_forward
+from .sampling import draw_latents, top_fraction_mask
+from .zoo import METRIC_COLUMNS, Zoo, metadata_table
+
+log = logging.getLogger(__name__)
+
+# name -> (sampler, anchors, autoencoder variant)
+LATENT_POPULATIONS = {
+    "S_U": ("uniform", "all", "lwln"),
+    "S_C": ("counterfactual", "all", "lwln"),
+    "S_KDE": ("kde", "all", "lwln"),
+    "S_KDE30": ("kde", "top", "lwln"),
+    "S_Neigh": ("neigh", "all", "lwln"),
+    "S_Neigh30": ("neigh", "top", "lwln"),
+    "S_GAN": ("gan", "all", "lwln"),
+    "S_GAN30": ("gan", "top", "lwln"),
+    "B_KDE30": ("kde", "top", "baseline"),
+}
+OTHER_POPULATIONS = ("N_noise", "N_avg", "B_F")
+POPULATIONS = (*LATENT_POPULATIONS, *OTHER_POPULATIONS)
+
+
+@dataclass
+class Anchors:
+    weights: torch.Tensor  # [N, P] finite training checkpoints of the window
+    acc: np.ndarray  # [N] their test accuracy
+    top: np.ndarray  # [N] bool, at or above the 0.7 quantile
+    embeddings: dict[str, np.ndarray]  # variant -> [N, Z]
+    last_epoch_models: torch.Tensor  # [M_train, P] the training models at the window's end
+
+
+def anchor_set(zoo: Zoo, split: dict, window: tuple[int, int],
+               embeddings: dict[str, torch.Tensor], top_fraction: float = 0.3) -> Anchors:
+    m, e = rows_by_split(zoo, split, window)["train"]
+    w = zoo.weights[m, e]
+    acc = zoo.metric("test_acc")[m, e]
+    ok = torch.isfinite(w).all(dim=1).numpy() & np.isfinite(acc)
+    emb = {v: z.numpy()[m, e][ok] for v, z in embeddings.items()}
+    last = zoo.weights[np.unique(m), window[1]]
+    last = last[torch.isfinite(last).all(dim=1)]
+    return Anchors(w[ok], acc[ok], top_fraction_mask(acc[ok], top_fraction), emb, last)
+
+
+def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoencoder],
+                         settings: dict, seed: int, device="cpu") -> dict[str, torch.Tensor]:
+    """Every configured population as flat weights ``[n, P]``. ``settings``: n_models,
+    populations (names), sampler settings per sampler (``kde``, ``counterfactual``,
+    ``neigh``, ``gan``), noise_std."""
+    n = settings["n_models"]
+    out = {}
+    for i, name in enumerate(settings["populations"]):
+        rng = np.random.default_rng([seed, i])
+        if name in LATENT_POPULATIONS:
+            method, which, variant = LATENT_POPULATIONS[name]
+            if variant not in autoencoders:
+                raise ValueError(f"population {name} needs the {variant} autoencoder; add it "
+                                 "to autoencoder.variants")
+            z = anchors.embeddings[variant]
+            z = z[anchors.top] if which == "top" else z
+            latents = draw_latents(method, z, n, int(rng.integers(2**31)),
+                                   settings.get(method, {}))
+            out[name] = decode_latents(autoencoders[variant], torch.from_numpy(latents),
+                                       device=device)
+        elif name == "N_noise":
+            top = anchors.weights[anchors.top]
+            pick = top[rng.integers(len(top), size=n)]
+            noise = torch.from_numpy(rng.standard_normal(pick.shape)).float()
+            out[name] = pick + settings["noise_std"] * noise
+        elif name == "N_avg":
+            top = anchors.weights[anchors.top]
+            if len(top) < 2:
+                raise ValueError("N_avg needs at least 2 top-30% checkpoints")
+            rows = []
+            for _ in range(n):
+                k = int(rng.integers(2, 4)) if len(top) >= 3 else 2
+                rows.append(top[rng.choice(len(top), size=k, replace=False)].mean(0))
+            out[name] = torch.stack(rows)
+        elif name == "B_F":
+            pool = anchors.last_epoch_models
+            pick = rng.choice(len(pool), size=min(n, len(pool)), replace=False)
+            out[name] = pool[np.sort(pick)]
+        else:
+            raise ValueError(f"unknown population {name!r}; choose from {POPULATIONS}")
+        log.info("population %s: %d models", name, len(out[name]))
+    return out
+
+
+@torch.no_grad()
+def predictions(weights: torch.Tensor, activation: str, data: SplitData, device="cpu",
+                chunk: int = 64) -> torch.Tensor:
+    """Predicted classes ``[n, images]`` of models given as flat weights."""
+    device = torch.device(device)
+    layout = ParameterLayout.for_channels(data.x.shape[1])
+    x = data.x.to(device, torch.float32)
+    out = []
+    for i in range(0, len(weights), chunk):
+        params = layout.unflatten(weights[i:i + chunk].float().to(device))
+        preds = [population_forward(params, x[j:j + 2048], activation).argmax(-1)
+                 for j in range(0, len(x), 2048)]
+        out.append(torch.cat(preds, dim=1).cpu())
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def novelty(weights: torch.Tensor, anchors: torch.Tensor, activation: str, data: SplitData,
+            device="cpu") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distance to the nearest anchor, index of that anchor, prediction agreement with it on
+    ``data``) per model; non-finite models get NaN and index -1."""
+    n = len(weights)
+    dist, idx, agree = np.full(n, np.nan), np.full(n, -1), np.full(n, np.nan)
+    ok = torch.isfinite(weights).all(dim=1)
+    rows = torch.nonzero(ok).flatten()
+    if len(rows) == 0:
+        return dist, idx, agree
+    a = anchors.double()
+    for i in range(0, len(rows), 256):
+        r = rows[i:i + 256]
+        d = torch.cdist(weights[r].double(), a)
+        best = d.min(dim=1)
+        dist[r.numpy()], idx[r.numpy()] = best.values.numpy(), best.indices.numpy()
+    mine = predictions(weights[rows], activation, data, device)
+    nearest = predictions(anchors[idx[rows.numpy()]], activation, data, device)
+    agree[rows.numpy()] = (mine == nearest).double().mean(dim=1).numpy()
+    return dist, idx, agree
+
+
+def population_zoo(weights: torch.Tensor, name: str, layout, dataset: str,
+                   activation: str) -> Zoo:
+    """A population in the zoo format: one epoch (as sampled), metrics not yet measured."""
+    n = len(weights)
+    metrics = {k: np.full((n, 1), np.nan) for k in METRIC_COLUMNS}
+    rows = [dict(model_id=i, seed=-1, population=name, activation=activation, init="sampled")
+            for i in range(n)]
+    diverged = np.where(torch.isfinite(weights).all(dim=1).numpy(), -1, 0)
+    return Zoo(weights.float().unsqueeze(1), metadata_table(rows, metrics, diverged), layout,
+               dataset, {"model_ids": list(range(n)), "population": name})
