@@ -39,6 +39,10 @@ def tiny_run(tmp_path_factory):
                                             "d_ff": 16, "latent_dim": 4, "projection_layers": 1,
                                             "projection_width": 8, "projection_dim": 4},
                            "training": {"epochs": 2, "batch_size": 4, "eval_every": 1}},
+           "generative": {"n_models": 2, "finetune_epochs": 1, "statistics_epochs": [0, 1],
+                          "populations": ["S_U", "S_KDE", "S_KDE30", "B_KDE30", "N_noise",
+                                          "N_avg", "B_F"],
+                          "ensembles": {"max_size": 2, "draws": 2}},
            "zoos": {"tiny": {"dataset": "digits", "seeds": {"first": 1, "count": 6},
                              "epochs": 2, "shard_size": 3},
                     "imported": {"dataset": "mnist", "import_from": str(work / "raytune"),
@@ -83,6 +87,22 @@ def test_tiny_config_trains_both_autoencoders_embeds_and_probes(tiny_run):
     for f in ("reconstruction_tiny_layers.png", "embeddings_tiny_geometry.png"):
         assert (work / "results/figures" / f).stat().st_size > 10_000
     assert not (work / "results/autoencoders/imported").exists()  # autoencoder: enabled: false
+
+
+@pytest.mark.slow
+def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
+    work, _ = tiny_run
+    acc = pd.read_csv(work / "results/finetune/tiny/tiny/accuracy.csv")
+    pops = ["S_U", "S_KDE", "S_KDE30", "B_KDE30", "N_noise", "N_avg", "B_F"]
+    assert set(acc["population"]) == set(pops) | {"B_T"}
+    assert set(acc.loc[acc["population"] != "B_T", "epoch"]) == {0, 1}
+    table1 = pd.read_csv(work / "results/tables/table1_in_dataset.csv")
+    assert table1["population"].tolist() == pops + ["B_T"]
+    assert {"epoch 0", "epoch 1", "nn_distance", "nn_agreement"} <= set(table1.columns)
+    mwu = pd.read_csv(work / "results/tables/tables11_13_mwu_cles.csv")
+    assert set(mwu["reference"]) <= {"B_T", "B_F"} and len(mwu) > 0
+    assert (work / "results/finetune/tiny/tiny/ensembles.csv").exists()
+    assert any((work / "results/figures/generative").glob("sampler_comparison_*.png"))
 
 
 @pytest.mark.slow

@@ -37,3 +37,8 @@ def write_table(df: pd.DataFrame, paths, caption: str = "", floatfmt: str = ".4g
     for p in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
         p = Path(p)
         _atomic_write(p, render(df, p.suffix.lstrip("."), floatfmt, caption))
+
+
+def write_csv(df: pd.DataFrame, path) -> None:
+    """A data table as CSV (full precision), written atomically."""
+    _atomic_write(Path(path), df.to_csv(index=False, float_format="%.8g"))

@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 from hyperreps.data import DataSettings, load_dataset  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
 from hyperreps.finetune import class_probabilities, ensemble_accuracy  # noqa: E402
+from hyperreps.tables import write_csv  # noqa: E402
 from hyperreps.zoo import load_zoo  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821
@@ -45,8 +46,5 @@ for name in ens["populations"]:
         rows.append(curve)
 table = pd.concat(rows, ignore_index=True)
 table.insert(0, "source", snakemake.wildcards.zoo)  # noqa: F821
-out = Path(snakemake.output[0])  # noqa: F821
-tmp = out.with_name(f".{out.name}.tmp")
-table.to_csv(tmp, index=False, float_format="%.6g")
-tmp.replace(out)
+write_csv(table, snakemake.output[0])  # noqa: F821
 log.info("\n%s", table.to_string())

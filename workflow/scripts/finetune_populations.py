@@ -16,6 +16,7 @@ from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
 from hyperreps.embeddings import rows_by_split  # noqa: E402
 from hyperreps.finetune import accuracy_table, finetune_populations  # noqa: E402
 from hyperreps.populations import novelty  # noqa: E402
+from hyperreps.tables import write_csv  # noqa: E402
 from hyperreps.zoo import load_zoo, save_zoo, write_json_atomic  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821
@@ -47,10 +48,7 @@ resume.unlink(missing_ok=True)
 table = accuracy_table(tuned, target, target_split, {"nn_distance": dist, "nn_agreement": agree})
 table.insert(0, "target", snakemake.wildcards.target)  # noqa: F821
 table.insert(0, "source", snakemake.wildcards.source)  # noqa: F821
-out = Path(snakemake.output.accuracy)  # noqa: F821
-tmp = out.with_name(f".{out.name}.tmp")
-table.to_csv(tmp, index=False, float_format="%.6g")
-tmp.replace(out)
+write_csv(table, snakemake.output.accuracy)  # noqa: F821
 write_json_atomic(snakemake.output.info, {  # noqa: F821
     "source": snakemake.wildcards.source, "target": snakemake.wildcards.target,  # noqa: F821
     "activation": meta["activation"], "epochs": p.epochs, "n_anchors": len(anchors)})

@@ -1,0 +1,206 @@
+"""Tables of the generative stage (hyperreps.reports) and their figures."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hyperreps import figures, reports, stats
+
+IN, TR = ("MNIST", "MNIST"), ("SVHN", "MNIST")
+# (population, base accuracy, last epoch) per pair: accuracy = base + 0.1 epoch + 0.02 (model - 2)
+POPS = {IN: (("S_KDE30", 0.44, 3), ("S_Neigh", 0.12, 3), ("B_T", 0.10, 6)),
+        TR: (("S_KDE30", 0.40, 3), ("B_F", 0.35, 3), ("B_T", 0.10, 6))}
+
+
+def _acc() -> pd.DataFrame:
+    """5 models per population; the in-dataset S_Neigh model 4 diverges from epoch 2."""
+    rows = []
+    for (source, target), pops in POPS.items():
+        for name, base, last in pops:
+            for m in range(5):
+                diverged = (source, target, name, m) == (*IN, "S_Neigh", 4)
+                scratch = name == "B_T"
+                for e in range(last + 1):
+                    acc = np.nan if diverged and e >= 2 else base + 0.1 * e + 0.02 * (m - 2)
+                    rows.append(dict(source=source, target=target, population=name, model=m,
+                                     epoch=e, test_acc=acc, diverged=diverged,
+                                     nn_distance=np.nan if scratch else 1.0 + m,
+                                     nn_agreement=np.nan if scratch else 0.5))
+    return pd.DataFrame(rows)
+
+
+def _ens() -> pd.DataFrame:
+    rows = [dict(source="SVHN", population=p, epoch=e, size=k,
+                 accuracy_mean=0.2 + 0.3 * (p != "B_KDE30") + 0.01 * k + 0.1 * (e > 0),
+                 accuracy_std=0.02)
+            for p in ("B_T", "S_KDE30", "B_KDE30") for e in (0, 3) for k in range(1, 16)]
+    return pd.DataFrame(rows)
+
+
+def _vector(acc, pair, population, epoch):
+    sel = ((acc["source"] == pair[0]) & (acc["target"] == pair[1])
+           & (acc["population"] == population) & (acc["epoch"] == epoch))
+    return acc.loc[sel, "test_acc"].to_numpy()
+
+
+def test_order_and_colours():
+    assert reports.order_populations(["X", "B_T", "S_KDE30", "Y", "X", "S_U"]) == \
+        ["S_U", "S_KDE30", "B_T", "X", "Y"]
+    assert reports.POPULATION_ORDER[-2:] == ("B_F", "B_T")
+    assert set(reports.POPULATION_COLORS) == set(reports.POPULATION_ORDER)
+    assert reports.population_color("B_T") == "#000000"
+    assert reports.population_color("new") == reports.population_color("new")
+
+
+def test_in_dataset_table():
+    table = reports.in_dataset_table(_acc(), epochs=(0, 1, 25), bt_epochs=(6, 50))
+    assert list(table.columns) == ["source", "target", "population", "epoch 0", "epoch 1",
+                                   "final (epoch 3)", "B_T epoch 6", "n", "diverged",
+                                   "nn_distance", "nn_agreement"]
+    assert list(table["population"]) == ["S_KDE30", "S_Neigh", "B_T"]
+    assert set(table["source"]) == set(table["target"]) == {"MNIST"}
+    row = table.set_index("population")
+    # S_KDE30 at epoch 1: 50, 52, 54, 56, 58 % -> mean 54, std sqrt(40 / 4) = 3.16
+    assert row.loc["S_KDE30", "epoch 1"] == "54.0 ± 3.2"
+    # B_T: its own epochs in the shared columns, its epoch 6 only on its row
+    assert row.loc["B_T", "epoch 1"] == "20.0 ± 3.2"
+    assert row.loc["B_T", "final (epoch 3)"] == "40.0 ± 3.2"
+    assert row.loc["B_T", "B_T epoch 6"] == "70.0 ± 3.2"
+    assert row.loc["S_KDE30", "B_T epoch 6"] == row.loc["S_Neigh", "B_T epoch 6"] == ""
+    # the diverged model is counted and left out of the statistics
+    assert row.loc["S_Neigh", "diverged"] == 1 and row.loc["S_KDE30", "diverged"] == 0
+    assert (table["n"] == 5).all()
+    assert row.loc["S_Neigh", "final (epoch 3)"] == reports.format_mean_std(
+        np.array([0.38, 0.40, 0.42, 0.44]))
+    assert row.loc["S_KDE30", "nn_distance"] == pytest.approx(3.0)
+    assert row.loc["S_KDE30", "nn_agreement"] == pytest.approx(50.0)
+    assert np.isnan(row.loc["B_T", "nn_distance"])
+
+
+def test_scratch_final_epoch_always_shown():
+    table = reports.in_dataset_table(_acc())  # bt_epochs (25, 50) absent: last epoch instead
+    assert "B_T final (epoch 6)" in table.columns
+    assert "epoch 25" not in table.columns and "B_T epoch 50" not in table.columns
+
+
+def test_transfer_table():
+    table = reports.transfer_table(_acc(), epochs=(0, 1, 5, 25))
+    assert list(table["population"]) == ["S_KDE30", "B_F", "B_T"]
+    assert set(zip(table["source"], table["target"])) == {TR}
+    # epoch 5 only reached by B_T, 25 by none: skipped; the samples' last epoch added
+    assert [c for c in table.columns if "epoch" in c] == ["epoch 0", "epoch 1",
+                                                          "final (epoch 3)",
+                                                          "B_T final (epoch 6)"]
+    row = table.set_index("population")
+    assert row.loc["B_F", "epoch 0"] == "35.0 ± 3.2"
+    assert (table["diverged"] == 0).all()
+
+
+def test_median_ci_table():
+    acc = _acc()
+    table = reports.median_ci_table(acc, epochs=(1, 3, 99))
+    assert set(table["epoch"]) == {1, 3}
+    assert len(table) == 2 * 3 * 2
+    finite = table.dropna(subset=["median_ci_low", "median_ci_high"])
+    assert len(finite) == len(table)
+    assert (finite["median_ci_low"] <= finite["median"]).all()
+    assert (finite["median"] <= finite["median_ci_high"]).all()
+    first = table.iloc[0]
+    assert (first["source"], first["population"], first["epoch"]) == ("MNIST", "S_KDE30", 1)
+    assert first["median [95% CI] (%)"] == reports.format_median_ci(
+        first["median"], first["median_ci_low"], first["median_ci_high"])
+    assert first["median [95% CI] (%)"].startswith("54.0 [")
+    diverged = table[(table["population"] == "S_Neigh") & (table["epoch"] == 3)].iloc[0]
+    assert (diverged["n"], diverged["n_nonfinite"]) == (4, 1)
+    # default: each population's last epoch (B_T after its full training)
+    final = reports.median_ci_table(acc)
+    assert dict(zip(final["population"], final["epoch"])) == {"S_KDE30": 3, "S_Neigh": 3,
+                                                               "B_F": 3, "B_T": 6}
+
+
+def test_mwu_table_matches_stats():
+    acc = _acc()
+    table = reports.mwu_table(acc, epochs=(0, 1, 6))
+    # no B_F in-dataset: only B_T there; B_T has epoch 6, the samples do not
+    got = set(zip(table["source"], table["population"], table["reference"], table["epoch"]))
+    want = {("MNIST", p, "B_T", e) for p in ("S_KDE30", "S_Neigh") for e in (0, 1)}
+    want |= {("SVHN", "S_KDE30", r, e) for r in ("B_T", "B_F") for e in (0, 1)}
+    assert got == want and len(table) == len(want)
+    assert list(table["population"][:4]) == ["S_KDE30"] * 2 + ["S_Neigh"] * 2
+    for _, row in table.iterrows():
+        pair = (row["source"], row["target"])
+        direct = stats.mann_whitney(_vector(acc, pair, row["population"], row["epoch"]),
+                                    _vector(acc, pair, row["reference"], row["epoch"]))
+        for key, value in direct.items():
+            assert row[key] == pytest.approx(value)
+        assert row["p-value | CLES"] == reports.format_p_cles(row["p_value"], row["cles"])
+
+
+def test_population_summary():
+    acc = _acc()
+    table = reports.population_summary(acc)
+    assert len(table) == 2 * (4 + 4 + 7)
+    row = table[(table["population"] == "S_Neigh") & (table["epoch"] == 2)].iloc[0]
+    want = stats.summarize(_vector(acc, IN, "S_Neigh", 2))
+    assert (row["n_models"], row["n"], row["diverged"]) == (5, want["n"], 1)
+    for key in ("mean", "std", "median"):
+        assert row[key] == pytest.approx(want[key])
+
+
+def test_duplicated_rows_rejected():
+    acc = _acc()
+    with pytest.raises(ValueError, match="duplicated"):
+        reports.population_summary(pd.concat([acc, acc.iloc[:1]]))
+
+
+@pytest.mark.parametrize("call", [
+    lambda a: reports.in_dataset_table(a), lambda a: reports.transfer_table(a),
+    lambda a: reports.median_ci_table(a, (0,)), lambda a: reports.mwu_table(a, (0,)),
+    reports.population_summary,
+    lambda a: figures.plot_sampler_comparison(a, *IN, 0, "x.png"),
+    lambda a: figures.plot_accuracy_over_epochs(a, *IN, "x.png"),
+])
+def test_missing_column_named(call):
+    with pytest.raises(ValueError, match="test_acc"):
+        call(_acc().drop(columns="test_acc"))
+
+
+def test_missing_ensemble_column_named(tmp_path):
+    with pytest.raises(ValueError, match="accuracy_std"):
+        figures.plot_ensembles(_ens().drop(columns="accuracy_std"), "SVHN", tmp_path / "e.png")
+
+
+def _only(folder, name):
+    assert sorted(p.name for p in folder.iterdir()) == [name]  # no temporary file left
+    assert (folder / name).stat().st_size > 5_000
+
+
+@pytest.mark.parametrize("pair", [IN, TR])
+def test_plot_sampler_comparison(tmp_path, pair):
+    figures.plot_sampler_comparison(_acc(), *pair, 0, tmp_path / "fig4.png")
+    _only(tmp_path, "fig4.png")
+
+
+def test_plot_accuracy_over_epochs(tmp_path):
+    figures.plot_accuracy_over_epochs(_acc(), *IN, tmp_path / "a" / "fig14.png")
+    _only(tmp_path / "a", "fig14.png")
+    figures.plot_accuracy_over_epochs(_acc(), *TR, tmp_path / "b" / "fig17.png",
+                                      populations=["B_T", "S_KDE30"])
+    _only(tmp_path / "b", "fig17.png")
+    with pytest.raises(ValueError, match="S_GAN"):
+        figures.plot_accuracy_over_epochs(_acc(), *TR, tmp_path / "c.png", populations=["S_GAN"])
+
+
+def test_plot_ensembles(tmp_path):
+    figures.plot_ensembles(_ens(), "SVHN", tmp_path / "fig5.png")
+    _only(tmp_path, "fig5.png")
+
+
+def test_plots_reject_unknown_pair_or_epoch(tmp_path):
+    with pytest.raises(ValueError, match="no rows"):
+        figures.plot_sampler_comparison(_acc(), "CIFAR", "MNIST", 0, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="epoch 9"):
+        figures.plot_sampler_comparison(_acc(), *IN, 9, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="no rows"):
+        figures.plot_ensembles(_ens(), "MNIST", tmp_path / "x.png")
+    assert not any(tmp_path.iterdir())
