@@ -3,15 +3,6 @@
 # property probes and embedding geometry as tables and figures.
 
 
-def ae_dirs(wildcards):
-    return [f"results/autoencoders/{wildcards.zoo}/{v}/model" for v in VARIANTS[wildcards.zoo]]
-
-
-def ae_embeddings(wildcards):
-    return [f"results/autoencoders/{wildcards.zoo}/{v}/embeddings.safetensors"
-            for v in VARIANTS[wildcards.zoo]]
-
-
 rule train_autoencoder:
     input:
         zoo="results/zoos/{zoo}/zoo",

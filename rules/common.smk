@@ -63,6 +63,15 @@ def shard_mem_mb(wildcards):
     return int(1500 + (data + history) / 2**20)
 
 
+def ae_dirs(wildcards):
+    return [f"results/autoencoders/{wildcards.zoo}/{v}/model" for v in VARIANTS[wildcards.zoo]]
+
+
+def ae_embeddings(wildcards):
+    return [f"results/autoencoders/{wildcards.zoo}/{v}/embeddings.safetensors"
+            for v in VARIANTS[wildcards.zoo]]
+
+
 def _ae_work(wildcards):
     """Checkpoint-passes of one autoencoder training (train split x window x epochs)."""
     cfg, ae = ZOOS[wildcards.zoo], AE_CONFIG[wildcards.zoo]

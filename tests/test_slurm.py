@@ -155,7 +155,8 @@ def slurm_job_table(ids) -> dict[str, dict]:
 
 
 def write_config(path: Path, zoo: dict, data_root: Path | None = None):
-    cfg = {"device": "cpu", "zoos": {"tiny": zoo}}
+    # the zoo stage only: each further job costs ~40 s of SLURM status polling
+    cfg = {"device": "cpu", "zoos": {"tiny": zoo}, "autoencoder": {"enabled": False}}
     if data_root is not None:
         cfg["data"] = {"root": str(data_root)}
     path.write_text(yaml.safe_dump(cfg))
