@@ -7,9 +7,8 @@ import torch
 from hyperreps.architecture import ParameterLayout, init_parameters
 from hyperreps.autoencoder import Architecture, HyperAutoencoder, encode_weights
 from hyperreps.data import load_dataset
-from hyperreps.finetune import (accuracy_table, class_probabilities, ensemble_accuracy,
-                                finetune_populations)
-from hyperreps.population import SplitData, evaluate_weights
+from hyperreps.finetune import accuracy_table, ensemble_accuracy, finetune_populations
+from hyperreps.population import SplitData, class_probabilities, evaluate_weights
 from hyperreps.populations import (Anchors, anchor_set, generate_populations, novelty,
                                    population_zoo)
 from helpers import make_zoo

@@ -19,7 +19,7 @@ import torch
 
 from .architecture import ParameterLayout
 from .config import expand_models
-from .population import ModelSpec, SplitData, TrainSettings, population_forward, train_population
+from .population import ModelSpec, TrainSettings, train_population
 from .zoo import Zoo, metadata_table
 
 log = logging.getLogger(__name__)
@@ -82,22 +82,6 @@ def accuracy_table(finetuned: Zoo, target_zoo: Zoo, target_split: dict,
         "diverged": np.repeat(models.loc[ids, "diverged"].astype(bool).to_numpy(),
                               acc.shape[1])})
     return pd.concat([table, bt_rows], ignore_index=True)
-
-
-@torch.no_grad()
-def class_probabilities(weights: torch.Tensor, activation: str, data: SplitData,
-                        device="cpu") -> torch.Tensor:
-    """Softmax outputs ``[n, images, classes]`` of models given as flat weights."""
-    device = torch.device(device)
-    layout = ParameterLayout.for_channels(data.x.shape[1])
-    x = data.x.to(device, torch.float32)
-    out = []
-    for i in range(0, len(weights), 64):
-        params = layout.unflatten(weights[i:i + 64].float().to(device))
-        logits = torch.cat([population_forward(params, x[j:j + 2048], activation)
-                            for j in range(0, len(x), 2048)], dim=1)
-        out.append(logits.softmax(-1).cpu())
-    return torch.cat(out)
 
 
 def ensemble_accuracy(probs: torch.Tensor, labels: torch.Tensor, max_size: int, draws: int,

@@ -194,6 +194,22 @@ def evaluate_weights(weights: torch.Tensor, activations, data: SplitData,
     return loss, acc
 
 
+@torch.no_grad()
+def class_probabilities(weights: torch.Tensor, activation: str, data: SplitData,
+                        device="cpu") -> torch.Tensor:
+    """Softmax outputs ``[n, images, classes]`` of models given as flat weights."""
+    device = torch.device(device)
+    layout = ParameterLayout.for_channels(data.x.shape[1])
+    x = data.x.to(device, torch.float32)
+    out = []
+    for i in range(0, len(weights), 64):
+        params = layout.unflatten(weights[i:i + 64].float().to(device))
+        logits = torch.cat([population_forward(params, x[j:j + 2048], activation)
+                            for j in range(0, len(x), 2048)], dim=1)
+        out.append(logits.softmax(-1).cpu())
+    return torch.cat(out)
+
+
 # --------------------------------------------------------------------------- optimiser
 
 

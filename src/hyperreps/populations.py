@@ -23,10 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .architecture import ParameterLayout
 from .autoencoder import HyperAutoencoder, decode_latents
 from .embeddings import rows_by_split
-from .population import SplitData, population_forward
+from .population import SplitData, class_probabilities
 from .sampling import draw_latents, top_fraction_mask
 from .zoo import METRIC_COLUMNS, Zoo, metadata_table
 
@@ -114,22 +113,6 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
 
 
 @torch.no_grad()
-def predictions(weights: torch.Tensor, activation: str, data: SplitData, device="cpu",
-                chunk: int = 64) -> torch.Tensor:
-    """Predicted classes ``[n, images]`` of models given as flat weights."""
-    device = torch.device(device)
-    layout = ParameterLayout.for_channels(data.x.shape[1])
-    x = data.x.to(device, torch.float32)
-    out = []
-    for i in range(0, len(weights), chunk):
-        params = layout.unflatten(weights[i:i + chunk].float().to(device))
-        preds = [population_forward(params, x[j:j + 2048], activation).argmax(-1)
-                 for j in range(0, len(x), 2048)]
-        out.append(torch.cat(preds, dim=1).cpu())
-    return torch.cat(out)
-
-
-@torch.no_grad()
 def novelty(weights: torch.Tensor, anchors: torch.Tensor, activation: str, data: SplitData,
             device="cpu") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(distance to the nearest anchor, index of that anchor, prediction agreement with it on
@@ -146,8 +129,9 @@ def novelty(weights: torch.Tensor, anchors: torch.Tensor, activation: str, data:
         d = torch.cdist(weights[r].double(), a)
         best = d.min(dim=1)
         dist[r.numpy()], idx[r.numpy()] = best.values.numpy(), best.indices.numpy()
-    mine = predictions(weights[rows], activation, data, device)
-    nearest = predictions(anchors[idx[rows.numpy()]], activation, data, device)
+    mine = class_probabilities(weights[rows], activation, data, device).argmax(-1)
+    nearest = class_probabilities(anchors[idx[rows.numpy()]], activation, data,
+                                  device).argmax(-1)
     agree[rows.numpy()] = (mine == nearest).double().mean(dim=1).numpy()
     return dist, idx, agree
 
