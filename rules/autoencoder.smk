@@ -59,7 +59,7 @@ rule evaluate_reconstruction:
     log:
         "logs/autoencoders/{zoo}/reconstruction.log",
     params:
-        epoch=lambda wc: AE_CONFIG[wc.zoo]["window"]["last"],
+        epoch=lambda wc: ae_window(wc.zoo)[1],
     threads: 2
     conda:
         "../envs/hyperreps.yaml"
@@ -99,7 +99,7 @@ rule plot_embeddings:
     log:
         "logs/autoencoders/{zoo}/plot_embeddings.log",
     params:
-        window=lambda wc: [AE_CONFIG[wc.zoo]["window"]["first"], AE_CONFIG[wc.zoo]["window"]["last"]],
+        window=lambda wc: ae_window(wc.zoo),
     conda:
         "../envs/hyperreps.yaml"
     script:

@@ -72,6 +72,11 @@ def ae_embeddings(wildcards):
             for v in VARIANTS[wildcards.zoo]]
 
 
+def ae_window(zoo):
+    """The autoencoder's epoch window of a zoo, [first, last]."""
+    return [AE_CONFIG[zoo]["window"]["first"], AE_CONFIG[zoo]["window"]["last"]]
+
+
 def _ae_work(wildcards):
     """Checkpoint-passes of one autoencoder training (train split x window x epochs)."""
     cfg, ae = ZOOS[wildcards.zoo], AE_CONFIG[wildcards.zoo]

@@ -15,7 +15,7 @@ rule sample_populations:
         "logs/generative/{zoo}/sample.log",
     params:
         generative=config["generative"],
-        window=lambda wc: [AE_CONFIG[wc.zoo]["window"]["first"], AE_CONFIG[wc.zoo]["window"]["last"]],
+        window=lambda wc: ae_window(wc.zoo),
     threads: 2
     resources:
         gpu=0 if config["device"] == "cpu" else 1,
@@ -44,7 +44,7 @@ rule finetune_populations:
         target=lambda wc: ZOOS[wc.target],
         epochs=config["generative"]["finetune_epochs"],
         seed=config["generative"]["seed"],
-        window=lambda wc: [AE_CONFIG[wc.source]["window"]["first"], AE_CONFIG[wc.source]["window"]["last"]],
+        window=lambda wc: ae_window(wc.source),
         # training state after every epoch: a killed job resumes where it stopped
         resume=lambda wc: f"results/finetune/{wc.source}/{wc.target}/resume.safetensors",
     threads: 2

@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from .architecture import Layer, ParameterLayout
 from .augment import Augmenter, AugmentSettings
 from .tokens import Tokenizer
-from .zoo import Zoo, _atomic_dir, _publish
+from .zoo import Zoo, _atomic_dir, _publish, rows_by_split
 
 log = logging.getLogger(__name__)
 SIGMA_FLOOR = 1e-4  # reference LayerWiseReconLoss
@@ -247,11 +247,9 @@ def checkpoint_sets(zoo: Zoo, split: dict, epochs: tuple[int, int]) -> dict[str,
     if not 0 <= first <= last < zoo.n_epochs:
         raise ValueError(f"epoch window [{first}, {last}] is outside the zoo's epochs "
                          f"0..{zoo.n_epochs - 1}")
-    pos = {int(m): i for i, m in enumerate(zoo.info["model_ids"])}
     out = {}
-    for name in ("train", "val", "test"):
-        idx = [pos[int(m)] for m in split[name]]
-        w = zoo.weights[idx, first:last + 1].reshape(-1, zoo.layout.n_params)
+    for name, (m, e) in rows_by_split(zoo, split, epochs).items():
+        w = zoo.weights[m, e]
         out[name] = w[torch.isfinite(w).all(dim=1)].float()
     if len(out["train"]) < 2:
         raise ValueError("the training split has fewer than 2 finite checkpoints in the window")
@@ -306,10 +304,11 @@ def train_autoencoder(data: dict[str, torch.Tensor], layout: ParameterLayout, ar
     model = HyperAutoencoder(layout, arch).to(device)
     train = data["train"].float()
     val = data.get("val", train[:0]).float()
-    sigma = layer_sigma(train, layout) if settings.lwln else torch.ones(len(layout.layers))
+    train_sigma = layer_sigma(train, layout)
+    sigma = train_sigma if settings.lwln else torch.ones(len(layout.layers))
     scale = parameter_scale(layout, sigma if settings.lwln else None).to(device)
     train_mean = train.mean(0)
-    model.init_output_statistics(train_mean, layer_sigma(train, layout))
+    model.init_output_statistics(train_mean, train_sigma)
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
         opt, factor=settings.plateau_factor, patience=settings.plateau_patience)

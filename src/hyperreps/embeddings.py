@@ -18,9 +18,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .autoencoder import HyperAutoencoder, encode_weights
-from .zoo import Zoo
+from .zoo import Zoo, rows_by_split
 
-SPLITS = ("train", "val", "test")
 
 
 class EmbeddingFileError(ValueError):
@@ -68,20 +67,6 @@ def load_embeddings(path: str | os.PathLike, zoo: Zoo | None = None) -> ZooEmbed
                             or z.shape[1] != zoo.n_epochs):
         raise EmbeddingFileError(f"{path}: does not match the zoo's models and epochs")
     return ZooEmbeddings(z, ids.tolist(), meta)
-
-
-def rows_by_split(zoo: Zoo, split: dict, epochs: tuple[int, int] | None = None
-                  ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per split: (model positions, epochs) of every checkpoint, epochs first..last inclusive
-    (all epochs by default). Index ``[models, epochs, ...]`` arrays with them."""
-    pos = {int(m): i for i, m in enumerate(zoo.info["model_ids"])}
-    first, last = epochs if epochs is not None else (0, zoo.n_epochs - 1)
-    out = {}
-    for name in SPLITS:
-        models = np.array([pos[int(m)] for m in split[name]], dtype=np.int64)
-        ep = np.arange(first, last + 1)
-        out[name] = (np.repeat(models, len(ep)), np.tile(ep, len(models)))
-    return out
 
 
 def checkpoint_properties(zoo: Zoo) -> tuple[dict[str, np.ndarray], set[str]]:

@@ -24,10 +24,9 @@ import numpy as np
 import torch
 
 from .autoencoder import HyperAutoencoder, decode_latents
-from .embeddings import rows_by_split
 from .population import SplitData, class_probabilities
 from .sampling import draw_latents, top_fraction_mask
-from .zoo import METRIC_COLUMNS, Zoo, metadata_table
+from .zoo import METRIC_COLUMNS, Zoo, metadata_table, rows_by_split
 
 log = logging.getLogger(__name__)
 

@@ -245,6 +245,20 @@ def split_models(zoo: Zoo, fractions=(0.7, 0.15, 0.15), seed: int = 42) -> dict:
     return out
 
 
+def rows_by_split(zoo: Zoo, split: dict, epochs: tuple[int, int] | None = None
+                  ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per split: (model positions, epochs) of every checkpoint, epochs first..last inclusive
+    (all epochs by default). Index ``[models, epochs, ...]`` arrays with them."""
+    pos = {int(m): i for i, m in enumerate(zoo.info["model_ids"])}
+    first, last = epochs if epochs is not None else (0, zoo.n_epochs - 1)
+    out = {}
+    for name in ("train", "val", "test"):
+        models = np.array([pos[int(m)] for m in split[name]], dtype=np.int64)
+        ep = np.arange(first, last + 1)
+        out[name] = (np.repeat(models, len(ep)), np.tile(ep, len(models)))
+    return out
+
+
 def write_json_atomic(path: str | os.PathLike, obj) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,9 @@ from _common import setup_logging  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from hyperreps.autoencoder import checkpoint_sets  # noqa: E402
 from hyperreps.data import DataSettings, load_dataset  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
-from hyperreps.embeddings import rows_by_split  # noqa: E402
 from hyperreps.finetune import accuracy_table, finetune_populations  # noqa: E402
 from hyperreps.populations import novelty  # noqa: E402
 from hyperreps.tables import write_csv  # noqa: E402
@@ -28,9 +28,7 @@ meta = json.loads((pop_dir / "populations.json").read_text())
 populations = {name: load_zoo(pop_dir / name).weights[:, 0] for name in meta["populations"]}
 source = load_zoo(snakemake.input.source_zoo)  # noqa: F821
 source_split = json.loads(Path(snakemake.input.source_split).read_text())  # noqa: F821
-m, e = rows_by_split(source, source_split, tuple(p.window))["train"]
-anchors = source.weights[m, e]
-anchors = anchors[torch.isfinite(anchors).all(dim=1)]
+anchors = checkpoint_sets(source, source_split, tuple(p.window))["train"]
 target = load_zoo(snakemake.input.target_zoo)  # noqa: F821
 target_split = json.loads(Path(snakemake.input.target_split).read_text())  # noqa: F821
 data = load_dataset(target.dataset, DataSettings.from_config(snakemake.config["data"]))  # noqa: F821
