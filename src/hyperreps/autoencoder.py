@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from .architecture import Layer, ParameterLayout
 from .augment import Augmenter, AugmentSettings
 from .tokens import Tokenizer
-from .zoo import Zoo, _atomic_dir, _publish, rows_by_split
+from .zoo import Zoo, publish_dir, rows_by_split, staging_dir
 
 log = logging.getLogger(__name__)
 SIGMA_FLOOR = 1e-4  # reference LayerWiseReconLoss
@@ -409,7 +409,7 @@ def decode_latents(model: HyperAutoencoder, z: torch.Tensor, batch_size: int = 1
 def save_autoencoder(path: str | os.PathLike, trained: TrainedAutoencoder, extra: dict) -> Path:
     """A directory with the weights (safetensors), settings and metrics (JSON) and the
     training history (CSV), written atomically."""
-    tmp = _atomic_dir(Path(path))
+    tmp = staging_dir(Path(path))
     tensors = {f"model.{k}": v.detach().contiguous().cpu()
                for k, v in trained.model.state_dict().items()}
     tensors["sigma"] = trained.sigma.contiguous()
@@ -422,7 +422,7 @@ def save_autoencoder(path: str | os.PathLike, trained: TrainedAutoencoder, extra
             "metrics": trained.metrics, **extra}
     (tmp / INFO_FILE).write_text(json.dumps(info, indent=1))
     trained.history.to_csv(tmp / HISTORY_FILE, index=False)
-    _publish(tmp, Path(path))
+    publish_dir(tmp, Path(path))
     return Path(path)
 
 

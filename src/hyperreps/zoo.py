@@ -88,13 +88,15 @@ class Zoo:
         return Zoo(self.weights[idx], meta.reset_index(drop=True), self.layout, self.dataset, info)
 
 
-def _atomic_dir(final: Path):
+def staging_dir(final: Path) -> Path:
+    """A fresh temporary directory beside ``final``, to fill and then :func:`publish_dir`."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
 
 
-def _publish(tmp: Path, final: Path):
+def publish_dir(tmp: Path, final: Path) -> None:
+    """Rename a filled :func:`staging_dir` to ``final``, replacing what was there."""
     final = Path(final)
     if final.exists():
         shutil.rmtree(final)
@@ -111,7 +113,7 @@ def save_zoo(path: str | os.PathLike, zoo: Zoo) -> Path:
     ids = [int(m) for m in zoo.info["model_ids"]]
     if len(ids) != w.shape[0] or len(set(ids)) != len(ids):
         raise ValueError("model_ids must be unique, one per model")
-    tmp = _atomic_dir(path)
+    tmp = staging_dir(path)
     try:
         save_file({"weights": w}, str(tmp / WEIGHTS))
         meta = zoo.metadata.sort_values(["model_id", "epoch"]).reset_index(drop=True)
@@ -127,7 +129,7 @@ def save_zoo(path: str | os.PathLike, zoo: Zoo) -> Path:
                       for name in (WEIGHTS, METADATA)},
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        _publish(tmp, path)
+        publish_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -13,7 +13,7 @@ from hyperreps.figures import (plot_accuracy_over_epochs, plot_ensembles,  # noq
 from hyperreps.reports import (in_dataset_table, median_ci_table, mwu_table,  # noqa: E402
                                population_summary, transfer_table)
 from hyperreps.tables import write_table  # noqa: E402
-from hyperreps.zoo import _atomic_dir, _publish  # noqa: E402
+from hyperreps.zoo import publish_dir, staging_dir  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821
 out = snakemake.output  # noqa: F821
@@ -38,7 +38,7 @@ write_table(mwu_table(acc, epochs), out.mwu,
             "and B_F (CLES > 0.5: the population tends to be more accurate).")
 write_table(population_summary(acc), out.summary)
 
-figures = _atomic_dir(Path(out.figures))
+figures = staging_dir(Path(out.figures))
 for (source, target), _ in acc.groupby(["source", "target"], sort=False):
     stem = f"{source}_to_{target}"
     for epoch in sorted({0, last}):
@@ -48,6 +48,6 @@ for (source, target), _ in acc.groupby(["source", "target"], sort=False):
 for table in ens:
     source = table["source"].iloc[0]
     plot_ensembles(table, source, figures / f"ensembles_{source}.png")
-_publish(figures, Path(out.figures))
+publish_dir(figures, Path(out.figures))
 log.info("%d rows from %d runs; figures in %s", len(acc), len(snakemake.input.accuracy),  # noqa: F821
          out.figures)

@@ -13,7 +13,7 @@ from hyperreps.autoencoder import load_autoencoder  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
 from hyperreps.embeddings import load_embeddings  # noqa: E402
 from hyperreps.populations import anchor_set, generate_populations, population_zoo  # noqa: E402
-from hyperreps.zoo import _atomic_dir, _publish, load_zoo, save_zoo  # noqa: E402
+from hyperreps.zoo import load_zoo, publish_dir, save_zoo, staging_dir  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821
 set_cpu_threads(snakemake.threads)  # noqa: F821
@@ -34,11 +34,11 @@ log.info("%d anchors (%d in the top %.0f%%)", len(anchors.acc), int(anchors.top.
          100 * gen["top_fraction"])
 pops = generate_populations(anchors, models, gen, gen["seed"], device)
 activation = zoo.models()["activation"].mode()[0]
-tmp = _atomic_dir(Path(snakemake.output[0]))  # noqa: F821
+tmp = staging_dir(Path(snakemake.output[0]))  # noqa: F821
 for name, w in pops.items():
     save_zoo(tmp / name, population_zoo(w, name, zoo.layout, zoo.dataset, activation))
     log.info("%s: %d models, %d finite", name, len(w), int(torch.isfinite(w).all(1).sum()))
 (tmp / "populations.json").write_text(json.dumps(
     {"populations": list(pops), "activation": activation, "source": snakemake.wildcards.zoo,  # noqa: F821
      "anchors": len(anchors.acc), "top_anchors": int(anchors.top.sum())}, indent=1))
-_publish(tmp, Path(snakemake.output[0]))  # noqa: F821
+publish_dir(tmp, Path(snakemake.output[0]))  # noqa: F821
