@@ -48,6 +48,7 @@ rule evaluate_reconstruction:
         zoo="results/zoos/{zoo}/zoo",
         split="results/zoos/{zoo}/split.json",
         autoencoders=ae_dirs,
+        diagnostics="results/zoos/{zoo}/diagnostics.json",
     output:
         table=multiext("results/tables/reconstruction_{zoo}", ".md", ".csv", ".tex"),
         figure=report(

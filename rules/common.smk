@@ -103,7 +103,8 @@ def autoencoder_mem_mb(wildcards):
 def all_targets():
     out = []
     for z in ZOOS:
-        out += [f"results/zoos/{z}/split.json", f"results/figures/zoo_{z}_accuracy.png"]
+        out += [f"results/zoos/{z}/split.json", f"results/figures/zoo_{z}_accuracy.png",
+                f"results/tables/zoo_diagnostics_{z}.md"]
         if AE_CONFIG[z]["enabled"]:
             out += [f"results/tables/reconstruction_{z}.md", f"results/tables/probes_{z}.md",
                     f"results/figures/embeddings_{z}_geometry.png"]

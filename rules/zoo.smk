@@ -86,3 +86,30 @@ rule plot_zoo_accuracy:
         "../envs/hyperreps.yaml"
     script:
         "../workflow/scripts/plot_zoo.py"
+
+
+rule diagnose_zoo:
+    # Does the zoo share structure an autoencoder can learn? Displacement from init, the
+    # init-deviation correlation, accuracy spread and the held-out PCA ceiling (by code width
+    # and by number of training models) on the autoencoder's epoch window.
+    input:
+        zoo="results/zoos/{zoo}/zoo",
+        split="results/zoos/{zoo}/split.json",
+    output:
+        json="results/zoos/{zoo}/diagnostics.json",
+        table=multiext("results/tables/zoo_diagnostics_{zoo}", ".md", ".csv", ".tex"),
+        figure=report(
+            "results/figures/zoo_{zoo}_diagnostics.png",
+            caption="../report/zoo_diagnostics.rst",
+            category="Model zoos",
+            labels={"zoo": "{zoo}", "figure": "structure diagnostics"},
+        ),
+    log:
+        "logs/zoos/{zoo}/diagnostics.log",
+    params:
+        window=lambda wc: ae_window(wc.zoo),
+        architecture=lambda wc: AE_CONFIG[wc.zoo]["architecture"],
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/diagnose_zoo.py"

@@ -134,3 +134,72 @@ def test_loading_a_mismatched_autoencoder_names_the_file(tmp_path):
         load_autoencoder(tmp_path / "ae")
     with pytest.raises(AutoencoderFileError, match="missing"):
         load_autoencoder(tmp_path / "nothing")
+
+
+def test_flatten_compression_bottleneck():
+    # flatten: all 48 token outputs -> one Linear to latent_dim; no CLS position
+    arch = Architecture(**{**TINY.__dict__, "compression": "flatten", "latent_dim": 40})
+    model = HyperAutoencoder(LAYOUT, arch)
+    assert model.enc_pos.num_embeddings == 48 and not hasattr(model, "cls")
+    assert model.to_latent.in_features == 48 * arch.d_model
+    assert model.to_latent.out_features == 40
+    z, y = model(_zoo_like(5))
+    assert z.shape == (5, 40) and y.shape == (5, LAYOUT.n_params) and z.abs().max() < 1
+    # the code width: flatten uses all of latent_dim; a CLS token caps it at d_model
+    assert arch.code_width == 40
+    assert Architecture(**{**TINY.__dict__, "latent_dim": 40}).code_width == TINY.d_model
+    with pytest.raises(ValueError, match="compression"):
+        Architecture(compression="average")
+
+
+def test_flatten_compression_round_trips_through_storage(tmp_path):
+    arch = Architecture(**{**TINY.__dict__, "compression": "flatten"})
+    data = {"train": _zoo_like(20, 1), "val": _zoo_like(6, 2)}
+    trained = train_autoencoder(data, LAYOUT, arch, TrainSettings(
+        epochs=2, batch_size=8, lr=1e-3, augment=AugmentSettings(permute=False, erase_p=0)))
+    save_autoencoder(tmp_path / "ae", trained, {"variant": "lwln"})
+    model, info, _ = load_autoencoder(tmp_path / "ae")
+    assert model.arch.compression == "flatten" and info["metrics"]["code_width"] == 8
+    x = data["val"]
+    torch.testing.assert_close(model.encode(x), trained.model.eval().encode(x))
+
+
+def test_reconstruction_target_option(monkeypatch):
+    # 'input': the loss compares the decoder output with the corrupted input it was given;
+    # 'clean': with the permuted view before erasing. Erasing every view (p = 1) with a
+    # large block makes the two differ; the loss function sees which one is the target.
+    import hyperreps.autoencoder as ae
+    seen = []
+    real = ae.reconstruction_loss
+
+    def spy(pred, target, scale):
+        seen.append(target.detach().clone())
+        return real(pred, target, scale)
+
+    monkeypatch.setattr(ae, "reconstruction_loss", spy)
+    data = {"train": _zoo_like(8, 1) + 1.0}  # no weight is 0: erased entries are visible
+    aug = AugmentSettings(permute=False, erase_p=1.0, erase_scale=(0.3, 0.3))
+    for target, erased in (("input", True), ("clean", False)):
+        seen.clear()
+        train_autoencoder(data, LAYOUT, TINY, TrainSettings(
+            epochs=1, batch_size=8, eval_every=1, reconstruction_target=target, augment=aug))
+        training_target = seen[0]  # the first call is the training step's loss
+        zeros = (training_target == 0).float().mean().item()
+        assert (zeros > 0.25) == erased, (target, zeros)
+    with pytest.raises(ValueError, match="reconstruction_target"):
+        TrainSettings(reconstruction_target="noisy")
+
+
+def test_select_last_keeps_the_last_epoch():
+    data = {"train": _zoo_like(20, 1), "val": _zoo_like(6, 2)}
+    s = dict(epochs=4, batch_size=8, lr=1e-3, eval_every=1,
+             augment=AugmentSettings(permute=False, erase_p=0))
+    last = train_autoencoder(data, LAYOUT, TINY, TrainSettings(select="last", **s))
+    assert last.metrics["best_epoch"] == 4 and last.metrics["select"] == "last"
+    assert last.metrics["best_val_recon_loss"] == pytest.approx(
+        last.history["val_recon_loss"].iloc[-1])
+    best = train_autoencoder(data, LAYOUT, TINY, TrainSettings(**s))
+    assert best.metrics["best_val_recon_loss"] == pytest.approx(
+        best.history["val_recon_loss"].min())
+    with pytest.raises(ValueError, match="select"):
+        TrainSettings(select="best_train")

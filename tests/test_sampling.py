@@ -18,6 +18,7 @@ from hyperreps.sampling import (
     sample_counterfactual,
     sample_gan,
     sample_kde,
+    sample_kde_reference,
     sample_neigh,
     sample_uniform,
     scott_bandwidth,
@@ -55,6 +56,18 @@ def test_copy_check_catches_the_reference_bug(anchors):
     dist, _ = nearest_distance(buggy, anchors)
     assert shifted_copy(buggy, anchors, tol=BW).all()
     assert dist.max() < 5 * BW * np.sqrt(anchors.shape[1])
+
+
+def test_reference_kde_population_returns_near_copies(anchors):
+    # S_KDE30_ref: the published procedure, kept as its own population
+    ref = sample_kde_reference(anchors, 20, seed=1, bandwidth=BW)
+    np.testing.assert_allclose(ref, reference_kde(anchors, 20), atol=1e-6)
+    assert shifted_copy(ref, anchors, tol=BW).all()
+    # the seed is ignored, as in the reference: a second "population" is the same copies
+    np.testing.assert_array_equal(ref, sample_kde_reference(anchors, 20, seed=7, bandwidth=BW))
+    # the corrected sampler with the same settings does not copy
+    assert not shifted_copy(sample_kde(anchors, 20, seed=1, bandwidth=BW), anchors,
+                            tol=10 * BW).any()
 
 
 def test_kde_samples_are_not_anchor_copies(anchors):

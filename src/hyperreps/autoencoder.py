@@ -1,9 +1,16 @@
 """The hyper-representation autoencoder: a transformer over neuron tokens (2022 §2, App. B).
 
-Encoder: one linear embedding per layer (tokens of a layer share a length) -> a learned
-compression (CLS) token prepended -> learned position encodings -> multi-head self-attention
-blocks -> the CLS output -> Linear + tanh bottleneck z (bounded, so samplers can use the box
-[-1, 1]^d). Decoder, symmetric: Linear(z -> tokens x d_model) -> learned positions -> the same
+Encoder: one linear embedding per layer (tokens of a layer share a length) -> learned
+position encodings -> multi-head self-attention blocks -> compression -> Linear + tanh
+bottleneck z (bounded, so samplers can use the box [-1, 1]^d). Compression (``compression``):
+
+- ``token``: a learned compression (CLS) token is prepended and only its output feeds the
+  bottleneck, so the code's rank is at most min(d_model, latent_dim);
+- ``flatten``: every token's output is concatenated (tokens x d_model) and mapped by one
+  Linear to the bottleneck, the reference's default ("linear" compression); the code can use
+  the full latent_dim whatever d_model is.
+
+Decoder, symmetric: Linear(z -> tokens x d_model) -> learned positions -> the same
 number of attention blocks -> one linear de-embedding per layer -> the flat weight vector.
 
 Loss (2022 Eq. 1, reference ``GammaContrastReconLoss``): beta * L_MSE + (1 - beta) * L_c with
@@ -14,6 +21,13 @@ Layer-wise loss normalisation (LWLN, 2022 §3.1): each layer's error (weights an
 together) is divided by sigma_l, the std of that layer's values over all *training-split*
 checkpoints; the baseline variant uses the plain MSE. Both reduce by batch x parameters
 (reference reduction "global_mean"), so the baseline is LWLN with every sigma_l = 1.
+
+The reconstruction target (``reconstruction_target``) is the clean permuted view of each
+checkpoint (``clean``, a denoising autoencoder) or the corrupted input itself (``input``, as
+the reference ``train_step`` does: erased blocks must then be reproduced as zeros).
+
+The kept model (``select``) is the epoch of lowest validation reconstruction loss
+(``best_val``, the paper) or the last epoch (``last``).
 
 Reconstruction R² (2022 App. C): 1 - mse(w_hat, w) / mse(w_mean, w) with w_mean the training
 split's mean weight vector, overall and per layer, in raw weight space for both variants.
@@ -63,6 +77,25 @@ class Architecture:
     projection_layers: int = 4
     projection_width: int = 400
     projection_dim: int = 50
+    compression: str = "token"  # token (CLS) or flatten (all tokens -> Linear)
+
+    def __post_init__(self):
+        if self.compression not in COMPRESSIONS:
+            raise ValueError(f"unknown compression {self.compression!r}; choose from "
+                             f"{COMPRESSIONS}")
+
+    @property
+    def code_width(self) -> int:
+        """The bottleneck's largest possible rank: with a CLS token the code passes through
+        d_model numbers first."""
+        if self.compression == "token":
+            return min(self.d_model, self.latent_dim)
+        return self.latent_dim
+
+
+COMPRESSIONS = ("token", "flatten")
+TARGETS = ("clean", "input")
+SELECTIONS = ("best_val", "last")
 
 
 @dataclass(frozen=True)
@@ -79,7 +112,16 @@ class TrainSettings:
     plateau_patience: int = 10
     seed: int = 42
     mixed_precision: bool = True  # bf16 autocast, on CUDA only
+    reconstruction_target: str = "clean"  # clean permuted view, or the corrupted input
+    select: str = "best_val"  # best_val (lowest validation loss) or last (last epoch)
     augment: AugmentSettings = field(default_factory=AugmentSettings)
+
+    def __post_init__(self):
+        if self.reconstruction_target not in TARGETS:
+            raise ValueError(f"unknown reconstruction_target {self.reconstruction_target!r}; "
+                             f"choose from {TARGETS}")
+        if self.select not in SELECTIONS:
+            raise ValueError(f"unknown select {self.select!r}; choose from {SELECTIONS}")
 
 
 VARIANTS = ("lwln", "baseline")
@@ -138,10 +180,14 @@ class HyperAutoencoder(nn.Module):
         self.tokenizer = Tokenizer(layout)
         T, d = self.tokenizer.n_tokens, arch.d_model
         self.embed = nn.ModuleList(nn.Linear(n, d) for n in self.tokenizer.token_lengths)
-        self.cls = nn.Parameter(torch.randn(1, 1, d) * 0.02)
-        self.enc_pos = nn.Embedding(T + 1, d)
+        if arch.compression == "token":
+            self.cls = nn.Parameter(torch.randn(1, 1, d) * 0.02)
+            self.enc_pos = nn.Embedding(T + 1, d)
+            self.to_latent = nn.Linear(d, arch.latent_dim)
+        else:
+            self.enc_pos = nn.Embedding(T, d)
+            self.to_latent = nn.Linear(T * d, arch.latent_dim)
         self.encoder = _attention_stack(arch)
-        self.to_latent = nn.Linear(d, arch.latent_dim)
         self.from_latent = nn.Linear(arch.latent_dim, T * d)
         self.dec_pos = nn.Embedding(T, d)
         self.decoder = _attention_stack(arch)
@@ -169,10 +215,11 @@ class HyperAutoencoder(nn.Module):
         """Weights ``[B, P]`` -> embeddings ``[B, latent_dim]`` in (-1, 1)."""
         tokens = self.tokenizer.tokenize(flat)
         h = torch.cat([emb(t) for emb, t in zip(self.embed, tokens)], dim=1)
-        h = torch.cat([self.cls.expand(h.shape[0], -1, -1).to(h.dtype), h], dim=1)
-        h = h + self.enc_pos.weight.to(h.dtype)
-        h = self.encoder(h)
-        return torch.tanh(self.to_latent(h[:, 0]))
+        if self.arch.compression == "token":
+            h = torch.cat([self.cls.expand(h.shape[0], -1, -1).to(h.dtype), h], dim=1)
+        h = self.encoder(h + self.enc_pos.weight.to(h.dtype))
+        code = h[:, 0] if self.arch.compression == "token" else h.flatten(1)
+        return torch.tanh(self.to_latent(code))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Embeddings ``[B, latent_dim]`` -> weights ``[B, P]``."""
@@ -330,6 +377,8 @@ def train_autoencoder(data: dict[str, torch.Tensor], layout: ParameterLayout, ar
         for idx in batches:
             x = train_dev[idx.to(device)]
             (in1, t1), (in2, t2) = augmenter.view(x), augmenter.view(x)
+            if settings.reconstruction_target == "input":
+                t1, t2 = in1, in2
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 z = model.encode(torch.cat([in1, in2]))
                 recon = model.decode(z)
@@ -357,15 +406,18 @@ def train_autoencoder(data: dict[str, torch.Tensor], layout: ParameterLayout, ar
                                             device, amp)
             row["val_recon_loss"] = val_loss
             row["val_r2"] = r2_scores(val_recon, select_on, train_mean, layout)["overall"]
-            if val_loss < best[0]:
+            if settings.select == "best_val" and val_loss < best[0]:
                 best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
             bar.set_postfix(loss=f"{sums[0]:.4f}", val_r2=f"{row['val_r2']:.3f}")
         history.append(row)
         if not progress and (epoch % max(1, settings.epochs // 10) == 0):
             log.info("epoch %d/%d loss %.5f recon %.5f contrastive %.4f val R² %s", epoch,
                      settings.epochs, sums[0], sums[1], sums[2], row.get("val_r2", "-"))
+    if settings.select == "last":
+        best = (row["val_recon_loss"], settings.epochs, model.state_dict())
     model.load_state_dict(best[2])
-    metrics = {"best_epoch": best[1], "best_val_recon_loss": best[0],
+    metrics = {"best_epoch": best[1], "best_val_recon_loss": best[0], "select": settings.select,
+               "code_width": arch.code_width,
                "train_seconds": train_seconds,
                "checkpoints_per_second": seen / train_seconds if train_seconds else None,
                "n_checkpoints": {k: len(v) for k, v in data.items()}, "r2": {}}

@@ -50,6 +50,53 @@ def plot_zoo_accuracy(zoo: Zoo, path, name: str | None = None) -> None:
     _save(fig, path)
 
 
+def plot_zoo_diagnostics(by_width, by_models, per_model, summary: dict, path,
+                         name: str | None = None) -> None:
+    """The zoo-structure diagnostics (:mod:`hyperreps.diagnostics`) in three panels: the
+    held-out PCA ceiling against code width, against the number of training models, and the
+    per-model init-deviation correlation against test accuracy."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    ax = axes[0]
+    for split, style in (("train", ":"), ("val", "--"), ("test", "-")):
+        col = f"r2_{split}"
+        if col in by_width:
+            ax.plot(by_width["k"], by_width[col], style, marker="o", ms=3, label=split)
+    ax.axvline(summary["code_width"], color="tab:red", lw=1,
+               label=f"autoencoder code width {summary['code_width']}")
+    ax.set_xscale("log", base=2)
+    ax.set_ylim(min(0.0, float(np.nanmin(by_width.filter(like="r2_").to_numpy()))), 1.0)
+    ax.set_xlabel("code width k (PCA components)")
+    ax.set_ylabel("R² of the rank-k projection")
+    ax.set_title("PCA ceiling vs code width")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    if len(by_models):
+        for full, label in ((False, f"k = {summary['code_width']}"), (True, "full rank")):
+            part = by_models[by_models["full_rank"] == full]
+            ax.plot(part["n_train_models"], part["r2_test"], marker="o", ms=3, label=label)
+        ax.set_xscale("log", base=2)
+        ax.legend(fontsize=8)
+    else:
+        _no_data(ax, "no held-out models")
+    ax.set_xlabel("training models (random subsets of the training split)")
+    ax.set_ylabel(f"held-out ({summary['pca_ceiling_split']}) R²")
+    ax.set_title("PCA ceiling vs number of training models")
+    ax = axes[2]
+    ax.scatter(per_model["init_correlation"], per_model["test_acc"] * 100, s=8)
+    ax.axvline(summary["init_correlation_median"], color="tab:red", lw=1,
+               label=f"median {summary['init_correlation_median']:.2f}")
+    ax.set_xlim(-0.05, 1.0)
+    ax.set_xlabel("corr(deviation from zoo mean at init, at the window's last epoch)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("how much of each model is its init")
+    ax.legend(fontsize=8)
+    label = f"zoo {name}" if name else "zoo"
+    fig.suptitle(f"{label}: {summary['n_models']} models, window {summary['window'][0]}-"
+                 f"{summary['window'][1]}, PCA ceiling at the code width "
+                 f"{summary['pca_ceiling_at_code_width']:.3f}")
+    _save(fig, path)
+
+
 # --- autoencoder stage ------------------------------------------------------------------------
 
 _ORIGINAL_COLOR = "0.45"  # grey: the models as trained

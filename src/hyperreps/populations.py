@@ -6,6 +6,8 @@ Anchors are the source zoo's training-split checkpoints in the autoencoder's epo
 
 - S_U, S_C, S_KDE, S_KDE30, S_Neigh, S_Neigh30, S_GAN, S_GAN30: latents drawn by
   :mod:`hyperreps.sampling` from the LWLN autoencoder's embeddings and decoded by it;
+- S_KDE30_ref: S_KDE30 sampled as the reference code does (one random state for every
+  dimension: near-copies of anchors), reported beside the corrected S_KDE30;
 - B_KDE30: S_KDE30 with the baseline (plain-MSE) autoencoder;
 - N_noise: top-30% checkpoints plus Gaussian noise (std ``noise_std`` in weight space);
 - N_avg: the average of a random pair or triple of top-30% checkpoints;
@@ -36,12 +38,14 @@ LATENT_POPULATIONS = {
     "S_C": ("counterfactual", "all", "lwln"),
     "S_KDE": ("kde", "all", "lwln"),
     "S_KDE30": ("kde", "top", "lwln"),
+    "S_KDE30_ref": ("kde_reference", "top", "lwln"),
     "S_Neigh": ("neigh", "all", "lwln"),
     "S_Neigh30": ("neigh", "top", "lwln"),
     "S_GAN": ("gan", "all", "lwln"),
     "S_GAN30": ("gan", "top", "lwln"),
     "B_KDE30": ("kde", "top", "baseline"),
 }
+SAMPLER_SETTINGS = {"kde_reference": "kde"}  # samplers that share another's config block
 OTHER_POPULATIONS = ("N_noise", "N_avg", "B_F")
 POPULATIONS = (*LATENT_POPULATIONS, *OTHER_POPULATIONS)
 
@@ -84,7 +88,7 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
             z = anchors.embeddings[variant]
             z = z[anchors.top] if which == "top" else z
             latents = draw_latents(method, z, n, int(rng.integers(2**31)),
-                                   settings.get(method, {}))
+                                   settings.get(SAMPLER_SETTINGS.get(method, method), {}))
             out[name] = decode_latents(autoencoders[variant], torch.from_numpy(latents),
                                        device=device)
         elif name == "N_noise":

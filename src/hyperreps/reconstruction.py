@@ -31,10 +31,12 @@ class ReconstructionResult:
 
 def evaluate_reconstruction(zoo: Zoo, split: dict, autoencoders: dict[str, tuple[HyperAutoencoder,
                             dict, dict]], test_data: SplitData, epoch: int,
-                            device="cpu") -> ReconstructionResult:
+                            device="cpu", ceiling: dict | None = None) -> ReconstructionResult:
     """``autoencoders`` maps a variant to :func:`~hyperreps.autoencoder.load_autoencoder`'s
     (model, info, tensors). Models of the test split that diverged before ``epoch`` are left
-    out (they are excluded from the split already)."""
+    out (they are excluded from the split already). ``ceiling`` (the zoo diagnostics'
+    ``ceiling_by_width``: lists ``k`` and ``r2_test``) adds each variant's PCA ceiling at its
+    own code width and its test R² as a fraction of it."""
     if not 0 <= epoch < zoo.n_epochs:
         raise ValueError(f"epoch {epoch} is outside the zoo's epochs 0..{zoo.n_epochs - 1}")
     test = zoo.select(split["test"])
@@ -58,6 +60,12 @@ def evaluate_reconstruction(zoo: Zoo, split: dict, autoencoders: dict[str, tuple
         for s in ("train", "val", "test"):
             row[f"r2_{s}"] = r2_window.get(s, {}).get("overall", np.nan)
         row.update({f"r2_epoch_{k}": v for k, v in r2.items()})
+        if ceiling is not None:
+            width = model.arch.code_width
+            if width in ceiling["k"] and "r2_test" in ceiling:
+                c = ceiling["r2_test"][ceiling["k"].index(width)]
+                row["code_width"], row["pca_ceiling"] = width, c
+                row["of_ceiling"] = row["r2_test"] / c if c > 0 else np.nan
         row["best_epoch"] = info["metrics"]["best_epoch"]
         row["checkpoints_per_s"] = info["metrics"]["checkpoints_per_second"]
         rows.append(row)

@@ -34,7 +34,7 @@ import pandas as pd
 from . import stats
 
 POPULATION_ORDER: tuple[str, ...] = (
-    "S_U", "S_C", "S_KDE", "S_KDE30", "S_Neigh", "S_Neigh30", "S_GAN", "S_GAN30", "B_KDE30",
+    "S_U", "S_C", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_Neigh", "S_Neigh30", "S_GAN", "S_GAN30", "B_KDE30",
     "N_noise", "N_avg", "B_F", "B_T",
 )
 SCRATCH = "B_T"  # the population trained from scratch on the target, over its own epochs
@@ -43,7 +43,7 @@ SCRATCH = "B_T"  # the population trained from scratch on the target, over its o
 # autoencoder in purple, novelty baselines in browns, B_F grey and B_T black.
 POPULATION_COLORS: dict[str, str] = {
     "S_U": "#e377c2", "S_C": "#bcbd22",
-    "S_KDE": "#6baed6", "S_KDE30": "#08519c",
+    "S_KDE": "#6baed6", "S_KDE30": "#08519c", "S_KDE30_ref": "#17becf",
     "S_Neigh": "#74c476", "S_Neigh30": "#006d2c",
     "S_GAN": "#fd8d3c", "S_GAN30": "#a63603",
     "B_KDE30": "#9467bd",

@@ -19,6 +19,11 @@ Each sampler is ``sample_xxx(anchors, n, seed, **settings) -> float32 [n, d]``;
     dimension gets its own random state (``SeedSequence(seed).generate_state(d)``), which
     makes the dimensions independent as the method intends: sample coordinates follow the
     anchors' marginals, but a sample combines coordinates of different anchors.
+``kde_reference`` (S_KDE30_ref)
+    The reference code's procedure kept as published, to be reported beside the corrected
+    one: the same per-dimension KDE, but every dimension sampled with ``random_state=42``
+    (whatever ``seed`` is). Each sample is then an anchor embedding shifted along the
+    all-ones direction by one ``bandwidth``-sized draw: a near-copy (2025 memorisation audit).
 ``counterfactual`` (S_C)
     The paper only says these are "sampled from regions of low density" of the anchors,
     in contrast to S_KDE. Our construction: a candidate pool of ``pool_factor * n`` points
@@ -107,6 +112,24 @@ def sample_kde(anchors: np.ndarray, n: int, seed: int, *,
     for j, state in enumerate(states):
         kde = KernelDensity(kernel="gaussian", bandwidth=bandwidth).fit(a[:, j:j + 1])
         out[:, j] = kde.sample(n, random_state=int(state))[:, 0]
+    return out
+
+
+REFERENCE_KDE_STATE = 42  # the reference's random_state, the same in every dimension
+
+
+def sample_kde_reference(anchors: np.ndarray, n: int, seed: int, *,
+                         bandwidth: float = 0.002) -> np.ndarray:
+    """S_KDE as the reference code does it: ``random_state=42`` in every dimension, so
+    ``seed`` is ignored and every sample is a shifted anchor copy (kept to report the
+    published procedure beside :func:`sample_kde`)."""
+    a = _check_anchors(anchors)
+    n = _check_n(n)
+    bandwidth = _check_positive("bandwidth", bandwidth)
+    out = np.empty((n, a.shape[1]), dtype=np.float32)
+    for j in range(a.shape[1]):
+        kde = KernelDensity(kernel="gaussian", bandwidth=bandwidth).fit(a[:, j:j + 1])
+        out[:, j] = kde.sample(n, random_state=REFERENCE_KDE_STATE)[:, 0]
     return out
 
 
@@ -267,6 +290,7 @@ def sample_gan(anchors: np.ndarray, n: int, seed: int, *, noise_dim: int = 32,
 SAMPLERS: dict[str, Callable[..., np.ndarray]] = {
     "uniform": sample_uniform,
     "kde": sample_kde,
+    "kde_reference": sample_kde_reference,
     "counterfactual": sample_counterfactual,
     "neigh": sample_neigh,
     "gan": sample_gan,

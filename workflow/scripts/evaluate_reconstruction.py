@@ -27,10 +27,14 @@ for path in snakemake.input.autoencoders:  # noqa: F821
     autoencoders[info["variant"]] = (model, info, tensors)
 epoch = snakemake.params.epoch  # noqa: F821
 data = load_dataset(zoo.dataset, DataSettings.from_config(snakemake.config["data"]))  # noqa: F821
-result = evaluate_reconstruction(zoo, split, autoencoders, data.test, epoch, device)
+ceiling = json.loads(Path(snakemake.input.diagnostics).read_text())  # noqa: F821
+result = evaluate_reconstruction(zoo, split, autoencoders, data.test, epoch, device,
+                                 ceiling=ceiling["ceiling_by_width"])
 caption = (f"Reconstruction of zoo {zoo_name}: test-split models at epoch {epoch}, original vs "
            "decoded by each autoencoder; accuracy on the test images; R² on the training "
-           "window's checkpoints per split and, per layer, on these models.")
+           "window's checkpoints per split and, per layer, on these models; pca_ceiling: the "
+           "held-out R² of a PCA code of the autoencoder's width (zoo diagnostics), "
+           "of_ceiling = r2_test / pca_ceiling.")
 write_table(result.table, snakemake.output.table, caption=caption)  # noqa: F821
 plot_layer_reconstruction(result.original, result.reconstructed, result.layer_slices,
                           result.acc_original, result.acc_reconstructed,

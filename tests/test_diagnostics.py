@@ -1,0 +1,78 @@
+"""Zoo-structure diagnostics: the PCA ceiling and the init-deviation correlation."""
+
+import numpy as np
+import pytest
+import torch
+
+from hyperreps.diagnostics import (diagnose_zoo, init_deviation_correlation, pca_basis, pca_r2,
+                                   summary_table)
+from hyperreps.zoo import split_models
+
+from helpers import make_zoo
+
+
+def test_pca_r2_of_data_in_a_subspace():
+    g = torch.Generator().manual_seed(0)
+    basis = torch.linalg.qr(torch.randn(50, 3, generator=g, dtype=torch.float64))[0].T  # [3, 50]
+    train = torch.randn(40, 3, generator=g, dtype=torch.float64) @ basis
+    held = torch.randn(10, 3, generator=g, dtype=torch.float64) @ basis
+    mean, vh = pca_basis(train)
+    r2 = pca_r2(mean, vh, held, [1, 2, 3, 10])
+    assert r2[3] == pytest.approx(1.0, abs=1e-9) and r2[10] == pytest.approx(1.0, abs=1e-9)
+    assert r2[1] < r2[2] < r2[3]
+    # brute force for k = 2: project on the top two directions by hand
+    x = held - mean
+    proj = x @ vh[:2].T @ vh[:2]
+    assert r2[2] == pytest.approx(1 - float(((x - proj) ** 2).sum() / (x ** 2).sum()))
+
+
+def test_pca_r2_of_unrelated_held_out_models_is_about_zero():
+    g = torch.Generator().manual_seed(1)
+    train, held = torch.randn(30, 200, generator=g), torch.randn(30, 200, generator=g)
+    mean, vh = pca_basis(train)
+    r2 = pca_r2(mean, vh, held, [5, 29])
+    assert abs(r2[5]) < 0.1 and r2[29] < 0.25  # only chance overlap of random subspaces
+
+
+def test_init_deviation_correlation():
+    g = torch.Generator().manual_seed(2)
+    w0 = torch.randn(20, 100, generator=g)
+    assert np.allclose(init_deviation_correlation(w0, w0 * 2 + 5), 1.0)
+    fresh = torch.randn(20, 100, generator=g)
+    assert np.abs(init_deviation_correlation(w0, fresh)).max() < 0.5
+    mixed = init_deviation_correlation(w0, w0 + fresh)  # half init, half new: ~1/sqrt(2)
+    assert np.median(mixed) == pytest.approx(2 ** -0.5, abs=0.1)
+
+
+def test_diagnose_zoo_reads_a_zoo_with_shared_structure():
+    zoo = make_zoo(n_models=40, n_epochs=4)
+    g = torch.Generator().manual_seed(3)
+    directions = torch.randn(4, zoo.layout.n_params, generator=g)
+    coords = torch.randn(40, 4, generator=g)
+    # epochs 1-3: shared low-rank structure, unrelated to the random init at epoch 0
+    for e in (1, 2, 3):
+        zoo.weights[:, e] = coords @ directions + 0.01 * torch.randn(
+            40, zoo.layout.n_params, generator=g)
+    split = split_models(zoo)
+    d = diagnose_zoo(zoo, split, (1, 3), code_width=4, widths=(1, 2, 4, 8))
+    s = d.summary
+    assert abs(s["init_correlation_median"]) < 0.2
+    assert s["pca_ceiling_at_code_width"] > 0.99 and s["code_width"] == 4
+    assert list(d.ceiling_by_width["k"]) == [1, 2, 4, 8]
+    assert d.ceiling_by_width["r2_test"].is_monotonic_increasing
+    assert set(d.per_model["model_id"]) == set(split["train"] + split["val"] + split["test"])
+    assert d.ceiling_by_models["n_train_models"].max() == len(split["train"])
+    table = summary_table(d)
+    assert "PCA ceiling (test R²) at the code width 4" in table["quantity"].tolist()
+    # a zoo that is only its init (structure-free) gets a ceiling near 0 and correlation 1
+    noise = make_zoo(n_models=40, n_epochs=4, seed=5)
+    noise.weights[:, 1:] = noise.weights[:, :1] * 1.01
+    d2 = diagnose_zoo(noise, split_models(noise), (1, 3), code_width=4, widths=(4,))
+    assert d2.summary["init_correlation_median"] > 0.99
+    assert d2.summary["pca_ceiling_at_code_width"] < 0.1
+
+
+def test_diagnose_zoo_rejects_a_window_outside_the_zoo():
+    zoo = make_zoo(n_models=10, n_epochs=3)
+    with pytest.raises(ValueError, match="window"):
+        diagnose_zoo(zoo, split_models(zoo), (1, 5), code_width=4)
