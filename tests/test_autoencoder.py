@@ -203,3 +203,26 @@ def test_select_last_keeps_the_last_epoch():
         best.history["val_recon_loss"].min())
     with pytest.raises(ValueError, match="select"):
         TrainSettings(select="best_train")
+
+
+def test_standardize_works_on_deviations_and_survives_storage(tmp_path):
+    data = {"train": _zoo_like(20, 1), "val": _zoo_like(6, 2)}
+    s = TrainSettings(epochs=2, batch_size=8, lr=1e-3, standardize=True,
+                      augment=AugmentSettings(permute=False, erase_p=0))
+    trained = train_autoencoder(data, LAYOUT, TINY, s)
+    model = trained.model.eval()
+    mean, sigma = data["train"].mean(0), layer_sigma(data["train"], LAYOUT)
+    torch.testing.assert_close(model.in_mean, mean)
+    torch.testing.assert_close(model.in_scale, parameter_scale(LAYOUT, sigma))
+    # the encoder is blind to the zoo mean: shifting every input by it changes nothing
+    x = data["val"]
+    shifted = HyperAutoencoder(LAYOUT, TINY)
+    shifted.load_state_dict(model.state_dict())
+    shifted.in_mean.zero_()
+    torch.testing.assert_close(model.encode(x), shifted.eval().encode(x - mean))
+    save_autoencoder(tmp_path / "ae", trained, {"variant": "lwln"})
+    loaded, _, _ = load_autoencoder(tmp_path / "ae")
+    torch.testing.assert_close(loaded(x)[1], model(x)[1])
+    # without standardize the buffers are the identity
+    plain = HyperAutoencoder(LAYOUT, TINY)
+    assert (plain.in_mean == 0).all() and (plain.in_scale == 1).all()

@@ -26,6 +26,12 @@ The reconstruction target (``reconstruction_target``) is the clean permuted view
 checkpoint (``clean``, a denoising autoencoder) or the corrupted input itself (``input``, as
 the reference ``train_step`` does: erased blocks must then be reproduced as zeros).
 
+With ``standardize`` the encoder sees each weight as (w - mean) / sigma_l (training-split
+mean and layer std, stored in the model as buffers) and the decoder's output is mapped back,
+so the network works on the models' deviations from the zoo mean at unit scale instead of on
+raw weights whose layers differ 100x in scale and share a large common part. The losses and
+R² are unchanged (raw weight space, LWLN or not).
+
 The kept model (``select``) is the epoch of lowest validation reconstruction loss
 (``best_val``, the paper) or the last epoch (``last``).
 
@@ -113,6 +119,7 @@ class TrainSettings:
     seed: int = 42
     mixed_precision: bool = True  # bf16 autocast, on CUDA only
     reconstruction_target: str = "clean"  # clean permuted view, or the corrupted input
+    standardize: bool = False  # encoder sees (w - train mean) / sigma_l
     select: str = "best_val"  # best_val (lowest validation loss) or last (last epoch)
     augment: AugmentSettings = field(default_factory=AugmentSettings)
 
@@ -199,6 +206,18 @@ class HyperAutoencoder(nn.Module):
         # to ignore them
         for pos in (self.enc_pos, self.dec_pos):
             nn.init.normal_(pos.weight, std=0.02)
+        # input standardisation (identity unless set by standardize_with)
+        self.register_buffer("in_mean", torch.zeros(layout.n_params))
+        self.register_buffer("in_scale", torch.ones(layout.n_params))
+
+    @torch.no_grad()
+    def standardize_with(self, train_mean: torch.Tensor, sigma: torch.Tensor) -> None:
+        """Work on (w - train_mean) / sigma_l: set the buffers, and start the decoder at 0 in
+        that space (the training mean)."""
+        self.in_mean.copy_(train_mean.float())
+        self.in_scale.copy_(parameter_scale(self.layout, sigma))
+        self.init_output_statistics(torch.zeros_like(self.in_mean),
+                                    torch.ones(len(self.layout.layers)))
 
     @torch.no_grad()
     def init_output_statistics(self, train_mean: torch.Tensor, sigma: torch.Tensor) -> None:
@@ -213,7 +232,8 @@ class HyperAutoencoder(nn.Module):
 
     def encode(self, flat: torch.Tensor) -> torch.Tensor:
         """Weights ``[B, P]`` -> embeddings ``[B, latent_dim]`` in (-1, 1)."""
-        tokens = self.tokenizer.tokenize(flat)
+        tokens = self.tokenizer.tokenize((flat - self.in_mean.to(flat.dtype))
+                                         * self.in_scale.to(flat.dtype))
         h = torch.cat([emb(t) for emb, t in zip(self.embed, tokens)], dim=1)
         if self.arch.compression == "token":
             h = torch.cat([self.cls.expand(h.shape[0], -1, -1).to(h.dtype), h], dim=1)
@@ -227,7 +247,8 @@ class HyperAutoencoder(nn.Module):
         h = self.from_latent(z).view(z.shape[0], T, d)
         h = self.decoder(h + self.dec_pos.weight.to(h.dtype))
         parts = h.split([g.n_tokens for g in self.tokenizer.groups], dim=1)
-        return self.tokenizer.detokenize([deb(p) for deb, p in zip(self.debed, parts)])
+        out = self.tokenizer.detokenize([deb(p) for deb, p in zip(self.debed, parts)])
+        return out / self.in_scale.to(out.dtype) + self.in_mean.to(out.dtype)
 
     def forward(self, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.encode(flat)
@@ -355,7 +376,10 @@ def train_autoencoder(data: dict[str, torch.Tensor], layout: ParameterLayout, ar
     sigma = train_sigma if settings.lwln else torch.ones(len(layout.layers))
     scale = parameter_scale(layout, sigma if settings.lwln else None).to(device)
     train_mean = train.mean(0)
-    model.init_output_statistics(train_mean, train_sigma)
+    if settings.standardize:
+        model.standardize_with(train_mean, train_sigma)
+    else:
+        model.init_output_statistics(train_mean, train_sigma)
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
         opt, factor=settings.plateau_factor, patience=settings.plateau_patience)

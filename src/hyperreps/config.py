@@ -130,6 +130,10 @@ def _validate_generative(config: dict) -> None:
         if a != b:
             raise ConfigError(f"config key 'generative.transfer.{i}': {p['source']!r} has {a} "
                               f"input channels, {p['target']!r} {b}; weights cannot transfer")
+    match = gen.get("noise_match")
+    if match and (match not in gen["populations"] or "N_noise" not in gen["populations"]):
+        raise ConfigError(f"config key 'generative.noise_match': {match!r} needs both it and "
+                          "N_noise in generative.populations")
     needs = {"B_KDE30": "baseline"}
     needs.update({p: "lwln" for p in gen["populations"] if p.startswith("S_")})
     for name, zoo in zoos.items():

@@ -9,7 +9,9 @@ Anchors are the source zoo's training-split checkpoints in the autoencoder's epo
 - S_KDE30_ref: S_KDE30 sampled as the reference code does (one random state for every
   dimension: near-copies of anchors), reported beside the corrected S_KDE30;
 - B_KDE30: S_KDE30 with the baseline (plain-MSE) autoencoder;
-- N_noise: top-30% checkpoints plus Gaussian noise (std ``noise_std`` in weight space);
+- N_noise: top-30% checkpoints plus Gaussian noise (std ``noise_std`` in weight space; with
+  ``noise_match: <population>`` the std is set so that N_noise's median distance to its
+  nearest anchor equals that population's: the 2025 audit's comparison at equal novelty);
 - N_avg: the average of a random pair or triple of top-30% checkpoints;
 - B_F: training-split models at the window's last epoch, to be fine-tuned as they are.
 
@@ -78,7 +80,11 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
     ``neigh``, ``gan``), noise_std."""
     n = settings["n_models"]
     out = {}
-    for i, name in enumerate(settings["populations"]):
+    names = list(settings["populations"])
+    # latent populations first: N_noise may match one's novelty; seeds follow the config order
+    order = sorted(range(len(names)), key=lambda i: names[i] not in LATENT_POPULATIONS)
+    for i in order:
+        name = names[i]
         rng = np.random.default_rng([seed, i])
         if name in LATENT_POPULATIONS:
             method, which, variant = LATENT_POPULATIONS[name]
@@ -95,7 +101,17 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
             top = anchors.weights[anchors.top]
             pick = top[rng.integers(len(top), size=n)]
             noise = torch.from_numpy(rng.standard_normal(pick.shape)).float()
-            out[name] = pick + settings["noise_std"] * noise
+            std = settings["noise_std"]
+            match = settings.get("noise_match")
+            if match:
+                if match not in out:
+                    raise ValueError(f"noise_match: population {match!r} is not generated")
+                target = float(np.nanmedian(nearest_anchor_distance(out[match],
+                                                                    anchors.weights)))
+                std = target / np.sqrt(pick.shape[1])  # |noise| = std * sqrt(P)
+                log.info("N_noise: std %.4g matches %s's median nearest-anchor distance %.4g",
+                         std, match, target)
+            out[name] = pick + std * noise
         elif name == "N_avg":
             top = anchors.weights[anchors.top]
             if len(top) < 2:
@@ -116,22 +132,31 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
 
 
 @torch.no_grad()
+def nearest_anchor_distance(weights: torch.Tensor, anchors: torch.Tensor
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distance of each model to its nearest anchor checkpoint, and that anchor's
+    index; non-finite models get NaN and -1."""
+    n = len(weights)
+    dist, idx = np.full(n, np.nan), np.full(n, -1)
+    rows = torch.nonzero(torch.isfinite(weights).all(dim=1)).flatten()
+    a = anchors.double()
+    for i in range(0, len(rows), 256):
+        r = rows[i:i + 256]
+        best = torch.cdist(weights[r].double(), a).min(dim=1)
+        dist[r.numpy()], idx[r.numpy()] = best.values.numpy(), best.indices.numpy()
+    return dist, idx
+
+
+@torch.no_grad()
 def novelty(weights: torch.Tensor, anchors: torch.Tensor, activation: str, data: SplitData,
             device="cpu") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(distance to the nearest anchor, index of that anchor, prediction agreement with it on
     ``data``) per model; non-finite models get NaN and index -1."""
-    n = len(weights)
-    dist, idx, agree = np.full(n, np.nan), np.full(n, -1), np.full(n, np.nan)
-    ok = torch.isfinite(weights).all(dim=1)
-    rows = torch.nonzero(ok).flatten()
+    dist, idx = nearest_anchor_distance(weights, anchors)
+    agree = np.full(len(weights), np.nan)
+    rows = torch.nonzero(torch.isfinite(weights).all(dim=1)).flatten()
     if len(rows) == 0:
         return dist, idx, agree
-    a = anchors.double()
-    for i in range(0, len(rows), 256):
-        r = rows[i:i + 256]
-        d = torch.cdist(weights[r].double(), a)
-        best = d.min(dim=1)
-        dist[r.numpy()], idx[r.numpy()] = best.values.numpy(), best.indices.numpy()
     mine = class_probabilities(weights[rows], activation, data, device).argmax(-1)
     nearest = class_probabilities(anchors[idx[rows.numpy()]], activation, data,
                                   device).argmax(-1)

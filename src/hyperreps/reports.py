@@ -273,12 +273,20 @@ def format_p_cles(p_value: float, cles: float) -> str:
     return f"{p_value:.1e} | {cles:.4f}"
 
 
+def is_sampled(name: str) -> bool:
+    """Populations decoded from a hyper-representation (S_*, B_KDE30)."""
+    return name.startswith(("S_", "B_KDE"))
+
+
 def mwu_table(acc: pd.DataFrame, epochs: Sequence[int],
-              references: Sequence[str] = (SCRATCH, "B_F")) -> pd.DataFrame:
+              references: Sequence[str] = (SCRATCH, "B_F"),
+              novelty_baselines: Sequence[str] = ()) -> pd.DataFrame:
     """Paper Tables 11/13: two-sided Mann-Whitney U test of every population other than the
     ``references`` against each reference, per (source, target) pair and each of ``epochs``
     that both have (:func:`hyperreps.stats.compare_populations`). A reference missing from a
-    pair is skipped there.
+    pair is skipped there. Each of ``novelty_baselines`` (N_noise, N_avg: training models
+    moved by noise or averaging, the 2025 audit's controls) is a further reference for the
+    sampled populations only.
 
     Columns: ``source``, ``target``, ``population``, ``reference``, ``epoch``, ``"p-value |
     CLES"``, then numeric ``u``, ``p_value``, ``cles`` (above 0.5: the population tends to score
@@ -291,10 +299,12 @@ def mwu_table(acc: pd.DataFrame, epochs: Sequence[int],
     for (source, target), block in rows.groupby(_PAIR, sort=False):
         names = order_populations(block["population"])
         others = [p for p in names if p not in references]
-        for reference in references:
-            if reference not in names or not others:
+        sampled = [p for p in names if is_sampled(p)]
+        for reference, against in ([(r, others) for r in references]
+                                   + [(r, sampled) for r in novelty_baselines]):
+            if reference not in names or not against:
                 continue
-            result = stats.compare_populations(block, reference, others)
+            result = stats.compare_populations(block, reference, against)
             result.insert(0, "target", target)
             result.insert(0, "source", source)
             results.append(result)
@@ -303,7 +313,8 @@ def mwu_table(acc: pd.DataFrame, epochs: Sequence[int],
     table = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=columns)
     table.insert(5, _P_CLES, [format_p_cles(p, c)
                               for p, c in zip(table["p_value"], table["cles"])])
-    return _sorted(table, _pairs(acc), then=["epoch"], references=list(references))
+    return _sorted(table, _pairs(acc), then=["epoch"],
+                   references=list(references) + list(novelty_baselines))
 
 
 def population_summary(acc: pd.DataFrame) -> pd.DataFrame:

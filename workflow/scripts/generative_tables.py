@@ -33,9 +33,11 @@ write_table(transfer_table(acc, epochs=sorted({0, 1, 5, last})), out.transfer,
             "in % (mean ± std). " + novelty)
 write_table(median_ci_table(acc, epochs), out.median_ci,
             caption="Tables 10/12: median test accuracy with bootstrapped 95% CI.")
-write_table(mwu_table(acc, epochs), out.mwu,
+write_table(mwu_table(acc, epochs, novelty_baselines=("N_noise", "N_avg")), out.mwu,
             caption="Tables 11/13: Mann-Whitney U p-value and CLES of each population vs B_T "
-            "and B_F (CLES > 0.5: the population tends to be more accurate).")
+            "and B_F, and of each sampled population vs the novelty baselines N_noise and "
+            "N_avg (CLES > 0.5: the population tends to be more accurate; compare their "
+            "nn_distance in Table 1 for the novelty each buys).")
 write_table(population_summary(acc), out.summary)
 
 figures = staging_dir(Path(out.figures))
