@@ -77,6 +77,15 @@ def ae_window(zoo):
     return [AE_CONFIG[zoo]["window"]["first"], AE_CONFIG[zoo]["window"]["last"]]
 
 
+def diagnostics_window(zoo):
+    """The epoch window the zoo diagnostics measure: the autoencoder's, or the zoo's last five
+    epochs where the zoo has no autoencoder (a transfer target only)."""
+    if AE_CONFIG[zoo]["enabled"] or "epochs" not in ZOOS[zoo]:
+        return ae_window(zoo)
+    last = ZOOS[zoo]["epochs"]
+    return [max(1, last - 4), last]
+
+
 def _ae_work(wildcards):
     """Checkpoint-passes of one autoencoder training (train split x window x epochs)."""
     cfg, ae = ZOOS[wildcards.zoo], AE_CONFIG[wildcards.zoo]

@@ -107,7 +107,7 @@ rule diagnose_zoo:
     log:
         "logs/zoos/{zoo}/diagnostics.log",
     params:
-        window=lambda wc: ae_window(wc.zoo),
+        window=lambda wc: diagnostics_window(wc.zoo),
         architecture=lambda wc: AE_CONFIG[wc.zoo]["architecture"],
     conda:
         "../envs/hyperreps.yaml"

@@ -55,7 +55,7 @@ def plot_zoo_diagnostics(by_width, by_models, per_model, summary: dict, path,
     """The zoo-structure diagnostics (:mod:`hyperreps.diagnostics`) in three panels: the
     held-out PCA ceiling against code width, against the number of training models, and the
     per-model init-deviation correlation against test accuracy."""
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3), layout="constrained")
     ax = axes[0]
     for split, style in (("train", ":"), ("val", "--"), ("test", "-")):
         col = f"r2_{split}"
@@ -86,7 +86,7 @@ def plot_zoo_diagnostics(by_width, by_models, per_model, summary: dict, path,
     ax.axvline(summary["init_correlation_median"], color="tab:red", lw=1,
                label=f"median {summary['init_correlation_median']:.2f}")
     ax.set_xlim(-0.05, 1.0)
-    ax.set_xlabel("corr(deviation from zoo mean at init, at the window's last epoch)")
+    ax.set_xlabel("init-deviation correlation\n(deviation from the zoo mean: init vs last epoch)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("how much of each model is its init")
     ax.legend(fontsize=8)

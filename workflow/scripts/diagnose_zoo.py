@@ -26,11 +26,19 @@ caption = (f"Structure of zoo {name}: how far training moved the models from the
            "reconstructs of unseen models).")
 write_table(table, tex, caption=caption)
 write_csv(table, csv)
+
+
+def markdown(df):
+    """Floats to 3 decimals, integers as they are (to_markdown would make both floats)."""
+    return df.assign(**{c: df[c].map("{:.3f}".format) for c in df.columns
+                        if df[c].dtype.kind == "f"}).to_markdown(index=False)
+
+
 write_text_atomic(Path(md), render(table, "md", caption=caption)  # the curves under the summary
                   + "\nHeld-out PCA ceiling by code width k:\n\n"
-                  + diag.ceiling_by_width.to_markdown(index=False, floatfmt=".3f")
+                  + markdown(diag.ceiling_by_width)
                   + "\n\nHeld-out PCA ceiling by number of training models:\n\n"
-                  + diag.ceiling_by_models.to_markdown(index=False, floatfmt=".3f") + "\n")
+                  + markdown(diag.ceiling_by_models) + "\n")
 plot_zoo_diagnostics(diag.ceiling_by_width, diag.ceiling_by_models, diag.per_model,
                      diag.summary, snakemake.output.figure, name=name)  # noqa: F821
 write_json_atomic(snakemake.output.json, dict(  # noqa: F821
