@@ -78,12 +78,9 @@ def ae_window(zoo):
 
 
 def diagnostics_window(zoo):
-    """The epoch window the zoo diagnostics measure: the autoencoder's, or the zoo's last five
-    epochs where the zoo has no autoencoder (a transfer target only)."""
-    if AE_CONFIG[zoo]["enabled"] or "epochs" not in ZOOS[zoo]:
-        return ae_window(zoo)
-    last = ZOOS[zoo]["epochs"]
-    return [max(1, last - 4), last]
+    """The epoch window the zoo diagnostics measure: the autoencoder's; None (the zoo's last
+    five epochs, known once it exists) where the zoo has no autoencoder."""
+    return ae_window(zoo) if AE_CONFIG[zoo]["enabled"] else None
 
 
 def _ae_work(wildcards):

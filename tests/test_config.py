@@ -21,6 +21,14 @@ def cfg(**zoo):
     ({**cfg(), "device": "tpu"}, "device"),
     ({**cfg(), "split": {"train": 0.5, "val": 0.1, "test": 0.1}}, "split"),
     ({"zoos": {}}, "zoos"),
+    ({**cfg(), "autoencoder": {"architecture": {"compression": "average"}}},
+     "autoencoder.architecture.compression"),
+    ({**cfg(), "autoencoder": {"training": {"select": "best_train"}}}, "autoencoder.training.select"),
+    ({**cfg(), "autoencoder": {"training": {"reconstruction_target": "noisy"}}},
+     "autoencoder.training.reconstruction_target"),
+    ({**cfg(), "generative": {"noise_match": "N_avg"}}, "generative.noise_match"),
+    ({**cfg(), "generative": {"noise_match": "S_KDE30", "populations": ["S_KDE30"]}},
+     "generative.noise_match"),
 ])
 def test_bad_config_names_the_key(bad, key):
     with pytest.raises(ConfigError, match=f"'{key}'"):

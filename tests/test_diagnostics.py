@@ -76,3 +76,11 @@ def test_diagnose_zoo_rejects_a_window_outside_the_zoo():
     zoo = make_zoo(n_models=10, n_epochs=3)
     with pytest.raises(ValueError, match="window"):
         diagnose_zoo(zoo, split_models(zoo), (1, 5), code_width=4)
+
+
+def test_diagnose_zoo_without_held_out_models_reports_no_ceiling():
+    zoo = make_zoo(n_models=3, n_epochs=3)
+    split = {"train": [0, 1, 2], "val": [], "test": []}
+    d = diagnose_zoo(zoo, split, (1, 2), code_width=4, widths=(2, 4))
+    assert np.isnan(d.summary["pca_ceiling_at_code_width"])
+    assert d.ceiling_by_models.empty and list(d.ceiling_by_models.columns)[-1] == "full_rank"

@@ -74,6 +74,23 @@ def test_every_population_has_its_size_and_the_baselines_their_construction():
     assert all(torch.equal(again[k], pops[k]) for k in pops)
 
 
+def test_n_noise_matches_the_novelty_of_a_sampled_population():
+    anchors, models = _anchors()
+    settings = dict(n_models=12, noise_std=0.05, noise_match="S_KDE30",
+                    populations=["N_noise", "S_KDE30"])  # N_noise listed first on purpose
+    pops = generate_populations(anchors, models, settings, seed=3)
+    assert list(pops) == ["N_noise", "S_KDE30"]
+    dist = {k: torch.cdist(w.double(), anchors.weights.double()).min(1).values.median().item()
+            for k, w in pops.items()}
+    assert dist["N_noise"] == pytest.approx(dist["S_KDE30"], rel=0.1)
+    # without noise_match the configured std holds, whatever S_KDE30 is
+    plain = generate_populations(anchors, models, dict(settings, noise_match=None), seed=3)
+    d = torch.cdist(plain["N_noise"].double(), anchors.weights.double()).min(1).values
+    assert d.median().item() == pytest.approx(0.05 * LAYOUT.n_params ** 0.5, rel=0.1)
+    with pytest.raises(ValueError, match="noise_match"):
+        generate_populations(anchors, models, dict(settings, populations=["N_noise"]), seed=3)
+
+
 def _subsets(n):
     from itertools import combinations
     return [c for k in (2, 3) for c in combinations(range(n), k)]

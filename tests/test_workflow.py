@@ -40,8 +40,9 @@ def tiny_run(tmp_path_factory):
                                             "projection_width": 8, "projection_dim": 4},
                            "training": {"epochs": 2, "batch_size": 4, "eval_every": 1}},
            "generative": {"n_models": 2, "finetune_epochs": 1, "statistics_epochs": [0, 1],
-                          "populations": ["S_U", "S_KDE", "S_KDE30", "B_KDE30", "N_noise",
-                                          "N_avg", "B_F"],
+                          "populations": ["S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "B_KDE30",
+                                          "N_noise", "N_avg", "B_F"],
+                          "noise_match": "S_KDE30",
                           "ensembles": {"max_size": 2, "draws": 2}},
            "zoos": {"tiny": {"dataset": "digits", "seeds": {"first": 1, "count": 6},
                              "epochs": 2, "shard_size": 3},
@@ -65,6 +66,11 @@ def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     assert load_zoo(work / "results/zoos/imported/zoo").n_models == 2
     assert (work / "results/figures/zoo_imported_accuracy.png").exists()
     assert "train_zoo_shard" in r.stderr and "import_zoo" in r.stderr
+    for z in ("tiny", "imported"):  # diagnostics for every zoo, with or without autoencoder
+        diag = json.loads((work / f"results/zoos/{z}/diagnostics.json").read_text())
+        assert diag["summary"]["n_models"] > 0
+        assert (work / f"results/figures/zoo_{z}_diagnostics.png").stat().st_size > 10_000
+        assert "PCA ceiling" in (work / f"results/tables/zoo_diagnostics_{z}.md").read_text()
 
 
 @pytest.mark.slow
@@ -78,6 +84,7 @@ def test_tiny_config_trains_both_autoencoders_embeds_and_probes(tiny_run):
         assert emb.z.shape == (6, 3, 4) and torch.isfinite(emb.z).all()
     table = pd.read_csv(work / "results/tables/reconstruction_tiny.csv")
     assert table["population"].tolist() == ["original", "lwln", "baseline"]
+    assert (table["code_width"].iloc[1:] == 4).all() and table["pca_ceiling"].iloc[1:].notna().all()
     assert table["acc_mean"].notna().all()
     probes = pd.read_csv(work / "results/tables/probes_tiny.csv")
     assert set(probes["property"]) == {"test_acc", "epoch", "ggap"}
@@ -93,14 +100,16 @@ def test_tiny_config_trains_both_autoencoders_embeds_and_probes(tiny_run):
 def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
     work, _ = tiny_run
     acc = pd.read_csv(work / "results/finetune/tiny/tiny/accuracy.csv")
-    pops = ["S_U", "S_KDE", "S_KDE30", "B_KDE30", "N_noise", "N_avg", "B_F"]
+    pops = ["S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "B_KDE30", "N_noise", "N_avg", "B_F"]
     assert set(acc["population"]) == set(pops) | {"B_T"}
     assert set(acc.loc[acc["population"] != "B_T", "epoch"]) == {0, 1}
     table1 = pd.read_csv(work / "results/tables/table1_in_dataset.csv")
     assert table1["population"].tolist() == pops + ["B_T"]
     assert {"epoch 0", "epoch 1", "nn_distance", "nn_agreement"} <= set(table1.columns)
     mwu = pd.read_csv(work / "results/tables/tables11_13_mwu_cles.csv")
-    assert set(mwu["reference"]) <= {"B_T", "B_F"} and len(mwu) > 0
+    assert set(mwu["reference"]) <= {"B_T", "B_F", "N_noise", "N_avg"} and len(mwu) > 0
+    vs_noise = mwu[mwu["reference"] == "N_noise"]
+    assert set(vs_noise["population"]) == {"S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "B_KDE30"}
     assert (work / "results/finetune/tiny/tiny/ensembles.csv").exists()
     assert any((work / "results/figures/generative").glob("sampler_comparison_*.png"))
 

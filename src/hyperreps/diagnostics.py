@@ -137,10 +137,12 @@ def diagnose_zoo(zoo: Zoo, split: dict, window: tuple[int, int], code_width: int
         rows_m.append(dict(n_train_models=int(n), k=int(b.shape[0]), r2_test=r2[b.shape[0]],
                            full_rank=True))
     by_models = pd.DataFrame(rows_m)
-    if "full_rank" in by_models:
-        by_models["full_rank"] = by_models["full_rank"].fillna(False).astype(bool)
+    by_models = by_models.reindex(columns=["n_train_models", "k", "r2_test", "full_rank"])
+    by_models["full_rank"] = by_models["full_rank"].fillna(False).astype(bool)
 
     held_name = "r2_test" if "r2_test" in by_width else "r2_val"
+    if held_name not in by_width:  # no held-out model at all: no ceiling to report
+        by_width[held_name] = np.nan
     at_code = float(by_width.loc[by_width["k"] == code_width, held_name].iloc[0])
     summary = dict(
         n_models=int(ok.sum()), n_params=int(P), window=[int(first), int(last)],

@@ -107,8 +107,8 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
                 if match not in out:
                     raise ValueError(f"noise_match: population {match!r} is not generated")
                 target = float(np.nanmedian(nearest_anchor_distance(out[match],
-                                                                    anchors.weights)))
-                std = target / np.sqrt(pick.shape[1])  # |noise| = std * sqrt(P)
+                                                                    anchors.weights)[0]))
+                std = _matching_noise_std(pick, noise, anchors.weights, target)
                 log.info("N_noise: std %.4g matches %s's median nearest-anchor distance %.4g",
                          std, match, target)
             out[name] = pick + std * noise
@@ -128,7 +128,23 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
         else:
             raise ValueError(f"unknown population {name!r}; choose from {POPULATIONS}")
         log.info("population %s: %d models", name, len(out[name]))
-    return out
+    return {name: out[name] for name in names}
+
+
+def _matching_noise_std(pick: torch.Tensor, noise: torch.Tensor, anchors: torch.Tensor,
+                       target: float, steps: int = 40) -> float:
+    """The std s for which ``pick + s * noise`` has the median nearest-anchor distance
+    ``target`` (bisection; the distance grows with s, starting at |noise| * s while the
+    source is the nearest anchor and bending once other anchors come closer)."""
+    def median_distance(std):
+        return float(np.nanmedian(nearest_anchor_distance(pick + std * noise, anchors)[0]))
+    lo, hi = 0.0, target / float(noise.norm(dim=1).median()) + 1e-12
+    while median_distance(hi) < target and hi < 1e6:
+        lo, hi = hi, 2 * hi
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if median_distance(mid) < target else (lo, mid)
+    return (lo + hi) / 2
 
 
 @torch.no_grad()

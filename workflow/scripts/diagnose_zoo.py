@@ -18,7 +18,10 @@ name = snakemake.wildcards.zoo  # noqa: F821
 zoo = load_zoo(snakemake.input.zoo)  # noqa: F821
 split = json.loads(Path(snakemake.input.split).read_text())  # noqa: F821
 code_width = Architecture(**snakemake.params.architecture).code_width  # noqa: F821
-diag = diagnose_zoo(zoo, split, tuple(snakemake.params.window), code_width)  # noqa: F821
+window = snakemake.params.window  # noqa: F821
+if window is None:  # no autoencoder: the zoo's last five epochs
+    window = (max(1, zoo.n_epochs - 5), zoo.n_epochs - 1)
+diag = diagnose_zoo(zoo, split, tuple(window), code_width)
 table = summary_table(diag)
 md, csv, tex = snakemake.output.table  # noqa: F821
 caption = (f"Structure of zoo {name}: how far training moved the models from their random "
