@@ -59,6 +59,9 @@ def test_diagnose_zoo_reads_a_zoo_with_shared_structure():
     assert abs(s["init_correlation_median"]) < 0.2
     assert s["pca_ceiling_at_code_width"] > 0.99 and s["code_width"] == 4
     assert list(d.ceiling_by_width["k"]) == [1, 2, 4, 8]
+    P = zoo.layout.n_params
+    assert list(d.ceiling_by_width["random_subspace"]) == [k / P for k in (1, 2, 4, 8)]
+    assert s["full_rank"] == len(split["train"]) * 3 and s["pca_ceiling_full_rank"] > 0.99
     assert d.ceiling_by_width["r2_test"].is_monotonic_increasing
     assert set(d.per_model["model_id"]) == set(split["train"] + split["val"] + split["test"])
     assert d.ceiling_by_models["n_train_models"].max() == len(split["train"])

@@ -188,12 +188,12 @@ def test_tiny_zoo_runs_through_sbatch(slurm_cluster, tmp_path, capsys):
 
     # every job went through sbatch: a SLURM job id each, a kept SLURM log each
     rules = sorted(rule for rule, _ in jobs.values())
-    assert rules == ["merge_zoo_shards", "plot_zoo_accuracy", "split_zoo",
+    assert rules == ["diagnose_zoo", "merge_zoo_shards", "plot_zoo_accuracy", "split_zoo",
                      "train_zoo_shard", "train_zoo_shard"], out[-4000:]
     for slurm_id, (rule, log) in jobs.items():
         assert log.is_file() and log.name == f"{slurm_id}.log", log   # kept: keep-successful-logs
         assert f"rule {rule}:" in log.read_text()
-    assert "6 of 6 steps (100%) done" in out       # the 5 jobs + the local target rule all
+    assert "7 of 7 steps (100%) done" in out       # the 6 jobs + the local target rule all
 
     # and slurmctld agrees: completed, shards on the GPU partition with a GPU, the rest on
     # the CPU partition (profiles/default did not mask the profile's set-resources)

@@ -61,10 +61,12 @@ def plot_zoo_diagnostics(by_width, by_models, per_model, summary: dict, path,
         col = f"r2_{split}"
         if col in by_width:
             ax.plot(by_width["k"], by_width[col], style, marker="o", ms=3, label=split)
+    ax.plot(by_width["k"], by_width["random_subspace"], color="0.6", ls=":",
+            label="random k-dim subspace (k / P)")
     ax.axvline(summary["code_width"], color="tab:red", lw=1,
                label=f"autoencoder code width {summary['code_width']}")
     ax.set_xscale("log", base=2)
-    ax.set_ylim(min(0.0, float(np.nanmin(by_width.filter(like="r2_").to_numpy()))), 1.0)
+    ax.set_ylim(min(0.0, float(np.nanmin(by_width.filter(like="r2_").to_numpy()))), 1.02)
     ax.set_xlabel("code width k (PCA components)")
     ax.set_ylabel("R² of the rank-k projection")
     ax.set_title("PCA ceiling vs code width")
