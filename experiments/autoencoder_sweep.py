@@ -41,8 +41,6 @@ p.add_argument("--select", default="best_val")
 p.add_argument("--baseline", action="store_true", help="plain MSE instead of LWLN")
 p.add_argument("--standardize", action="store_true")
 p.add_argument("--eval-every", type=int, default=5)
-p.add_argument("--val-last-only", action="store_true",
-               help="validate and test on the window's last epoch only (as the issue's numbers)")
 a = p.parse_args()
 torch.set_num_threads(2)
 zoo = load_zoo(a.zoo)
@@ -52,12 +50,12 @@ arch = Architecture(d_model=a.d_model, n_layers=a.layers, n_heads=a.heads,
                     d_ff=a.d_ff or 2 * a.d_model, latent_dim=a.latent, dropout=a.dropout,
                     projection_layers=2, projection_width=a.d_model, projection_dim=16,
                     compression=a.compression)
-extra = {"standardize": True} if a.standardize else {}
 settings = TrainSettings(epochs=a.epochs, batch_size=a.batch, lr=a.lr, beta=a.beta,
                          lwln=not a.baseline, eval_every=a.eval_every, plateau_patience=1000,
                          reconstruction_target=a.target, select=a.select,
+                         standardize=a.standardize,
                          augment=AugmentSettings(permute=a.permute, erase_p=a.erase,
-                                                 noise=a.noise), **extra)
+                                                 noise=a.noise))
 t0 = time.time()
 res = train_autoencoder(data, zoo.layout, arch, settings)
 dt = time.time() - t0

@@ -437,9 +437,10 @@ def train_autoencoder(data: dict[str, torch.Tensor], layout: ParameterLayout, ar
         if not progress and (epoch % max(1, settings.epochs // 10) == 0):
             log.info("epoch %d/%d loss %.5f recon %.5f contrastive %.4f val R² %s", epoch,
                      settings.epochs, sums[0], sums[1], sums[2], row.get("val_r2", "-"))
-    if settings.select == "last":
-        best = (row["val_recon_loss"], settings.epochs, model.state_dict())
-    model.load_state_dict(best[2])
+    if settings.select == "last":  # the model as it is (the last epoch is always evaluated)
+        best = (row["val_recon_loss"], settings.epochs, None)
+    else:
+        model.load_state_dict(best[2])
     metrics = {"best_epoch": best[1], "best_val_recon_loss": best[0], "select": settings.select,
                "code_width": arch.code_width,
                "train_seconds": train_seconds,

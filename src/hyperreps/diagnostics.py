@@ -58,16 +58,15 @@ def pca_r2(mean: torch.Tensor, basis: torch.Tensor, held_out: torch.Tensor,
     """Held-out R² of the rank-k projection for each k in ``widths`` (k is capped at the
     basis' rank; the R² baseline is the training mean)."""
     x = held_out.double() - mean
-    base = float((x ** 2).sum())
+    total = float((x ** 2).sum())  # the training mean's error: the R² baseline
     coef = x @ basis.T  # [N, r]
-    total = float((x ** 2).sum())
     # residual of a rank-k projection = |x|² - sum_{j<k} coef_j² (orthonormal basis)
     explained = torch.cumsum((coef ** 2).sum(0), 0)
     out = {}
     for k in widths:
         k_eff = min(int(k), basis.shape[0])
         resid = total - (float(explained[k_eff - 1]) if k_eff > 0 else 0.0)
-        out[int(k)] = 1.0 - resid / base if base > 0 else float("nan")
+        out[int(k)] = 1.0 - resid / total if total > 0 else float("nan")
     return out
 
 
@@ -120,7 +119,7 @@ def diagnose_zoo(zoo: Zoo, split: dict, window: tuple[int, int], code_width: int
     by_width["random_subspace"] = np.minimum(by_width["k"] / P, 1.0)
 
     # PCA ceiling against the number of training models (random subsets, one seed)
-    held = sets["test"] if len(sets["test"]) else sets["val"]
+    held = sets["test"] if len(sets["test"]) else sets["val"]  # the held-out checkpoints
     train_models = np.array(split["train"])
     rng = np.random.default_rng(seed)
     order = rng.permutation(train_models)
@@ -147,8 +146,7 @@ def diagnose_zoo(zoo: Zoo, split: dict, window: tuple[int, int], code_width: int
     if held_name not in by_width:  # no held-out model at all: no ceiling to report
         by_width[held_name] = np.nan
     at_code = float(by_width.loc[by_width["k"] == code_width, held_name].iloc[0])
-    held_all = sets["test"] if len(sets["test"]) else sets["val"]
-    full = (pca_r2(mean, basis, held_all, [basis.shape[0]])[basis.shape[0]] if len(held_all)
+    full = (pca_r2(mean, basis, held, [basis.shape[0]])[basis.shape[0]] if len(held)
             else float("nan"))
     summary = dict(
         n_models=int(ok.sum()), n_params=int(P), window=[int(first), int(last)],

@@ -34,8 +34,8 @@ import pandas as pd
 from . import stats
 
 POPULATION_ORDER: tuple[str, ...] = (
-    "S_U", "S_C", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_Neigh", "S_Neigh30", "S_GAN", "S_GAN30", "B_KDE30",
-    "N_noise", "N_avg", "B_F", "B_T",
+    "S_U", "S_C", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_Neigh", "S_Neigh30", "S_GAN",
+    "S_GAN30", "B_KDE30", "N_noise", "N_avg", "B_F", "B_T",
 )
 SCRATCH = "B_T"  # the population trained from scratch on the target, over its own epochs
 

@@ -105,9 +105,15 @@ def sample_kde(anchors: np.ndarray, n: int, seed: int, *,
     shares ``random_state=42`` across dimensions, which makes samples shifted anchor
     copies; see the module docstring)."""
     a = _check_anchors(anchors)
+    return _kde_per_dimension(a, n, bandwidth,
+                              np.random.SeedSequence(seed).generate_state(a.shape[1]))
+
+
+def _kde_per_dimension(a: np.ndarray, n: int, bandwidth: float, states) -> np.ndarray:
+    """One 1-D Gaussian KDE per dimension of the anchors ``a``, dimension j sampled with
+    random state ``states[j]``."""
     n = _check_n(n)
     bandwidth = _check_positive("bandwidth", bandwidth)
-    states = np.random.SeedSequence(seed).generate_state(a.shape[1])
     out = np.empty((n, a.shape[1]), dtype=np.float32)
     for j, state in enumerate(states):
         kde = KernelDensity(kernel="gaussian", bandwidth=bandwidth).fit(a[:, j:j + 1])
@@ -124,13 +130,7 @@ def sample_kde_reference(anchors: np.ndarray, n: int, seed: int, *,
     ``seed`` is ignored and every sample is a shifted anchor copy (kept to report the
     published procedure beside :func:`sample_kde`)."""
     a = _check_anchors(anchors)
-    n = _check_n(n)
-    bandwidth = _check_positive("bandwidth", bandwidth)
-    out = np.empty((n, a.shape[1]), dtype=np.float32)
-    for j in range(a.shape[1]):
-        kde = KernelDensity(kernel="gaussian", bandwidth=bandwidth).fit(a[:, j:j + 1])
-        out[:, j] = kde.sample(n, random_state=REFERENCE_KDE_STATE)[:, 0]
-    return out
+    return _kde_per_dimension(a, n, bandwidth, [REFERENCE_KDE_STATE] * a.shape[1])
 
 
 def scott_bandwidth(anchors: np.ndarray) -> float:
