@@ -3,7 +3,8 @@
 #   snakemake --cores 2 --configfile config/demo.yaml     # bundled data, minutes on a CPU
 #   snakemake --cores 8 --use-conda                       # paper scale (config/config.yaml)
 #
-# Results: results/zoos/<zoo>/{shards/<n>,zoo,split.json}, results/figures/*.png.
+# Results: results/<name>/ (name: the config's `name:`, else the config file's stem), e.g.
+# results/demo/zoos/<zoo>/{shards/<n>,zoo,split.json}, results/demo/tables/, logs in logs/<name>/.
 
 import os
 

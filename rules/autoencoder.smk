@@ -5,14 +5,14 @@
 
 rule train_autoencoder:
     input:
-        zoo="results/zoos/{zoo}/zoo",
-        split="results/zoos/{zoo}/split.json",
+        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
     output:
-        directory("results/autoencoders/{zoo}/{variant}/model"),
+        directory(f"{RESULTS}/autoencoders/{{zoo}}/{{variant}}/model"),
     log:
-        "logs/autoencoders/{zoo}/train_{variant}.log",
+        f"{LOGS}/autoencoders/{{zoo}}/train_{{variant}}.log",
     benchmark:
-        "results/benchmarks/autoencoders/{zoo}/train_{variant}.tsv"
+        f"{RESULTS}/benchmarks/autoencoders/{{zoo}}/train_{{variant}}.tsv"
     params:
         autoencoder=lambda wc: AE_CONFIG[wc.zoo],
     threads: 2
@@ -28,12 +28,12 @@ rule train_autoencoder:
 
 rule embed_zoo:
     input:
-        zoo="results/zoos/{zoo}/zoo",
-        autoencoder="results/autoencoders/{zoo}/{variant}/model",
+        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        autoencoder=f"{RESULTS}/autoencoders/{{zoo}}/{{variant}}/model",
     output:
-        "results/autoencoders/{zoo}/{variant}/embeddings.safetensors",
+        f"{RESULTS}/autoencoders/{{zoo}}/{{variant}}/embeddings.safetensors",
     log:
-        "logs/autoencoders/{zoo}/embed_{variant}.log",
+        f"{LOGS}/autoencoders/{{zoo}}/embed_{{variant}}.log",
     threads: 2
     resources:
         gpu=0 if config["device"] == "cpu" else 1,
@@ -45,20 +45,20 @@ rule embed_zoo:
 
 rule evaluate_reconstruction:
     input:
-        zoo="results/zoos/{zoo}/zoo",
-        split="results/zoos/{zoo}/split.json",
+        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
         autoencoders=ae_dirs,
-        diagnostics="results/zoos/{zoo}/diagnostics.json",
+        diagnostics=f"{RESULTS}/zoos/{{zoo}}/diagnostics.json",
     output:
-        table=multiext("results/tables/reconstruction_{zoo}", ".md", ".csv", ".tex"),
+        table=multiext(f"{RESULTS}/tables/reconstruction_{{zoo}}", ".md", ".csv", ".tex"),
         figure=report(
-            "results/figures/reconstruction_{zoo}_layers.png",
+            f"{RESULTS}/figures/reconstruction_{{zoo}}_layers.png",
             caption="../report/reconstruction.rst",
             category="Hyper-representations",
             labels={"zoo": "{zoo}", "figure": "per-layer reconstruction"},
         ),
     log:
-        "logs/autoencoders/{zoo}/reconstruction.log",
+        f"{LOGS}/autoencoders/{{zoo}}/reconstruction.log",
     params:
         epoch=lambda wc: ae_window(wc.zoo)[1],
     threads: 2
@@ -70,14 +70,18 @@ rule evaluate_reconstruction:
 
 rule probe_properties:
     input:
-        zoo="results/zoos/{zoo}/zoo",
-        split="results/zoos/{zoo}/split.json",
+        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
         embeddings=ae_embeddings,
     output:
-        summary=multiext("results/tables/probes_{zoo}", ".md", ".csv", ".tex"),
-        full="results/tables/probes_{zoo}_all_splits.csv",
+        summary=multiext(f"{RESULTS}/tables/probes_{{zoo}}", ".md", ".csv", ".tex"),
+        full=f"{RESULTS}/tables/probes_{{zoo}}_all_splits.csv",
     log:
-        "logs/autoencoders/{zoo}/probes.log",
+        f"{LOGS}/autoencoders/{{zoo}}/probes.log",
+    params:
+        # the checkpoints the hyper-representation was trained on (2021 zoos: epochs 1-25,
+        # 25 per model as in 2021 App. D.1; 2022 zoos: 21-25)
+        window=lambda wc: ae_window(wc.zoo),
     threads: 2
     conda:
         "../envs/hyperreps.yaml"
@@ -87,18 +91,18 @@ rule probe_properties:
 
 rule plot_embeddings:
     input:
-        zoo="results/zoos/{zoo}/zoo",
-        split="results/zoos/{zoo}/split.json",
+        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
         embeddings=ae_embeddings,
     output:
         report(
-            "results/figures/embeddings_{zoo}_geometry.png",
+            f"{RESULTS}/figures/embeddings_{{zoo}}_geometry.png",
             caption="../report/embeddings.rst",
             category="Hyper-representations",
             labels={"zoo": "{zoo}", "figure": "embedding geometry"},
         ),
     log:
-        "logs/autoencoders/{zoo}/plot_embeddings.log",
+        f"{LOGS}/autoencoders/{{zoo}}/plot_embeddings.log",
     params:
         window=lambda wc: ae_window(wc.zoo),
     conda:

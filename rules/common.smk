@@ -1,9 +1,12 @@
 import math
+from pathlib import Path
 
 from hyperreps.architecture import ParameterLayout
 from hyperreps.config import (
     ConfigError,
     autoencoder_config,
+    comparisons,
+    finetune_epochs,
     plan_shards,
     transfer_pairs,
     validate_config,
@@ -15,6 +18,12 @@ try:
 except ConfigError as e:
     raise WorkflowError(f"invalid configuration: {e}")
 
+# One folder per configuration: results/<name>/ and logs/<name>/ (name: the config's `name:`,
+# else the stem of the last config file), so two configs in one checkout do not collide.
+NAME = config["name"] or (Path(workflow.configfiles[-1]).stem if workflow.configfiles
+                          else "config")
+RESULTS = f"results/{NAME}"
+LOGS = f"logs/{NAME}"
 ZOOS = config["zoos"]
 TRAINED_ZOOS = [z for z, c in ZOOS.items() if "import_from" not in c]
 IMPORTED_ZOOS = [z for z, c in ZOOS.items() if "import_from" in c]
@@ -22,6 +31,7 @@ SHARDS = {z: plan_shards(ZOOS[z]) for z in TRAINED_ZOOS}
 AE_CONFIG = {z: autoencoder_config(config, z) for z in ZOOS}
 VARIANTS = {z: AE_CONFIG[z]["variants"] for z in ZOOS}
 PAIRS = transfer_pairs(config)
+SOURCES = list(dict.fromkeys(s for s, _ in PAIRS))  # the zoos that are sampled
 NOTHING = "(?!x)x"  # a regex matching no name
 
 
@@ -38,7 +48,7 @@ wildcard_constraints:
 
 
 def shard_dirs(wildcards):
-    return [f"results/zoos/{wildcards.zoo}/shards/{s.name}" for s in SHARDS[wildcards.zoo]]
+    return [f"{RESULTS}/zoos/{wildcards.zoo}/shards/{s.name}" for s in SHARDS[wildcards.zoo]]
 
 
 def _shard(wildcards):
@@ -64,11 +74,11 @@ def shard_mem_mb(wildcards):
 
 
 def ae_dirs(wildcards):
-    return [f"results/autoencoders/{wildcards.zoo}/{v}/model" for v in VARIANTS[wildcards.zoo]]
+    return [f"{RESULTS}/autoencoders/{wildcards.zoo}/{v}/model" for v in VARIANTS[wildcards.zoo]]
 
 
 def ae_embeddings(wildcards):
-    return [f"results/autoencoders/{wildcards.zoo}/{v}/embeddings.safetensors"
+    return [f"{RESULTS}/autoencoders/{wildcards.zoo}/{v}/embeddings.safetensors"
             for v in VARIANTS[wildcards.zoo]]
 
 
@@ -109,11 +119,11 @@ def autoencoder_mem_mb(wildcards):
 def all_targets():
     out = []
     for z in ZOOS:
-        out += [f"results/zoos/{z}/split.json", f"results/figures/zoo_{z}_accuracy.png",
-                f"results/tables/zoo_diagnostics_{z}.md"]
+        out += [f"{RESULTS}/zoos/{z}/split.json", f"{RESULTS}/figures/zoo_{z}_accuracy.png",
+                f"{RESULTS}/tables/zoo_diagnostics_{z}.md"]
         if AE_CONFIG[z]["enabled"]:
-            out += [f"results/tables/reconstruction_{z}.md", f"results/tables/probes_{z}.md",
-                    f"results/figures/embeddings_{z}_geometry.png"]
+            out += [f"{RESULTS}/tables/reconstruction_{z}.md", f"{RESULTS}/tables/probes_{z}.md",
+                    f"{RESULTS}/figures/embeddings_{z}_geometry.png"]
     if PAIRS:
-        out += ["results/tables/table1_in_dataset.md", "results/figures/generative"]
+        out += [f"{RESULTS}/tables/table1_in_dataset.md", f"{RESULTS}/figures/generative"]
     return out

@@ -1,18 +1,19 @@
-# Stage 3: generative evaluation. Per source zoo, every population (samplers and baselines)
-# as zoos; per (source, target) pair, all populations fine-tuned in one vectorised run;
-# ensembles in-dataset; the paper's tables and figures from all pairs.
+# Stage 3: generative evaluation, for the zoos the config names (generative.in_dataset and the
+# transfer pairs' sources). Per source zoo, every population (samplers and baselines) as zoos;
+# per (source, target) pair, all populations fine-tuned in one vectorised run with the target
+# zoo's hyperparameters; ensembles in-dataset; the paper's tables and figures from all pairs.
 
 
 rule sample_populations:
     input:
-        zoo="results/zoos/{zoo}/zoo",
-        split="results/zoos/{zoo}/split.json",
+        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
         autoencoders=ae_dirs,
         embeddings=ae_embeddings,
     output:
-        directory("results/populations/{zoo}"),
+        directory(f"{RESULTS}/populations/{{zoo}}"),
     log:
-        "logs/generative/{zoo}/sample.log",
+        f"{LOGS}/generative/{{zoo}}/sample.log",
     params:
         generative=config["generative"],
         window=lambda wc: ae_window(wc.zoo),
@@ -27,26 +28,26 @@ rule sample_populations:
 
 rule finetune_populations:
     input:
-        populations="results/populations/{source}",
-        source_zoo="results/zoos/{source}/zoo",
-        source_split="results/zoos/{source}/split.json",
-        target_zoo="results/zoos/{target}/zoo",
-        target_split="results/zoos/{target}/split.json",
+        populations=f"{RESULTS}/populations/{{source}}",
+        source_zoo=f"{RESULTS}/zoos/{{source}}/zoo",
+        source_split=f"{RESULTS}/zoos/{{source}}/split.json",
+        target_zoo=f"{RESULTS}/zoos/{{target}}/zoo",
+        target_split=f"{RESULTS}/zoos/{{target}}/split.json",
     output:
-        zoo=directory("results/finetune/{source}/{target}/zoo"),
-        accuracy="results/finetune/{source}/{target}/accuracy.csv",
-        info="results/finetune/{source}/{target}/info.json",
+        zoo=directory(f"{RESULTS}/finetune/{{source}}/{{target}}/zoo"),
+        accuracy=f"{RESULTS}/finetune/{{source}}/{{target}}/accuracy.csv",
+        info=f"{RESULTS}/finetune/{{source}}/{{target}}/info.json",
     log:
-        "logs/generative/{source}/finetune_{target}.log",
+        f"{LOGS}/generative/{{source}}/finetune_{{target}}.log",
     benchmark:
-        "results/benchmarks/finetune/{source}/{target}.tsv"
+        f"{RESULTS}/benchmarks/finetune/{{source}}/{{target}}.tsv"
     params:
         target=lambda wc: ZOOS[wc.target],
-        epochs=config["generative"]["finetune_epochs"],
+        epochs=lambda wc: finetune_epochs(config, wc.source, wc.target),
         seed=config["generative"]["seed"],
         window=lambda wc: ae_window(wc.source),
         # training state after every epoch: a killed job resumes where it stopped
-        resume=lambda wc: f"results/finetune/{wc.source}/{wc.target}/resume.safetensors",
+        resume=lambda wc: f"{RESULTS}/finetune/{wc.source}/{wc.target}/resume.safetensors",
     threads: 2
     resources:
         gpu=0 if config["device"] == "cpu" else 1,
@@ -58,14 +59,14 @@ rule finetune_populations:
 
 rule ensembles:
     input:
-        finetuned="results/finetune/{zoo}/{zoo}/zoo",
-        info="results/finetune/{zoo}/{zoo}/info.json",
-        target_zoo="results/zoos/{zoo}/zoo",
-        target_split="results/zoos/{zoo}/split.json",
+        finetuned=f"{RESULTS}/finetune/{{zoo}}/{{zoo}}/zoo",
+        info=f"{RESULTS}/finetune/{{zoo}}/{{zoo}}/info.json",
+        target_zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        target_split=f"{RESULTS}/zoos/{{zoo}}/split.json",
     output:
-        "results/finetune/{zoo}/{zoo}/ensembles.csv",
+        f"{RESULTS}/finetune/{{zoo}}/{{zoo}}/ensembles.csv",
     log:
-        "logs/generative/{zoo}/ensembles.log",
+        f"{LOGS}/generative/{{zoo}}/ensembles.log",
     params:
         ensembles=config["generative"]["ensembles"],
     threads: 2
@@ -77,20 +78,24 @@ rule ensembles:
 
 rule generative_tables:
     input:
-        accuracy=[f"results/finetune/{s}/{t}/accuracy.csv" for s, t in PAIRS],
-        ensembles=[f"results/finetune/{s}/{s}/ensembles.csv" for s, t in PAIRS if s == t],
+        accuracy=[f"{RESULTS}/finetune/{s}/{t}/accuracy.csv" for s, t in PAIRS],
+        populations=[f"{RESULTS}/populations/{s}" for s in SOURCES],
+        ensembles=[f"{RESULTS}/finetune/{s}/{s}/ensembles.csv" for s, t in PAIRS if s == t],
     output:
-        in_dataset=multiext("results/tables/table1_in_dataset", ".md", ".csv", ".tex"),
-        transfer=multiext("results/tables/table2_transfer", ".md", ".csv", ".tex"),
-        median_ci=multiext("results/tables/tables10_12_median_ci", ".md", ".csv", ".tex"),
-        mwu=multiext("results/tables/tables11_13_mwu_cles", ".md", ".csv", ".tex"),
-        summary="results/tables/population_summary.csv",
-        figures=directory("results/figures/generative"),
+        in_dataset=multiext(f"{RESULTS}/tables/table1_in_dataset", ".md", ".csv", ".tex"),
+        transfer=multiext(f"{RESULTS}/tables/table2_transfer", ".md", ".csv", ".tex"),
+        median_ci=multiext(f"{RESULTS}/tables/tables10_12_median_ci", ".md", ".csv", ".tex"),
+        mwu=multiext(f"{RESULTS}/tables/tables11_13_mwu_cles", ".md", ".csv", ".tex"),
+        summary=f"{RESULTS}/tables/population_summary.csv",
+        figures=directory(f"{RESULTS}/figures/generative"),
     log:
-        "logs/generative/tables.log",
+        f"{LOGS}/generative/tables.log",
     params:
-        epochs=config["generative"]["statistics_epochs"],
-        finetune_epochs=config["generative"]["finetune_epochs"],
+        # per pair: fine-tuning epochs, the (epoch, reference_epoch) comparisons, and the
+        # source autoencoder window's last epoch (where in-dataset samples sit on B_T's axis)
+        pairs=[dict(source=s, target=t, epochs=finetune_epochs(config, s, t),
+                    comparisons=comparisons(config, s, t), offset=ae_window(s)[1])
+               for s, t in PAIRS],
     conda:
         "../envs/hyperreps.yaml"
     script:

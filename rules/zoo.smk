@@ -4,15 +4,15 @@
 
 rule train_zoo_shard:
     output:
-        directory("results/zoos/{zoo}/shards/{shard}"),
+        directory(f"{RESULTS}/zoos/{{zoo}}/shards/{{shard}}"),
     log:
-        "logs/zoos/{zoo}/train_{shard}.log",
+        f"{LOGS}/zoos/{{zoo}}/train_{{shard}}.log",
     benchmark:
-        "results/benchmarks/zoos/{zoo}/train_{shard}.tsv"
+        f"{RESULTS}/benchmarks/zoos/{{zoo}}/train_{{shard}}.tsv"
     params:
         zoo=lambda wc: ZOOS[wc.zoo],
         # training state after every epoch: a killed job resumes where it stopped
-        resume=lambda wc: f"results/zoos/{wc.zoo}/resume/{wc.shard}.safetensors",
+        resume=lambda wc: f"{RESULTS}/zoos/{wc.zoo}/resume/{wc.shard}.safetensors",
     threads: 2
     resources:
         mem_mb=shard_mem_mb,
@@ -29,9 +29,9 @@ rule merge_zoo_shards:
     input:
         shard_dirs,
     output:
-        directory("results/zoos/{zoo}/zoo"),
+        directory(f"{RESULTS}/zoos/{{zoo}}/zoo"),
     log:
-        "logs/zoos/{zoo}/merge.log",
+        f"{LOGS}/zoos/{{zoo}}/merge.log",
     wildcard_constraints:
         zoo=names_regex(TRAINED_ZOOS),
     conda:
@@ -42,9 +42,9 @@ rule merge_zoo_shards:
 
 rule import_zoo:
     output:
-        directory("results/zoos/{zoo}/zoo"),
+        directory(f"{RESULTS}/zoos/{{zoo}}/zoo"),
     log:
-        "logs/zoos/{zoo}/import.log",
+        f"{LOGS}/zoos/{{zoo}}/import.log",
     wildcard_constraints:
         zoo=names_regex(IMPORTED_ZOOS),
     params:
@@ -57,11 +57,11 @@ rule import_zoo:
 
 rule split_zoo:
     input:
-        "results/zoos/{zoo}/zoo",
+        f"{RESULTS}/zoos/{{zoo}}/zoo",
     output:
-        "results/zoos/{zoo}/split.json",
+        f"{RESULTS}/zoos/{{zoo}}/split.json",
     log:
-        "logs/zoos/{zoo}/split.log",
+        f"{LOGS}/zoos/{{zoo}}/split.log",
     params:
         split=config["split"],
     conda:
@@ -72,16 +72,16 @@ rule split_zoo:
 
 rule plot_zoo_accuracy:
     input:
-        "results/zoos/{zoo}/zoo",
+        f"{RESULTS}/zoos/{{zoo}}/zoo",
     output:
         report(
-            "results/figures/zoo_{zoo}_accuracy.png",
+            f"{RESULTS}/figures/zoo_{{zoo}}_accuracy.png",
             caption="../report/zoo_accuracy.rst",
             category="Model zoos",
             labels={"zoo": "{zoo}", "figure": "test accuracy per epoch"},
         ),
     log:
-        "logs/zoos/{zoo}/plot.log",
+        f"{LOGS}/zoos/{{zoo}}/plot.log",
     conda:
         "../envs/hyperreps.yaml"
     script:
@@ -93,19 +93,19 @@ rule diagnose_zoo:
     # init-deviation correlation, accuracy spread and the held-out PCA ceiling (by code width
     # and by number of training models) on the autoencoder's epoch window.
     input:
-        zoo="results/zoos/{zoo}/zoo",
-        split="results/zoos/{zoo}/split.json",
+        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
     output:
-        json="results/zoos/{zoo}/diagnostics.json",
-        table=multiext("results/tables/zoo_diagnostics_{zoo}", ".md", ".csv", ".tex"),
+        json=f"{RESULTS}/zoos/{{zoo}}/diagnostics.json",
+        table=multiext(f"{RESULTS}/tables/zoo_diagnostics_{{zoo}}", ".md", ".csv", ".tex"),
         figure=report(
-            "results/figures/zoo_{zoo}_diagnostics.png",
+            f"{RESULTS}/figures/zoo_{{zoo}}_diagnostics.png",
             caption="../report/zoo_diagnostics.rst",
             category="Model zoos",
             labels={"zoo": "{zoo}", "figure": "structure diagnostics"},
         ),
     log:
-        "logs/zoos/{zoo}/diagnostics.log",
+        f"{LOGS}/zoos/{{zoo}}/diagnostics.log",
     params:
         window=lambda wc: diagnostics_window(wc.zoo),
         architecture=lambda wc: AE_CONFIG[wc.zoo]["architecture"],

@@ -89,6 +89,23 @@ def test_r2_is_one_for_perfect_and_zero_for_the_mean():
     assert set(r2) == {"overall", "conv1", "conv2", "conv3", "fc1", "fc2"}
 
 
+def test_r2_in_raw_and_in_lwln_normalised_space():
+    """The reference reports 1 - loss/loss_mean with the LWLN loss: errors on w / sigma_l."""
+    w = _zoo_like(20)
+    mean = w.mean(0)
+    pred = w + 0.1 * torch.randn_like(w)
+    sigma = layer_sigma(w, LAYOUT)
+    raw = r2_scores(pred, w, mean, LAYOUT)
+    lwln = r2_scores(pred, w, mean, LAYOUT, sigma)
+    scale = parameter_scale(LAYOUT, sigma).double()
+    err = (((pred - w).double() * scale) ** 2).mean()
+    base = (((mean - w).double() * scale) ** 2).mean()
+    assert lwln["overall"] == pytest.approx(float(1 - err / base))
+    assert lwln["overall"] != pytest.approx(raw["overall"], abs=1e-3)
+    for layer in ("conv1", "fc2"):  # within a layer the scale cancels
+        assert lwln[layer] == pytest.approx(raw[layer])
+
+
 @pytest.mark.slow
 def test_training_learns_and_keeps_the_best_validation_epoch(tmp_path):
     data = {"train": _zoo_like(64, 1), "val": _zoo_like(16, 2), "test": _zoo_like(16, 3)}

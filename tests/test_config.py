@@ -29,6 +29,22 @@ def cfg(**zoo):
     ({**cfg(), "generative": {"noise_match": "N_avg"}}, "generative.noise_match"),
     ({**cfg(), "generative": {"noise_match": "S_KDE30", "populations": ["S_KDE30"]}},
      "generative.noise_match"),
+    ({**cfg(), "name": "../elsewhere"}, "name"),
+    ({**cfg(), "generative": {"in_dataset": ["y"]}}, "generative.in_dataset.0"),
+    ({**cfg(hyperparameters={"activation": ["tanh", "relu"]}),
+      "generative": {"in_dataset": ["z"]}}, "generative.in_dataset.0"),
+    ({**cfg(epochs=30), "generative": {"in_dataset": ["z"], "finetune_epochs": 5,
+                                       "comparisons": {"in_dataset": [
+                                           {"epoch": 6, "reference_epoch": 10}]}}},
+     "generative.comparisons.in_dataset.0.epoch"),
+    ({**cfg(epochs=30), "generative": {"in_dataset": ["z"], "finetune_epochs": 5,
+                                       "comparisons": {"in_dataset": [
+                                           {"epoch": 5, "reference_epoch": 31}]}}},
+     "generative.comparisons.in_dataset.0.reference_epoch"),
+    ({**cfg(), "generative": {"comparisons": {"transfer": [{"epoch": 5}]}}},
+     "generative.comparisons.transfer.0"),
+    ({**cfg(), "generative": {"gan": {"lr_generator": 0}}}, "generative.gan.lr_generator"),
+    ({**cfg(), "generative": {"finetune_epochs": 0}}, "generative.finetune_epochs"),
 ])
 def test_bad_config_names_the_key(bad, key):
     with pytest.raises(ConfigError, match=f"'{key}'"):
@@ -65,6 +81,48 @@ def test_every_shipped_config_validates_and_paper_grids_have_paper_sizes():
     assert len(expand_models(paper["mnist"])) == 1000
     rand = expand_models(paper["mnist_hyp_1_rand_seed"])
     assert len({m["seed"] for m in rand}) > 1000
+
+
+def test_generative_stage_runs_where_the_config_says():
+    from hyperreps.config import comparisons, finetune_epochs, transfer_pairs
+
+    grid = {"dataset": "digits", "epochs": 30,
+            "hyperparameters": {"activation": ["tanh", "relu"]}}
+    c = validate_config({"zoos": {"seed": {"dataset": "digits", "epochs": 30}, "grid": grid}})
+    assert transfer_pairs(c) == []  # nothing sampled unless listed
+    c = validate_config({"zoos": {"seed": {"dataset": "digits", "epochs": 30}, "grid": grid},
+                         "generative": {"in_dataset": ["seed"], "finetune_epochs": 5,
+                                        "comparisons": {"in_dataset": [
+                                            {"epoch": 5, "reference_epoch": 10}]}}})
+    assert transfer_pairs(c) == [("seed", "seed")]
+    # the paper config: Table 1's four zoos and the transfer grid; the grid zoos only get
+    # autoencoders and probes
+    paper = load_config(ROOT / "config" / "config.yaml")
+    pairs = transfer_pairs(paper)
+    assert [s for s, t in pairs if s == t] == ["mnist", "svhn", "cifar10", "stl10"]
+    assert {(s, t) for s, t in pairs if s != t} == {("svhn", "mnist"), ("mnist", "svhn"),
+                                                    ("stl10", "cifar10"), ("cifar10", "stl10")}
+    sampled = {z for pair in pairs for z in pair}
+    assert not sampled & {"svhn_diverse2", "svhn_diverse3", "mnist_hyp_1_fix_seed", "usps"}
+    # 25 fine-tuning epochs vs B_T 50 in-dataset, 50 vs 50 in transfer
+    assert finetune_epochs(paper, "mnist", "mnist") == 25
+    assert finetune_epochs(paper, "svhn", "mnist") == 50
+    assert comparisons(paper, "mnist", "mnist") == [{"epoch": 25, "reference_epoch": 50}]
+    assert comparisons(paper, "svhn", "mnist") == [{"epoch": 50, "reference_epoch": 50}]
+
+
+def test_paper_config_follows_the_papers_where_the_reference_disagrees():
+    from hyperreps.config import autoencoder_config
+
+    paper = load_config(ROOT / "config" / "config.yaml")
+    # 2021 App. D.1: the autoencoder (and the probes) use the checkpoints of all 25 epochs
+    for zoo in ("fashion_seed", "mnist_hyp_1_fix_seed", "mnist_hyp_5_rand_seed"):
+        assert autoencoder_config(paper, zoo)["window"] == {"first": 1, "last": 25}
+    assert autoencoder_config(paper, "mnist")["window"] == {"first": 21, "last": 25}
+    # 000 Table 4: USPS is kaiming_uniform, lr 1e-4, weight decay 1e-3
+    usps = expand_models(paper["zoos"]["usps"])[0]
+    assert (usps["init"], usps["lr"], usps["weight_decay"]) == ("kaiming_uniform", 1e-4, 1e-3)
+    assert DATASETS["usps"].defaults["init"] == "kaiming_uniform"
 
 
 def test_shards_share_activation_and_optimizer():

@@ -7,7 +7,8 @@ import torch
 from hyperreps.architecture import ParameterLayout, init_parameters
 from hyperreps.autoencoder import Architecture, HyperAutoencoder, encode_weights
 from hyperreps.data import load_dataset
-from hyperreps.finetune import accuracy_table, ensemble_accuracy, finetune_populations
+from hyperreps.finetune import (accuracy_table, ensemble_accuracy, finetune_populations,
+                               finetune_settings)
 from hyperreps.population import SplitData, class_probabilities, evaluate_weights
 from hyperreps.populations import (Anchors, anchor_set, generate_populations, novelty,
                                    population_zoo)
@@ -51,7 +52,7 @@ def test_every_population_has_its_size_and_the_baselines_their_construction():
     anchors, models = _anchors()
     settings = dict(n_models=6, noise_std=0.05, populations=[
         "S_U", "S_C", "S_KDE", "S_KDE30", "S_GAN30", "B_KDE30", "N_noise", "N_avg", "B_F"],
-        gan={"steps": 5, "device": "cpu"})
+        gan={"epochs": 2, "generator_hidden": [8], "discriminator_hidden": [8]})
     pops = generate_populations(anchors, models, settings, seed=1)
     assert list(pops) == settings["populations"]
     for name, w in pops.items():
@@ -117,13 +118,12 @@ def test_novelty_of_a_copy_is_zero_distance_and_full_agreement(digits):
 
 
 def test_finetuning_starts_from_the_given_weights_and_marks_broken_models(digits):
-    target_cfg = {"dataset": "digits", "batch_size": 10, "data_order": "per_model",
-                  "hyperparameters": {}}
+    hp = finetune_settings(make_zoo(n_models=2))
     w = torch.stack([init_parameters(LAYOUT, "kaiming_uniform", s) for s in range(3)])
     bad = torch.full((1, LAYOUT.n_params), float("nan"))
     data = digits
-    tuned = finetune_populations({"A": w[:2], "B": torch.cat([w[2:], bad])}, "tanh",
-                                 target_cfg, data, epochs=1, seed=0)
+    tuned = finetune_populations({"A": w[:2], "B": torch.cat([w[2:], bad])}, hp, data,
+                                 epochs=1, seed=0)
     assert tuned.weights.shape == (4, 2, LAYOUT.n_params)
     assert torch.equal(tuned.weights[:3, 0], w)
     _, acc0 = evaluate_weights(w, "tanh", data.test)
@@ -139,6 +139,26 @@ def test_finetuning_starts_from_the_given_weights_and_marks_broken_models(digits
     assert set(table["population"]) == {"A", "B", "B_T"}
     assert len(table[table["population"] == "B_T"]) == 2 * 3
     assert table.loc[table["population"] == "B", "nn_distance"].unique().tolist() == [2.0, 3.0]
+
+
+def test_finetuning_takes_the_target_zoos_hyperparameters_activation_included(digits):
+    # a tanh source fine-tuned on a relu target (CIFAR-10 gelu <-> STL-10 tanh in the paper)
+    target = make_zoo(n_models=3, activation="relu")
+    hp = finetune_settings(target)
+    assert hp == dict(activation="relu", init="uniform", optimizer="adam", lr=3e-4,
+                      weight_decay=0.0, dropout=0.0, batch_size=10)
+    w = torch.stack([init_parameters(LAYOUT, "uniform", s) for s in range(2)])
+    tuned = finetune_populations({"A": w}, hp, digits, epochs=1, seed=0)
+    assert tuned.models()["activation"].tolist() == ["relu", "relu"]
+    _, relu = evaluate_weights(w, "relu", digits.test)
+    _, tanh = evaluate_weights(w, "tanh", digits.test)
+    assert tuned.metric("test_acc")[:, 0] == pytest.approx(relu, abs=1e-6)
+    assert not np.allclose(relu, tanh)
+    # a target whose models differ (a hyperparameter grid) has no one setting to take
+    mixed = make_zoo(n_models=2)
+    mixed.metadata.loc[mixed.metadata["model_id"] == 1, "activation"] = "gelu"
+    with pytest.raises(ValueError, match="2 values of 'activation'"):
+        finetune_settings(mixed)
 
 
 def test_population_zoo_round_trips(tmp_path):

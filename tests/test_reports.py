@@ -96,44 +96,66 @@ def test_transfer_table():
     assert (table["diverged"] == 0).all()
 
 
+# the paper's comparison: samples fine-tuned for 3 epochs against B_T trained for 6 (2022:
+# 25 vs 50) in-dataset; equal epochs in transfer (Table 2: 50 vs 50)
+PAPER = {IN: [(3, 6)], TR: [(3, 3)]}
+
+
 def test_median_ci_table():
     acc = _acc()
-    table = reports.median_ci_table(acc, epochs=(1, 3, 99))
-    assert set(table["epoch"]) == {1, 3}
-    assert len(table) == 2 * 3 * 2
-    finite = table.dropna(subset=["median_ci_low", "median_ci_high"])
-    assert len(finite) == len(table)
-    assert (finite["median_ci_low"] <= finite["median"]).all()
-    assert (finite["median"] <= finite["median_ci_high"]).all()
+    table = reports.median_ci_table(acc, {IN: [(1, 1), (3, 6)], TR: [(3, 3)]})
+    assert list(zip(table["source"], table["population"], table["epoch"],
+                    table["reference_epoch"], table["at_epoch"])) == [
+        ("MNIST", "S_KDE30", 1, 1, 1), ("MNIST", "S_KDE30", 3, 6, 3),
+        ("MNIST", "S_Neigh", 1, 1, 1), ("MNIST", "S_Neigh", 3, 6, 3),
+        ("MNIST", "B_T", 1, 1, 1), ("MNIST", "B_T", 3, 6, 6),
+        ("SVHN", "S_KDE30", 3, 3, 3), ("SVHN", "B_F", 3, 3, 3), ("SVHN", "B_T", 3, 3, 3)]
+    assert (table["median_ci_low"] <= table["median"]).all()
+    assert (table["median"] <= table["median_ci_high"]).all()
     first = table.iloc[0]
-    assert (first["source"], first["population"], first["epoch"]) == ("MNIST", "S_KDE30", 1)
     assert first["median [95% CI] (%)"] == reports.format_median_ci(
         first["median"], first["median_ci_low"], first["median_ci_high"])
     assert first["median [95% CI] (%)"].startswith("54.0 [")
+    # B_T in the paper comparison is read after its 6 epochs, not at the samples' 3
+    bt = table[(table["population"] == "B_T") & (table["epoch"] == 3)].iloc[0]
+    assert bt["median"] == pytest.approx(np.median(_vector(acc, IN, "B_T", 6)))
     diverged = table[(table["population"] == "S_Neigh") & (table["epoch"] == 3)].iloc[0]
     assert (diverged["n"], diverged["n_nonfinite"]) == (4, 1)
-    # default: each population's last epoch (B_T after its full training)
-    final = reports.median_ci_table(acc)
-    assert dict(zip(final["population"], final["epoch"])) == {"S_KDE30": 3, "S_Neigh": 3,
-                                                               "B_F": 3, "B_T": 6}
+    with pytest.raises(ValueError, match="B_T has no accuracy at epoch 9"):
+        reports.median_ci_table(acc, [(3, 9)])
 
 
-def test_mwu_table_matches_stats():
+def test_mwu_table_compares_the_configured_epochs():
     acc = _acc()
-    table = reports.mwu_table(acc, epochs=(0, 1, 6))
-    # no B_F in-dataset: only B_T there; B_T has epoch 6, the samples do not
-    got = set(zip(table["source"], table["population"], table["reference"], table["epoch"]))
-    want = {("MNIST", p, "B_T", e) for p in ("S_KDE30", "S_Neigh") for e in (0, 1)}
-    want |= {("SVHN", "S_KDE30", r, e) for r in ("B_T", "B_F") for e in (0, 1)}
-    assert got == want and len(table) == len(want)
-    assert list(table["population"][:4]) == ["S_KDE30"] * 2 + ["S_Neigh"] * 2
+    table = reports.mwu_table(acc, PAPER)
+    got = list(zip(table["source"], table["population"], table["epoch"], table["reference"],
+                   table["reference_epoch"]))
+    # no B_F in-dataset: only B_T there, at 6; in transfer B_T and B_F at the samples' 3
+    assert got == [("MNIST", "S_KDE30", 3, "B_T", 6), ("MNIST", "S_Neigh", 3, "B_T", 6),
+                   ("SVHN", "S_KDE30", 3, "B_T", 3), ("SVHN", "S_KDE30", 3, "B_F", 3)]
     for _, row in table.iterrows():
         pair = (row["source"], row["target"])
         direct = stats.mann_whitney(_vector(acc, pair, row["population"], row["epoch"]),
-                                    _vector(acc, pair, row["reference"], row["epoch"]))
+                                    _vector(acc, pair, row["reference"], row["reference_epoch"]))
         for key, value in direct.items():
             assert row[key] == pytest.approx(value)
-        assert row["p-value | CLES"] == reports.format_p_cles(row["p_value"], row["cles"])
+    # the same-epoch comparison gives another answer: S_KDE30 beats B_T at 3 everywhere
+    # (CLES 1), but not B_T trained twice as long
+    paper = table.iloc[0]
+    same = stats.mann_whitney(_vector(acc, IN, "S_KDE30", 3), _vector(acc, IN, "B_T", 3))
+    assert same["cles"] == 1.0 and paper["cles"] < 0.9
+    # one set of columns: numbers only, no formatted duplicate and no '|' in a header
+    assert list(table.columns) == ["source", "target", "population", "epoch", "reference",
+                                   "reference_epoch", "p_value", "cles", "u", "n_a", "n_b"]
+
+
+def test_mwu_table_novelty_baselines_only_for_sampled_populations():
+    acc = _acc()
+    acc.loc[acc["population"] == "S_Neigh", "population"] = "N_noise"
+    table = reports.mwu_table(acc, PAPER, novelty_baselines=("N_noise",))
+    pairs = set(zip(table["population"], table["reference"], table["reference_epoch"]))
+    assert ("S_KDE30", "N_noise", 3) in pairs and ("N_noise", "B_T", 6) in pairs
+    assert not any(r == "N_noise" and p == "B_T" for p, r, _ in pairs)
 
 
 def test_population_summary():
@@ -155,7 +177,7 @@ def test_duplicated_rows_rejected():
 
 @pytest.mark.parametrize("call", [
     lambda a: reports.in_dataset_table(a), lambda a: reports.transfer_table(a),
-    lambda a: reports.median_ci_table(a, (0,)), lambda a: reports.mwu_table(a, (0,)),
+    lambda a: reports.median_ci_table(a, [(0, 0)]), lambda a: reports.mwu_table(a, [(0, 0)]),
     reports.population_summary,
     lambda a: figures.plot_sampler_comparison(a, *IN, 0, "x.png"),
     lambda a: figures.plot_accuracy_over_epochs(a, *IN, "x.png"),
@@ -177,12 +199,12 @@ def _only(folder, name):
 
 @pytest.mark.parametrize("pair", [IN, TR])
 def test_plot_sampler_comparison(tmp_path, pair):
-    figures.plot_sampler_comparison(_acc(), *pair, 0, tmp_path / "fig4.png")
+    figures.plot_sampler_comparison(_acc(), *pair, 0, tmp_path / "fig4.png", scratch_epoch=5)
     _only(tmp_path, "fig4.png")
 
 
 def test_plot_accuracy_over_epochs(tmp_path):
-    figures.plot_accuracy_over_epochs(_acc(), *IN, tmp_path / "a" / "fig14.png")
+    figures.plot_accuracy_over_epochs(_acc(), *IN, tmp_path / "a" / "fig14.png", offset=3)
     _only(tmp_path / "a", "fig14.png")
     figures.plot_accuracy_over_epochs(_acc(), *TR, tmp_path / "b" / "fig17.png",
                                       populations=["B_T", "S_KDE30"])
@@ -204,3 +226,35 @@ def test_plots_reject_unknown_pair_or_epoch(tmp_path):
     with pytest.raises(ValueError, match="no rows"):
         figures.plot_ensembles(_ens(), "MNIST", tmp_path / "x.png")
     assert not any(tmp_path.iterdir())
+
+
+def test_in_dataset_curves_start_beside_b_t_at_the_windows_end(monkeypatch):
+    """2022 Figs. 14/16: samples start at B_T's epoch 25 (the hyper-representation's window
+    end); transfer curves all start at 0."""
+    saved = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path: saved.append(fig))
+    figures.plot_accuracy_over_epochs(_acc(), *IN, "x.png", offset=25)
+    figures.plot_accuracy_over_epochs(_acc(), *TR, "y.png")
+    starts = [{line.get_label().split(" ")[0]: line.get_xdata()[0]
+               for line in fig.axes[0].get_lines() if "(n=" in line.get_label()}
+              for fig in saved]
+    assert starts[0] == {"S_KDE30": 25, "S_Neigh": 25, "B_T": 0}
+    assert starts[1] == {"S_KDE30": 0, "B_F": 0, "B_T": 0}
+
+
+def test_sampler_comparison_reads_b_t_at_its_own_epoch(monkeypatch):
+    saved = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path: saved.append(fig))
+    figures.plot_sampler_comparison(_acc(), *IN, 0, "x.png", scratch_epoch=6)
+    ax = saved[0].axes[0]
+    bt = [c for c in ax.collections if len(c.get_offsets())][-1].get_offsets()[:, 1]
+    np.testing.assert_allclose(np.sort(bt), 100 * np.sort(_vector(_acc(), IN, "B_T", 6)))
+    assert "for 6 epochs" in ax.get_title()
+
+
+def test_plot_gan_losses(tmp_path):
+    losses = pd.DataFrame({"epoch": [1, 2, 3], "d_loss": [1.4, 1.3, 1.35],
+                           "g_loss": [0.7, 0.8, 0.75], "d_real": [0.5, 0.6, 0.55],
+                           "d_fake": [0.5, 0.4, 0.45]})
+    figures.plot_gan_losses(losses, "MNIST: S_GAN", tmp_path / "gan.png")
+    _only(tmp_path, "gan.png")

@@ -121,11 +121,59 @@ def test_neigh_round_trip(anchors):
         sample_neigh(anchors[:4], 4, seed=1)
 
 
+def test_gan_has_the_sizes_of_2022_appendix_e2(anchors):
+    """App. E.2: generator 16 -> 128 -> 256 -> 512 -> D, discriminator D -> 1024 -> 512 -> 256
+    -> 1, ReLU between, spectral norm on the discriminator; Adam 1e-4 / 2e-4; batch 32."""
+    import inspect
+
+    from torch import nn
+
+    defaults = {k: p.default for k, p in inspect.signature(train_latent_gan).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    assert defaults == dict(noise_dim=16, generator_hidden=(128, 256, 512),
+                            discriminator_hidden=(1024, 512, 256), epochs=1000, batch_size=32,
+                            lr_generator=1e-4, lr_discriminator=2e-4, device="auto")
+    gen, history, _ = train_latent_gan(anchors, seed=0, epochs=3, device="cpu")
+    linears = [m for m in gen if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [
+        (16, 128), (128, 256), (256, 512), (512, anchors.shape[1])]
+    assert sum(isinstance(m, nn.ReLU) for m in gen) == 3
+    # the schema's defaults are the same numbers
+    from hyperreps.config import load_schema
+
+    gan = load_schema()["properties"]["generative"]["properties"]["gan"]["properties"]
+    assert {k: v["default"] for k, v in gan.items()} == {
+        k: list(v) if isinstance(v, tuple) else v for k, v in defaults.items() if k != "device"}
+    # losses per epoch, recorded and finite
+    assert list(history.columns) == ["epoch", "d_loss", "g_loss", "d_real", "d_fake"]
+    assert history["epoch"].tolist() == [1, 2, 3]
+    assert np.isfinite(history.to_numpy()).all()
+
+
+def test_gan_discriminator_sizes_and_spectral_norm(anchors, monkeypatch):
+    from torch import nn
+
+    import hyperreps.sampling as sampling
+
+    built = []
+    real_sequential = nn.Sequential
+
+    def spy(*layers):
+        built.append(layers)
+        return real_sequential(*layers)
+
+    monkeypatch.setattr(sampling.nn, "Sequential", spy)
+    sampling.train_latent_gan(anchors, seed=0, epochs=1, device="cpu")
+    disc = [m for m in built[1] if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in disc] == [
+        (anchors.shape[1], 1024), (1024, 512), (512, 256), (256, 1)]
+    assert all(hasattr(m, "parametrizations") and "weight" in m.parametrizations for m in disc)
+    assert sum(isinstance(m, nn.ReLU) for m in built[1]) == 3
+
+
 def test_gan_trains(anchors):
-    gen, history, _ = train_latent_gan(anchors, seed=0, steps=30, hidden=32, device="cpu")
-    assert set(history) == {"d_loss", "g_loss"}
-    assert all(v.shape == (30,) and np.isfinite(v).all() for v in history.values())
-    z = sample_gan(anchors, 12, seed=0, steps=30, hidden=32, device="cpu")
+    small = dict(generator_hidden=[32], discriminator_hidden=[32], device="cpu")
+    z = sample_gan(anchors, 12, seed=0, epochs=30, **small)
     assert z.shape == (12, 16) and z.dtype == np.float32
     assert np.isfinite(z).all() and np.abs(z).max() <= 1.0
 
@@ -134,7 +182,8 @@ def test_gan_trains(anchors):
     ("uniform", {}),
     ("kde", {"bandwidth": 0.01}),
     ("counterfactual", {"pool_factor": 5}),
-    ("gan", {"steps": 10, "hidden": 16, "noise_dim": 8, "device": "cpu"}),
+    ("gan", {"epochs": 3, "generator_hidden": [16], "discriminator_hidden": [16],
+             "noise_dim": 8, "device": "cpu"}),
 ])
 def test_seeded_reproducible(anchors, method, settings):
     a = draw_latents(method, anchors, 8, 7, settings)
@@ -148,7 +197,8 @@ def test_gan_leaves_global_rng_alone(anchors):
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    sample_gan(anchors, 2, seed=5, steps=2, hidden=8, device="cpu")
+    sample_gan(anchors, 2, seed=5, epochs=1, generator_hidden=[8], discriminator_hidden=[8],
+               device="cpu")
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -202,8 +252,9 @@ def test_bad_anchors(method, bad, message):
     ("kde", {"bandwidth": 0.0}, "bandwidth"),
     ("counterfactual", {"box": "sphere"}, "box"),
     ("counterfactual", {"pool_factor": 0}, "pool_factor"),
-    ("gan", {"steps": 0}, "steps"),
-    ("gan", {"lr": -1.0}, "lr"),
+    ("gan", {"epochs": 0}, "epochs"),
+    ("gan", {"lr_generator": -1.0}, "lr_generator"),
+    ("gan", {"generator_hidden": []}, "generator_hidden"),
 ])
 def test_bad_settings(anchors, method, settings, message):
     n = 0 if method == "uniform" else 4

@@ -180,11 +180,11 @@ def test_tiny_zoo_runs_through_sbatch(slurm_cluster, tmp_path, capsys):
     assert rc == 0, out[-4000:]
 
     # outputs exist and load
-    zoo = load_zoo(work / "results/zoos/tiny/zoo")
+    zoo = load_zoo(work / "results/tiny/zoos/tiny/zoo")
     assert zoo.n_models == 4 and zoo.n_epochs == 2
-    assert sorted(p.name for p in (work / "results/zoos/tiny/shards").iterdir()) == ["0000", "0001"]
-    assert (work / "results/zoos/tiny/split.json").stat().st_size > 0
-    assert (work / "results/figures/zoo_tiny_accuracy.png").stat().st_size > 10_000
+    assert sorted(p.name for p in (work / "results/tiny/zoos/tiny/shards").iterdir()) == ["0000", "0001"]
+    assert (work / "results/tiny/zoos/tiny/split.json").stat().st_size > 0
+    assert (work / "results/tiny/figures/zoo_tiny_accuracy.png").stat().st_size > 10_000
 
     # every job went through sbatch: a SLURM job id each, a kept SLURM log each
     rules = sorted(rule for rule, _ in jobs.values())
@@ -230,4 +230,4 @@ def test_failing_job_fails_the_run_in_bounded_time(slurm_cluster, tmp_path, caps
     assert [rule for rule, _ in jobs.values()] == ["train_zoo_shard"] * attempts, out[-4000:]
     assert re.search(r"SLURM-job '\d+' failed, SLURM status is: 'FAILED'", out), out[-4000:]
     assert "MNIST" in out and "not found" in out.lower(), out[-4000:]   # show-failed-logs
-    assert not (work / "results/zoos/tiny/zoo").exists()
+    assert not (work / "results/missing/zoos/tiny/zoo").exists()

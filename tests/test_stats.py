@@ -10,12 +10,9 @@ import pytest
 import scipy.stats
 
 from hyperreps.stats import (
-    COMPARISON_FIELDS,
     SUMMARY_FIELDS,
-    compare_populations,
     mann_whitney,
     median_ci,
-    population_statistics,
     summarize,
 )
 
@@ -105,44 +102,3 @@ def test_summarize_degenerate():
     none = summarize([np.nan, np.nan])
     assert (none["n"], none["n_nonfinite"]) == (0, 2)
     assert all(math.isnan(none[k]) for k in SUMMARY_FIELDS[2:])
-
-
-def tiny_table():
-    rng = np.random.default_rng(1)
-    rows = [{"population": pop, "epoch": epoch, "test_acc": v}
-            for pop, epochs in (("ref", (0, 1)), ("aug", (0, 1, 5)), ("kde", (1,)))
-            for epoch in epochs
-            for v in rng.uniform(0.5, 0.9, size=4)]
-    rows.append({"population": "aug", "epoch": 1, "test_acc": np.nan})
-    return pd.DataFrame(rows)
-
-
-def test_population_statistics_rows():
-    table = tiny_table()
-    stats = population_statistics(table)
-    assert list(stats.columns) == ["population", "epoch", *SUMMARY_FIELDS]
-    assert list(zip(stats.population, stats.epoch)) == [
-        ("aug", 0), ("aug", 1), ("aug", 5), ("kde", 1), ("ref", 0), ("ref", 1)]
-    row = stats[(stats.population == "aug") & (stats.epoch == 1)].iloc[0]
-    values = table[(table.population == "aug") & (table.epoch == 1)].test_acc.to_numpy()
-    assert (row["n"], row["n_nonfinite"]) == (4, 1)
-    assert row["median"] == pytest.approx(np.nanmedian(values))
-
-
-def test_compare_populations_rows():
-    table = tiny_table()
-    comp = compare_populations(table, reference="ref")
-    assert list(comp.columns) == ["population", "reference", "epoch", *COMPARISON_FIELDS]
-    assert list(zip(comp.population, comp.reference, comp.epoch)) == [
-        ("aug", "ref", 0), ("aug", "ref", 1), ("kde", "ref", 1)]
-    row = comp.iloc[1]
-    a = table[(table.population == "aug") & (table.epoch == 1)].test_acc.to_numpy()
-    b = table[(table.population == "ref") & (table.epoch == 1)].test_acc.to_numpy()
-    assert row[list(COMPARISON_FIELDS)].to_dict() == pytest.approx(mann_whitney(a, b))
-    assert (row["n_a"], row["n_b"]) == (4, 4)
-    only = compare_populations(table, reference="ref", populations=["kde", "ref"])
-    assert list(only.population) == ["kde"]
-    with pytest.raises(ValueError):
-        compare_populations(table, reference="missing")
-    with pytest.raises(ValueError):
-        compare_populations(table, reference="ref", populations=["missing"])

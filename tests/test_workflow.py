@@ -39,10 +39,15 @@ def tiny_run(tmp_path_factory):
                                             "d_ff": 16, "latent_dim": 4, "projection_layers": 1,
                                             "projection_width": 8, "projection_dim": 4},
                            "training": {"epochs": 2, "batch_size": 4, "eval_every": 1}},
-           "generative": {"n_models": 2, "finetune_epochs": 1, "statistics_epochs": [0, 1],
-                          "populations": ["S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "B_KDE30",
-                                          "N_noise", "N_avg", "B_F"],
+           # in-dataset on "tiny" only; samples after 1 epoch against B_T after 2 (the paper's
+           # 25 vs 50); the imported zoo (not listed) is not sampled
+           "generative": {"n_models": 2, "in_dataset": ["tiny"], "finetune_epochs": 1,
+                          "comparisons": {"in_dataset": [{"epoch": 1, "reference_epoch": 2}]},
+                          "populations": ["S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_GAN30",
+                                          "B_KDE30", "N_noise", "N_avg", "B_F"],
                           "noise_match": "S_KDE30",
+                          "gan": {"epochs": 3, "generator_hidden": [8],
+                                  "discriminator_hidden": [8]},
                           "ensembles": {"max_size": 2, "draws": 2}},
            "zoos": {"tiny": {"dataset": "digits", "seeds": {"first": 1, "count": 6},
                              "epochs": 2, "shard_size": 3},
@@ -54,64 +59,123 @@ def tiny_run(tmp_path_factory):
     return work, r
 
 
+def results(work):
+    """Outputs of the tiny run: results/<config file stem>/ (no `name:` in its config)."""
+    return work / "results" / "tiny"
+
+
 @pytest.mark.slow
 def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     work, r = tiny_run
-    zoo = load_zoo(work / "results/zoos/tiny/zoo")
+    zoo = load_zoo(results(work) / "zoos/tiny/zoo")
     assert zoo.n_models == 6 and zoo.n_epochs == 3
-    assert len(list((work / "results/zoos/tiny/shards").iterdir())) == 2
-    split = json.loads((work / "results/zoos/tiny/split.json").read_text())
+    assert len(list((results(work) / "zoos/tiny/shards").iterdir())) == 2
+    split = json.loads((results(work) / "zoos/tiny/split.json").read_text())
     assert sum(len(split[k]) for k in ("train", "val", "test")) == 6
-    assert (work / "results/figures/zoo_tiny_accuracy.png").stat().st_size > 10_000
-    assert load_zoo(work / "results/zoos/imported/zoo").n_models == 2
-    assert (work / "results/figures/zoo_imported_accuracy.png").exists()
+    assert (results(work) / "figures/zoo_tiny_accuracy.png").stat().st_size > 10_000
+    assert load_zoo(results(work) / "zoos/imported/zoo").n_models == 2
+    assert (results(work) / "figures/zoo_imported_accuracy.png").exists()
     assert "train_zoo_shard" in r.stderr and "import_zoo" in r.stderr
     for z in ("tiny", "imported"):  # diagnostics for every zoo, with or without autoencoder
-        diag = json.loads((work / f"results/zoos/{z}/diagnostics.json").read_text())
+        diag = json.loads((results(work) / f"zoos/{z}/diagnostics.json").read_text())
         assert diag["summary"]["n_models"] > 0
-        assert (work / f"results/figures/zoo_{z}_diagnostics.png").stat().st_size > 10_000
-        assert "PCA ceiling" in (work / f"results/tables/zoo_diagnostics_{z}.md").read_text()
+        assert (results(work) / f"figures/zoo_{z}_diagnostics.png").stat().st_size > 10_000
+        assert "PCA ceiling" in (results(work) / f"tables/zoo_diagnostics_{z}.md").read_text()
 
 
 @pytest.mark.slow
 def test_tiny_config_trains_both_autoencoders_embeds_and_probes(tiny_run):
     work, r = tiny_run
     for variant in ("lwln", "baseline"):
-        model, info, _ = load_autoencoder(work / f"results/autoencoders/tiny/{variant}/model")
+        model, info, _ = load_autoencoder(results(work) / f"autoencoders/tiny/{variant}/model")
         assert info["variant"] == variant and info["window"] == [1, 2]
-        emb = load_embeddings(work / f"results/autoencoders/tiny/{variant}/embeddings.safetensors",
-                              load_zoo(work / "results/zoos/tiny/zoo"))
+        emb = load_embeddings(results(work) / f"autoencoders/tiny/{variant}/embeddings.safetensors",
+                              load_zoo(results(work) / "zoos/tiny/zoo"))
         assert emb.z.shape == (6, 3, 4) and torch.isfinite(emb.z).all()
-    table = pd.read_csv(work / "results/tables/reconstruction_tiny.csv")
+    table = pd.read_csv(results(work) / "tables/reconstruction_tiny.csv")
     assert table["population"].tolist() == ["original", "lwln", "baseline"]
     assert (table["code_width"].iloc[1:] == 4).all() and table["pca_ceiling"].iloc[1:].notna().all()
     assert table["acc_mean"].notna().all()
-    probes = pd.read_csv(work / "results/tables/probes_tiny.csv")
+    probes = pd.read_csv(results(work) / "tables/probes_tiny.csv")
     assert set(probes["property"]) == {"test_acc", "epoch", "ggap"}
     assert {"W", "s(W)", "lwln", "baseline"} <= set(probes.columns)
     for f in ("probes_tiny.md", "probes_tiny.tex", "reconstruction_tiny.tex"):
-        assert (work / "results/tables" / f).stat().st_size > 100
+        assert (results(work) / "tables" / f).stat().st_size > 100
     for f in ("reconstruction_tiny_layers.png", "embeddings_tiny_geometry.png"):
-        assert (work / "results/figures" / f).stat().st_size > 10_000
-    assert not (work / "results/autoencoders/imported").exists()  # autoencoder: enabled: false
+        assert (results(work) / "figures" / f).stat().st_size > 10_000
+    assert not (results(work) / "autoencoders/imported").exists()  # autoencoder: enabled: false
 
 
 @pytest.mark.slow
 def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
     work, _ = tiny_run
-    acc = pd.read_csv(work / "results/finetune/tiny/tiny/accuracy.csv")
-    pops = ["S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "B_KDE30", "N_noise", "N_avg", "B_F"]
+    out = results(work)
+    acc = pd.read_csv(out / "finetune/tiny/tiny/accuracy.csv")
+    pops = ["S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_GAN30", "B_KDE30", "N_noise", "N_avg",
+            "B_F"]
     assert set(acc["population"]) == set(pops) | {"B_T"}
     assert set(acc.loc[acc["population"] != "B_T", "epoch"]) == {0, 1}
-    table1 = pd.read_csv(work / "results/tables/table1_in_dataset.csv")
+    assert not (out / "populations/imported").exists()  # not in generative.in_dataset
+    table1 = pd.read_csv(out / "tables/table1_in_dataset.csv")
     assert table1["population"].tolist() == pops + ["B_T"]
-    assert {"epoch 0", "epoch 1", "nn_distance", "nn_agreement"} <= set(table1.columns)
-    mwu = pd.read_csv(work / "results/tables/tables11_13_mwu_cles.csv")
+    assert {"epoch 0", "epoch 1", "B_T epoch 2", "nn_distance",
+            "nn_agreement"} <= set(table1.columns)
+    # Tables 10-13 compare the configured epochs: samples at 1 against B_T at 2
+    mwu = pd.read_csv(out / "tables/tables11_13_mwu_cles.csv")
     assert set(mwu["reference"]) <= {"B_T", "B_F", "N_noise", "N_avg"} and len(mwu) > 0
+    assert set(mwu["epoch"]) == {1}
+    assert set(mwu.loc[mwu["reference"] == "B_T", "reference_epoch"]) == {2}
+    assert set(mwu.loc[mwu["reference"] != "B_T", "reference_epoch"]) == {1}
     vs_noise = mwu[mwu["reference"] == "N_noise"]
-    assert set(vs_noise["population"]) == {"S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "B_KDE30"}
-    assert (work / "results/finetune/tiny/tiny/ensembles.csv").exists()
-    assert any((work / "results/figures/generative").glob("sampler_comparison_*.png"))
+    assert set(vs_noise["population"]) == {"S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_GAN30",
+                                           "B_KDE30"}
+    median = pd.read_csv(out / "tables/tables10_12_median_ci.csv")
+    bt = median[median["population"] == "B_T"].iloc[0]
+    assert (bt["epoch"], bt["reference_epoch"], bt["at_epoch"]) == (1, 2, 2)
+    assert (out / "finetune/tiny/tiny/ensembles.csv").exists()
+    figures = out / "figures/generative"
+    assert any(figures.glob("sampler_comparison_*.png"))
+    # the latent GAN's losses per epoch, recorded and drawn
+    losses = pd.read_csv(out / "populations/tiny/gan_losses_S_GAN30.csv")
+    assert losses["epoch"].tolist() == [1, 2, 3]
+    assert (figures / "gan_losses_tiny_S_GAN30.png").stat().st_size > 10_000
+    info = json.loads((out / "finetune/tiny/tiny/info.json").read_text())
+    assert info["hyperparameters"]["activation"] == "tanh" and info["epochs"] == 1
+    recon = pd.read_csv(out / "tables/reconstruction_tiny.csv")
+    assert {"r2_test", "r2_lwln_test", "r2_lwln_epoch"} <= set(recon.columns)
+
+
+def markdown_rows(text):
+    """The cells of every row of the pipe tables in ``text``, table by table."""
+    tables, current = [], []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            current.append(line.strip().strip("|").split("|"))
+        elif current:
+            tables.append(current)
+            current = []
+    return tables + ([current] if current else [])
+
+
+def test_markdown_rows_counts_cells():
+    assert [len(r) for r in markdown_rows("cap\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")[0]] == [2] * 3
+    bad = markdown_rows("| p | CLES |\n|---|---|\n| 1 | 0.5 | extra |\n")[0]
+    assert len({len(r) for r in bad}) == 2
+
+
+@pytest.mark.slow
+def test_every_markdown_table_parses(tiny_run):
+    """Every row of every Markdown table the pipeline writes has the header's cell count."""
+    work, _ = tiny_run
+    paths = sorted((results(work) / "tables").glob("*.md"))
+    assert len(paths) >= 8
+    for path in paths:
+        tables = markdown_rows(path.read_text())
+        assert tables, path.name
+        for rows in tables:
+            widths = {len(r) for r in rows}
+            assert len(widths) == 1, f"{path.name}: rows with {sorted(widths)} cells"
+            assert all(set(c.strip()) <= set("-:") for c in rows[1]), path.name
 
 
 @pytest.mark.slow
@@ -138,6 +202,15 @@ def test_paper_config_dry_run_lists_every_shard(tmp_path):
     expected = sum(len(plan_shards(z)) for z in zoos.values())
     m = re.search(r"^train_zoo_shard\s+(\d+)$", r.stdout + r.stderr, re.M)
     assert m and int(m.group(1)) == expected
+
+    def jobs(rule):
+        m = re.search(rf"^{rule}\s+(\d+)$", r.stdout + r.stderr, re.M)
+        return int(m.group(1)) if m else 0
+
+    # sampled: Table 1's four zoos; fine-tuned: those in-dataset and the four transfer pairs;
+    # the grid zoos (diverse SVHN, 2021 HYP) and USPS are not sampled
+    assert jobs("sample_populations") == 4 and jobs("finetune_populations") == 8
+    assert "results/paper/" in r.stdout and "results/zoos/" not in r.stdout
 
 
 def test_lint_is_clean():

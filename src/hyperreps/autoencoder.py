@@ -294,10 +294,14 @@ def reconstruction_loss(pred: torch.Tensor, target: torch.Tensor,
 
 
 def r2_scores(pred: torch.Tensor, target: torch.Tensor, train_mean: torch.Tensor,
-              layout: ParameterLayout) -> dict[str, float]:
-    """R² = 1 - mse(pred, w) / mse(train mean, w), overall and per layer (raw weights)."""
-    err = (pred.double() - target.double()) ** 2
-    base = (train_mean.double().expand_as(target) - target.double()) ** 2
+              layout: ParameterLayout, sigma: torch.Tensor | None = None) -> dict[str, float]:
+    """R² = 1 - mse(pred, w) / mse(train mean, w), overall and per layer: in raw weight space,
+    or with ``sigma`` (the training layers' std) on sigma-scaled weights w / sigma_l, the
+    reference's ``rsq = 1 - loss / loss_mean`` with the LWLN loss (per layer the two agree;
+    overall the scaled one weighs every layer by its own spread)."""
+    scale = parameter_scale(layout, sigma).double() if sigma is not None else 1.0
+    err = ((pred.double() - target.double()) * scale) ** 2
+    base = ((train_mean.double().expand_as(target) - target.double()) * scale) ** 2
     out = {"overall": float(1 - err.mean() / base.mean())}
     for layer in layout.layers:
         sl = layout.layer_slice(layer.name)
@@ -445,11 +449,13 @@ def train_autoencoder(data: dict[str, torch.Tensor], layout: ParameterLayout, ar
                "code_width": arch.code_width,
                "train_seconds": train_seconds,
                "checkpoints_per_second": seen / train_seconds if train_seconds else None,
-               "n_checkpoints": {k: len(v) for k, v in data.items()}, "r2": {}}
+               "n_checkpoints": {k: len(v) for k, v in data.items()}, "r2": {}, "r2_lwln": {},
+               "layer_sigma": train_sigma.tolist()}
     for name, w in data.items():
         if len(w):
             _, recon = _evaluate(model, w.float(), scale, settings.batch_size, device, amp)
             metrics["r2"][name] = r2_scores(recon, w, train_mean, layout)
+            metrics["r2_lwln"][name] = r2_scores(recon, w, train_mean, layout, train_sigma)
     return TrainedAutoencoder(model.cpu(), sigma, train_mean, settings, pd.DataFrame(history),
                               metrics)
 

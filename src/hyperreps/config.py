@@ -104,42 +104,90 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
 
 
 def transfer_pairs(config: dict) -> list[tuple[str, str]]:
-    """(source, target) zoo pairs to fine-tune on: every zoo with an autoencoder onto itself,
-    then the configured transfer pairs."""
-    if not config["generative"]["enabled"]:
+    """(source, target) zoo pairs to fine-tune on: the ``generative.in_dataset`` zoos onto
+    themselves, then the configured transfer pairs."""
+    gen = config["generative"]
+    if not gen["enabled"]:
         return []
-    pairs = [(z, z) for z in config["zoos"] if autoencoder_config(config, z)["enabled"]]
-    for p in config["generative"]["transfer"]:
+    pairs = [(z, z) for z in gen["in_dataset"]]
+    for p in gen["transfer"]:
         if (p["source"], p["target"]) not in pairs:
             pairs.append((p["source"], p["target"]))
     return pairs
 
 
+def finetune_epochs(config: dict, source: str, target: str) -> int:
+    """Fine-tuning epochs of a pair: ``finetune_epochs`` in-dataset, ``transfer_epochs``
+    across datasets."""
+    gen = config["generative"]
+    return gen["finetune_epochs"] if source == target else gen["transfer_epochs"]
+
+
+def comparisons(config: dict, source: str, target: str) -> list[dict]:
+    """The (epoch, reference_epoch) pairs of the statistics tables for one pair."""
+    gen = config["generative"]["comparisons"]
+    return gen["in_dataset"] if source == target else gen["transfer"]
+
+
+def varying_hyperparameters(zoo_cfg: dict) -> list[str]:
+    """The hyperparameters a zoo's config varies across models (a grid)."""
+    hp = zoo_cfg.get("hyperparameters", {})
+    return [k for k in HYPERPARAMETERS if isinstance(hp.get(k), list) and len(set(hp[k])) > 1]
+
+
 def _validate_generative(config: dict) -> None:
     gen = config["generative"]
     zoos = config["zoos"]
+
+    def check_zoo(name: str, key: str, role: str, needs_autoencoder: bool) -> None:
+        if name not in zoos:
+            raise ConfigError(f"config key {key!r}: no zoo named {name!r}")
+        if needs_autoencoder and not autoencoder_config(config, name)["enabled"]:
+            raise ConfigError(f"config key {key!r}: zoo {name!r} has no autoencoder "
+                              "(autoencoder.enabled)")
+        varying = varying_hyperparameters(zoos[name])
+        if varying:
+            raise ConfigError(
+                f"config key {key!r}: zoo {name!r} varies {', '.join(varying)} across its "
+                f"models; as a {role} it needs one setting for all models (sampled models "
+                "take one activation, fine-tuning one set of hyperparameters). Hyperparameter-"
+                "varying zoos get autoencoders and probes only")
+
+    for i, name in enumerate(gen["in_dataset"]):
+        check_zoo(name, f"generative.in_dataset.{i}", "in-dataset zoo", True)
     for i, p in enumerate(gen["transfer"]):
-        for end in ("source", "target"):
-            if p[end] not in zoos:
-                raise ConfigError(f"config key 'generative.transfer.{i}.{end}': no zoo "
-                                  f"named {p[end]!r}")
-        if not autoencoder_config(config, p["source"])["enabled"]:
-            raise ConfigError(f"config key 'generative.transfer.{i}.source': zoo "
-                              f"{p['source']!r} has no autoencoder (autoencoder.enabled)")
+        check_zoo(p["source"], f"generative.transfer.{i}.source", "transfer source", True)
+        check_zoo(p["target"], f"generative.transfer.{i}.target", "transfer target", False)
         a, b = (dataset_info(zoos[p[k]]["dataset"]).channels for k in ("source", "target"))
         if a != b:
             raise ConfigError(f"config key 'generative.transfer.{i}': {p['source']!r} has {a} "
                               f"input channels, {p['target']!r} {b}; weights cannot transfer")
+    for kind, epochs in (("in_dataset", gen["finetune_epochs"]),
+                         ("transfer", gen["transfer_epochs"])):
+        for i, c in enumerate(gen["comparisons"][kind]):
+            key = f"generative.comparisons.{kind}.{i}"
+            if c["epoch"] > epochs:
+                what = "finetune_epochs" if kind == "in_dataset" else "transfer_epochs"
+                raise ConfigError(f"config key '{key}.epoch': {c['epoch']} but populations are "
+                                  f"fine-tuned for generative.{what} = {epochs} epochs")
+            targets = (gen["in_dataset"] if kind == "in_dataset"
+                       else [p["target"] for p in gen["transfer"]])
+            for t in targets:
+                cfg = zoos[t]
+                if "import_from" not in cfg and c["reference_epoch"] > cfg["epochs"]:
+                    raise ConfigError(
+                        f"config key '{key}.reference_epoch': {c['reference_epoch']} but B_T "
+                        f"(zoo {t!r}) is trained for {cfg['epochs']} epochs")
     match = gen.get("noise_match")
     if match and (match not in gen["populations"] or "N_noise" not in gen["populations"]):
         raise ConfigError(f"config key 'generative.noise_match': {match!r} needs both it and "
                           "N_noise in generative.populations")
     needs = {"B_KDE30": "baseline"}
     needs.update({p: "lwln" for p in gen["populations"] if p.startswith("S_")})
-    for name, zoo in zoos.items():
+    if not gen["enabled"]:
+        return
+    for name in dict.fromkeys(s for s, _ in transfer_pairs(config)):
         ae = autoencoder_config(config, name)
-        if not (gen["enabled"] and ae["enabled"]):
-            continue
         for pop in gen["populations"]:
             if pop in needs and needs[pop] not in ae["variants"]:
                 raise ConfigError(f"config key 'generative.populations': {pop} needs the "

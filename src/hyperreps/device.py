@@ -7,7 +7,9 @@ import os
 import torch
 
 
-def resolve_device(setting: str = "auto") -> torch.device:
+def resolve_device(setting: "str | torch.device" = "auto") -> torch.device:
+    if isinstance(setting, torch.device):
+        return setting
     if setting == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("config 'device: cuda' but no CUDA device is visible")
     if setting == "cpu" or (setting == "auto" and not torch.cuda.is_available()):

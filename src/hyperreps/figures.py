@@ -445,13 +445,16 @@ def _no_data_at(ax, x: float) -> None:
 
 
 def plot_sampler_comparison(acc: pd.DataFrame, source: str, target: str, epoch: int,
-                            path) -> None:
+                            path, scratch_epoch: int | None = None) -> None:
     """Test accuracy of each population at one epoch (2022 Fig. 4 at epoch 0: the samples as
-    decoded, against B_T trained from scratch for as many epochs): a box plot per population
-    in :data:`~hyperreps.reports.POPULATION_ORDER` with every model as a jittered point; the
-    models without a finite accuracy are counted under their population."""
+    decoded, against B_T trained from scratch for 25 epochs): a box plot per population in
+    :data:`~hyperreps.reports.POPULATION_ORDER` with every model as a jittered point; the
+    models without a finite accuracy are counted under their population. B_T is read at
+    ``scratch_epoch`` (default: ``epoch``)."""
+    scratch_epoch = epoch if scratch_epoch is None else scratch_epoch
     rows = _pair_rows(acc, source, target)
-    at = rows[rows["epoch"] == epoch]
+    is_bt = rows["population"] == SCRATCH
+    at = rows[(~is_bt & (rows["epoch"] == epoch)) | (is_bt & (rows["epoch"] == scratch_epoch))]
     if at.empty:
         raise ValueError(f"acc: no rows at epoch {epoch} for {_pair_label(source, target)}; "
                          f"epochs {sorted(set(rows['epoch']))}")
@@ -489,18 +492,21 @@ def plot_sampler_comparison(acc: pd.DataFrame, source: str, target: str, epoch: 
     state = "as sampled, no fine-tuning" if epoch == 0 else f"after {epoch} epochs"
     title = f"{_pair_label(source, target)}: test accuracy at epoch {epoch} ({state})"
     if SCRATCH in names:
-        trained = f"trained from scratch on {target} for {epoch} epochs" if epoch else \
-            "at initialisation, before training on " + target
+        trained = (f"trained from scratch on {target} for {scratch_epoch} epochs"
+                   if scratch_epoch else "at initialisation, before training on " + target)
         title += f"\n{SCRATCH}: {trained}"
     ax.set_title(title, fontsize=10)
     _save(fig, path)
 
 
 def plot_accuracy_over_epochs(acc: pd.DataFrame, source: str, target: str, path,
-                              populations=None) -> None:
+                              populations=None, offset: int = 0) -> None:
     """Test accuracy over epochs per population (2022 Figs. 7, 14-21): the median as a line and
     the 25-75% quantiles as a band, non-finite accuracies left out; B_T over all its epochs.
-    ``populations`` (default: every population of the pair) picks the populations shown."""
+    ``populations`` (default: every population of the pair) picks the populations shown.
+    ``offset`` puts a fine-tuned population's epoch e at e + offset on B_T's axis (in-dataset:
+    the last epoch the hyper-representation was trained on, 25 in the paper, so samples start
+    beside B_T at 25)."""
     rows = _pair_rows(acc, source, target)
     present = order_populations(rows["population"])
     if populations is None:
@@ -515,7 +521,7 @@ def plot_accuracy_over_epochs(acc: pd.DataFrame, source: str, target: str, path,
     for name in names:
         pop = rows[rows["population"] == name]
         q = pop.groupby("epoch")["test_acc"].quantile([0.25, 0.5, 0.75]).unstack()
-        epochs = q.index.to_numpy()
+        epochs = q.index.to_numpy() + (0 if name == SCRATCH else offset)
         color = population_color(name)
         ax.plot(epochs, q[0.5], color=color, lw=2.2 if name == SCRATCH else 1.5, marker="o",
                 ms=2.5, zorder=1.9 if name == SCRATCH else 2.1,
@@ -524,12 +530,39 @@ def plot_accuracy_over_epochs(acc: pd.DataFrame, source: str, target: str, path,
     ax.axhline(_CHANCE, color="grey", ls=":", lw=1, label="chance (10%)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, 100)
-    ax.set_xlabel("epoch (0 = as sampled; B_T: initialisation)")
+    if offset:
+        ax.axvline(offset, color="0.6", lw=0.8, ls="--")
+        ax.set_xlabel(f"epochs of training (B_T from scratch; the other populations start at "
+                      f"{offset} as sampled, the last epoch the hyper-representation saw)")
+    else:
+        ax.set_xlabel("epoch (0 = as sampled; B_T: initialisation)")
     ax.set_ylabel("test accuracy (%)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
               title="median, band 25-75%", title_fontsize=8)
     ax.set_title(f"{_pair_label(source, target)}: test accuracy during fine-tuning",
                  fontsize=10)
+    _save(fig, path)
+
+
+def plot_gan_losses(losses: pd.DataFrame, name: str, path) -> None:
+    """The latent GAN's training per epoch (2022 App. E.2): discriminator and generator loss
+    (left) and the mean probability the discriminator gives real and generated codes (right;
+    0.5 for both at the equilibrium)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    left.plot(losses["epoch"], losses["d_loss"], label="discriminator", color="#1f77b4")
+    left.plot(losses["epoch"], losses["g_loss"], label="generator", color="#d62728")
+    left.axhline(2 * np.log(2), color="grey", ls=":", lw=1, label="D at equilibrium (2 ln 2)")
+    left.set_xlabel("epoch")
+    left.set_ylabel("loss (BCE)")
+    left.legend(fontsize=8, frameon=False)
+    right.plot(losses["epoch"], losses["d_real"], label="D(real codes)", color="#2ca02c")
+    right.plot(losses["epoch"], losses["d_fake"], label="D(generated codes)", color="#ff7f0e")
+    right.axhline(0.5, color="grey", ls=":", lw=1)
+    right.set_ylim(0, 1)
+    right.set_xlabel("epoch")
+    right.set_ylabel("mean discriminator output")
+    right.legend(fontsize=8, frameon=False)
+    fig.suptitle(f"latent GAN of {name}: training per epoch", fontsize=10)
     _save(fig, path)
 
 

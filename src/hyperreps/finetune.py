@@ -2,11 +2,12 @@
 training loop), and evaluate ensembles (2022 §4.2, Fig. 5).
 
 Every population of a (source, target) pair trains in one vectorised computation from its
-weights: accuracy at epoch 0 is the population as sampled, then one row per epoch. Models
-keep the source's activation (the function their weights encode); optimiser, learning rate,
-weight decay, dropout and batch size are the target zoo's (the reference's
-``model_config="target"``). B_T, trained from scratch on the target, is the target zoo's
-test split over its own epochs.
+weights: accuracy at epoch 0 is the population as sampled, then one row per epoch. All
+training hyperparameters are the target zoo's, activation included (2022 §4.1 "Fine-tuning
+uses the hyperparameters of the target domain"; the reference ``finetune_single`` loads the
+whole target config with ``model_config="target"``): CIFAR-10 (gelu) -> STL-10 (tanh) models
+are fine-tuned and evaluated with tanh. B_T, trained from scratch on the target, is the
+target zoo's test split over its own epochs.
 """
 
 from __future__ import annotations
@@ -18,27 +19,41 @@ import pandas as pd
 import torch
 
 from .architecture import ParameterLayout
-from .config import expand_models
+from .config import HYPERPARAMETERS
 from .population import ModelSpec, TrainSettings, train_population
-from .zoo import Zoo, metadata_table
+from .zoo import Zoo, metadata_table, single_setting
+
+FINETUNE_SETTINGS = (*HYPERPARAMETERS, "batch_size")
 
 log = logging.getLogger(__name__)
 
 
-def finetune_populations(populations: dict[str, torch.Tensor], activation: str, target_cfg: dict,
-                         data, epochs: int, seed: int, device="cpu", progress: bool = False,
-                         checkpoint=None) -> Zoo:
-    """All populations stacked into one population run; returns a zoo whose metadata has a
+def finetune_settings(target: Zoo) -> dict:
+    """The target zoo's training hyperparameters (activation, init, optimizer, lr,
+    weight_decay, dropout, batch_size), read from its models' metadata (trained or imported);
+    ValueError where its models differ in one of them."""
+    hp = {k: single_setting(target, k) for k in FINETUNE_SETTINGS}
+    hp["batch_size"] = int(hp["batch_size"])
+    for k in ("lr", "weight_decay", "dropout"):
+        hp[k] = float(hp[k])
+    return hp
+
+
+def finetune_populations(populations: dict[str, torch.Tensor], hp: dict, data, epochs: int,
+                         seed: int, data_order: str = "per_model", device="cpu",
+                         progress: bool = False, checkpoint=None) -> Zoo:
+    """All populations stacked into one population run with the hyperparameters ``hp``
+    (:func:`finetune_settings` of the target zoo); returns a zoo whose metadata has a
     ``population`` column and ``model_id`` numbering the stacked models."""
-    hp = expand_models(target_cfg)[0]
     names = [n for n, w in populations.items() for _ in range(len(w))]
     weights = torch.cat([w.float() for w in populations.values()])
-    specs = [ModelSpec(seed=seed + i, init=hp["init"], lr=float(hp["lr"]),
-                       weight_decay=float(hp["weight_decay"]), dropout=float(hp["dropout"]))
+    specs = [ModelSpec(seed=seed + i, init=hp["init"], lr=hp["lr"],
+                       weight_decay=hp["weight_decay"], dropout=hp["dropout"])
              for i in range(len(weights))]
+    activation = hp["activation"]
     settings = TrainSettings(activation=activation, optimizer=hp["optimizer"],
-                             batch_size=target_cfg["batch_size"], epochs=epochs,
-                             data_order=target_cfg["data_order"], shuffle_seed=seed)
+                             batch_size=hp["batch_size"], epochs=epochs,
+                             data_order=data_order, shuffle_seed=seed)
     finite = torch.isfinite(weights).all(dim=1)
     init = torch.where(finite[:, None], weights, torch.zeros_like(weights))
     layout = ParameterLayout.for_channels(data.channels)
@@ -55,10 +70,10 @@ def finetune_populations(populations: dict[str, torch.Tensor], activation: str, 
             v[i] = np.nan
     rows = [dict(model_id=i, seed=s.seed, population=n, activation=activation, init="sampled",
                  optimizer=hp["optimizer"], lr=s.lr, weight_decay=s.weight_decay,
-                 dropout=s.dropout, batch_size=target_cfg["batch_size"])
+                 dropout=s.dropout, batch_size=hp["batch_size"])
             for i, (n, s) in enumerate(zip(names, specs))]
     meta = metadata_table(rows, res.metrics, diverged)
-    return Zoo(w, meta, layout, target_cfg["dataset"],
+    return Zoo(w, meta, layout, data.name,
                {"model_ids": list(range(len(rows)))})
 
 

@@ -29,7 +29,7 @@ import torch
 
 from .autoencoder import HyperAutoencoder, decode_latents
 from .population import SplitData, class_probabilities
-from .sampling import draw_latents, top_fraction_mask
+from .sampling import draw_latents, gan_samples, top_fraction_mask
 from .zoo import METRIC_COLUMNS, Zoo, metadata_table, rows_by_split
 
 log = logging.getLogger(__name__)
@@ -74,10 +74,12 @@ def anchor_set(zoo: Zoo, split: dict, window: tuple[int, int],
 
 
 def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoencoder],
-                         settings: dict, seed: int, device="cpu") -> dict[str, torch.Tensor]:
+                         settings: dict, seed: int, device="cpu",
+                         gan_losses: dict | None = None) -> dict[str, torch.Tensor]:
     """Every configured population as flat weights ``[n, P]``. ``settings``: n_models,
     populations (names), sampler settings per sampler (``kde``, ``counterfactual``,
-    ``neigh``, ``gan``), noise_std."""
+    ``neigh``, ``gan``), noise_std. ``gan_losses``, if given, receives each GAN population's
+    per-epoch losses (a DataFrame, see :func:`hyperreps.sampling.train_latent_gan`)."""
     n = settings["n_models"]
     out = {}
     names = list(settings["populations"])
@@ -93,8 +95,15 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
                                  "to autoencoder.variants")
             z = anchors.embeddings[variant]
             z = z[anchors.top] if which == "top" else z
-            latents = draw_latents(method, z, n, int(rng.integers(2**31)),
-                                   settings.get(SAMPLER_SETTINGS.get(method, method), {}))
+            sampler_seed = int(rng.integers(2**31))
+            sampler_settings = settings.get(SAMPLER_SETTINGS.get(method, method), {})
+            if method == "gan":
+                latents, losses = gan_samples(z, n, sampler_seed, device=device,
+                                              **sampler_settings)
+                if gan_losses is not None:
+                    gan_losses[name] = losses
+            else:
+                latents = draw_latents(method, z, n, sampler_seed, sampler_settings)
             out[name] = decode_latents(autoencoders[variant], torch.from_numpy(latents),
                                        device=device)
         elif name == "N_noise":

@@ -54,11 +54,17 @@ def evaluate_reconstruction(zoo: Zoo, split: dict, autoencoders: dict[str, tuple
         _, acc = evaluate_weights(y, acts, test_data, device)
         recon[variant], acc_recon[variant] = y.numpy(), acc
         r2 = r2_scores(y, w, tensors["train_mean"], zoo.layout)
-        r2_window = info["metrics"]["r2"]
+        metrics = info["metrics"]
         row = dict(population=variant, n_models=len(w), acc_mean=np.nanmean(acc),
                    acc_std=np.nanstd(acc, ddof=1))
-        for s in ("train", "val", "test"):
-            row[f"r2_{s}"] = r2_window.get(s, {}).get("overall", np.nan)
+        # R² both ways (issue: raw weight space, and the reference's sigma-scaled space)
+        for space, key in (("", "r2"), ("_lwln", "r2_lwln")):
+            for s in ("train", "val", "test"):
+                row[f"r2{space}_{s}"] = metrics.get(key, {}).get(s, {}).get("overall", np.nan)
+        sigma = metrics.get("layer_sigma")
+        row["r2_lwln_epoch"] = (r2_scores(y, w, tensors["train_mean"], zoo.layout,
+                                          torch.tensor(sigma))["overall"]
+                                if sigma is not None else np.nan)
         row.update({f"r2_epoch_{k}": v for k, v in r2.items()})
         if ceiling is not None:
             width = model.arch.code_width

@@ -26,7 +26,8 @@ figure.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,9 @@ _KEY: list[str] = ["source", "target", "population", "model", "epoch"]
 _STAT_COLUMNS: tuple[str, ...] = ("source", "target", "population", "model", "epoch",
                                   "test_acc")
 _MEDIAN_CI = "median [95% CI] (%)"
-_P_CLES = "p-value | CLES"
+_MEDIAN_FIELDS: tuple[str, ...] = ("n", "n_nonfinite", "median", "median_ci_low",
+                                   "median_ci_high")
+_MWU_FIELDS: tuple[str, ...] = ("p_value", "cles", "u", "n_a", "n_b")
 
 
 def order_populations(names: Iterable[str]) -> list[str]:
@@ -242,35 +245,63 @@ def format_median_ci(median: float, low: float, high: float) -> str:
     return f"{_percent(median)} [{_percent(low)}, {_percent(high)}]"
 
 
-def median_ci_table(acc: pd.DataFrame, epochs: Sequence[int] | None = None) -> pd.DataFrame:
-    """Paper Tables 10/12: median test accuracy and its bootstrapped 95% confidence interval
-    (:func:`hyperreps.stats.population_statistics`) per (source, target, population, epoch).
+Comparisons = Union[Sequence[tuple[int, int]],
+                    Mapping[tuple[str, str], Sequence[tuple[int, int]]]]
 
-    ``epochs`` lists the epochs to report (epochs a population lacks are skipped); None takes
-    each population's last epoch in each pair, the paper's choice (B_T after its full
-    training). Columns: ``source``, ``target``, ``population``, ``epoch``,
-    ``"median [95% CI] (%)"``, then numeric ``n`` (finite values), ``n_nonfinite``,
-    ``median``, ``median_ci_low`` and ``median_ci_high`` (fractions, as ``test_acc``).
+
+def _comparisons_of(comparisons: Comparisons, pair: tuple[str, str]) -> list[tuple[int, int]]:
+    """The ``(epoch, reference_epoch)`` pairs of one (source, target) pair: ``comparisons``
+    is one list for every pair or a mapping by pair (a pair without an entry has none)."""
+    if isinstance(comparisons, Mapping):
+        chosen = comparisons.get(pair, ())
+    else:
+        chosen = comparisons
+    out = []
+    for c in chosen:
+        e, r = (c["epoch"], c["reference_epoch"]) if isinstance(c, Mapping) else c
+        out.append((int(e), int(r)))
+    return list(dict.fromkeys(out))
+
+
+def _values_at(block: pd.DataFrame, population: str, epoch: int,
+               pair: tuple[str, str]) -> pd.Series:
+    rows = block[(block["population"] == population) & (block["epoch"] == epoch)]
+    if rows.empty:
+        have = sorted(set(block.loc[block["population"] == population, "epoch"]))
+        raise ValueError(f"{pair[0]} -> {pair[1]}: {population} has no accuracy at epoch "
+                         f"{epoch} (it has epochs {have[:3]}..{have[-3:]}); check "
+                         "generative.comparisons against the fine-tuning and zoo epochs")
+    return rows["test_acc"]
+
+
+def median_ci_table(acc: pd.DataFrame, comparisons: Comparisons) -> pd.DataFrame:
+    """Paper Tables 10/12: median test accuracy and its bootstrapped 95% confidence interval
+    (:func:`hyperreps.stats.summarize`) per (source, target, comparison, population).
+
+    ``comparisons``: ``(epoch, reference_epoch)`` pairs (a list for every pair, or a mapping
+    by (source, target)). In each comparison the fine-tuned populations are read at ``epoch``
+    and B_T, trained from scratch, at ``reference_epoch`` (the paper: samples fine-tuned 25
+    epochs against B_T after 50, whose medians are Table 1's "B_T 50" row). Every row prints
+    both: ``epoch`` and ``reference_epoch`` of its comparison, and ``at_epoch``, the epoch its
+    own value is read at. Columns: ``source``, ``target``, ``population``, ``epoch``,
+    ``reference_epoch``, ``at_epoch``, ``"median [95% CI] (%)"``, then numeric ``n`` (finite
+    values), ``n_nonfinite``, ``median``, ``median_ci_low``, ``median_ci_high`` (fractions).
     """
     acc = _checked(acc, _STAT_COLUMNS)
-    if epochs is None:
-        last = acc.groupby([*_PAIR, "population"], sort=False)["epoch"].transform("max")
-        rows = acc[acc["epoch"] == last]
-    else:
-        rows = acc[acc["epoch"].isin(list(epochs))]
-    table = stats.population_statistics(rows, (*_PAIR, "population", "epoch"), "test_acc")
-    table[_MEDIAN_CI] = [format_median_ci(*v) for v in zip(
-        table["median"], table["median_ci_low"], table["median_ci_high"])]
-    table = table[[*_PAIR, "population", "epoch", _MEDIAN_CI, "n", "n_nonfinite", "median",
-                   "median_ci_low", "median_ci_high"]]
-    return _sorted(table, _pairs(acc), then=["epoch"])
-
-
-def format_p_cles(p_value: float, cles: float) -> str:
-    """``"p | CLES"`` as in the paper's Tables 11/13 (``"2.1e-18 | 0.8701"``)."""
-    if not (np.isfinite(p_value) and np.isfinite(cles)):
-        return "N/A"
-    return f"{p_value:.1e} | {cles:.4f}"
+    rows = []
+    for pair, block in acc.groupby(_PAIR, sort=False):
+        for epoch, ref_epoch in _comparisons_of(comparisons, pair):
+            for name in order_populations(block["population"]):
+                at = ref_epoch if name == SCRATCH else epoch
+                summary = stats.summarize(_values_at(block, name, at, pair).to_numpy())
+                rows.append({"source": pair[0], "target": pair[1], "population": name,
+                             "epoch": epoch, "reference_epoch": ref_epoch, "at_epoch": at,
+                             **{k: summary[k] for k in _MEDIAN_FIELDS}})
+    columns = [*_PAIR, "population", "epoch", "reference_epoch", "at_epoch", *_MEDIAN_FIELDS]
+    table = pd.DataFrame(rows, columns=columns)
+    table.insert(6, _MEDIAN_CI, [format_median_ci(*v) for v in zip(
+        table["median"], table["median_ci_low"], table["median_ci_high"])])
+    return _sorted(table, _pairs(acc), then=["epoch", "reference_epoch"])
 
 
 def is_sampled(name: str) -> bool:
@@ -278,42 +309,50 @@ def is_sampled(name: str) -> bool:
     return name.startswith(("S_", "B_KDE"))
 
 
-def mwu_table(acc: pd.DataFrame, epochs: Sequence[int],
+def mwu_table(acc: pd.DataFrame, comparisons: Comparisons,
               references: Sequence[str] = (SCRATCH, "B_F"),
               novelty_baselines: Sequence[str] = ()) -> pd.DataFrame:
-    """Paper Tables 11/13: two-sided Mann-Whitney U test of every population other than the
-    ``references`` against each reference, per (source, target) pair and each of ``epochs``
-    that both have (:func:`hyperreps.stats.compare_populations`). A reference missing from a
-    pair is skipped there. Each of ``novelty_baselines`` (N_noise, N_avg: training models
-    moved by noise or averaging, the 2025 audit's controls) is a further reference for the
-    sampled populations only.
+    """Paper Tables 11/13: two-sided Mann-Whitney U test (:func:`hyperreps.stats.mann_whitney`)
+    of every population other than the ``references`` against each reference, per (source,
+    target) pair and comparison. In a comparison ``(epoch, reference_epoch)`` the population
+    is read at ``epoch``; B_T (trained from scratch) at ``reference_epoch``, other references
+    (B_F, and the ``novelty_baselines``), fine-tuned like the population, at ``epoch``. A
+    reference missing from a pair is skipped there. Each of ``novelty_baselines`` (N_noise,
+    N_avg: training models moved by noise or averaging, the 2025 audit's controls) is a
+    reference for the sampled populations only.
 
-    Columns: ``source``, ``target``, ``population``, ``reference``, ``epoch``, ``"p-value |
-    CLES"``, then numeric ``u``, ``p_value``, ``cles`` (above 0.5: the population tends to score
-    higher than the reference), ``n_a`` and ``n_b`` (finite values of population and
-    reference). Rows follow pair, population, reference and epoch.
+    Columns: ``source``, ``target``, ``population``, ``epoch``, ``reference``,
+    ``reference_epoch`` (both epochs of the test), ``p_value``, ``cles`` (above 0.5: the
+    population tends to score higher than the reference), ``u``, ``n_a`` and ``n_b`` (finite
+    values of population and reference). Rows follow pair, population, reference and epochs.
     """
     acc = _checked(acc, _STAT_COLUMNS)
-    rows = acc[acc["epoch"].isin(list(epochs))]
-    results = []
-    for (source, target), block in rows.groupby(_PAIR, sort=False):
+    rows = []
+    for pair, block in acc.groupby(_PAIR, sort=False):
         names = order_populations(block["population"])
         others = [p for p in names if p not in references]
         sampled = [p for p in names if is_sampled(p)]
-        for reference, against in ([(r, others) for r in references]
-                                   + [(r, sampled) for r in novelty_baselines]):
-            if reference not in names or not against:
-                continue
-            result = stats.compare_populations(block, reference, against)
-            result.insert(0, "target", target)
-            result.insert(0, "source", source)
-            results.append(result)
-    numeric = ["epoch", *stats.COMPARISON_FIELDS]
-    columns = [*_PAIR, "population", "reference", *numeric]
-    table = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=columns)
-    table.insert(5, _P_CLES, [format_p_cles(p, c)
-                              for p, c in zip(table["p_value"], table["cles"])])
-    return _sorted(table, _pairs(acc), then=["epoch"],
+        tests = ([(r, others) for r in references]
+                 + [(r, sampled) for r in novelty_baselines])
+        for epoch, ref_epoch in _comparisons_of(comparisons, pair):
+            for reference, against in tests:
+                if reference not in names:
+                    continue
+                at = ref_epoch if reference == SCRATCH else epoch
+                ref_values = _values_at(block, reference, at, pair).to_numpy()
+                for name in against:
+                    if name == reference:
+                        continue
+                    result = stats.mann_whitney(_values_at(block, name, epoch, pair).to_numpy(),
+                                                ref_values)
+                    rows.append({"source": pair[0], "target": pair[1], "population": name,
+                                 "epoch": epoch, "reference": reference,
+                                 "reference_epoch": at,
+                                 **{k: result[k] for k in _MWU_FIELDS}})
+    columns = [*_PAIR, "population", "epoch", "reference", "reference_epoch", *_MWU_FIELDS]
+    table = pd.DataFrame(rows, columns=columns).drop_duplicates(
+        [*_PAIR, "population", "epoch", "reference", "reference_epoch"])
+    return _sorted(table, _pairs(acc), then=["epoch", "reference_epoch"],
                    references=list(references) + list(novelty_baselines))
 
 

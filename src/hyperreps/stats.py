@@ -33,8 +33,6 @@ Choices made here, where the reference leaves room:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -47,7 +45,6 @@ QUANTILES: dict[str, float] = {
 SUMMARY_FIELDS: tuple[str, ...] = (
     "n", "n_nonfinite", "mean", "std", "median", *QUANTILES, "median_ci_low", "median_ci_high",
 )
-COMPARISON_FIELDS: tuple[str, ...] = ("u", "p_value", "cles", "n_a", "n_b")
 
 
 def _finite(values: npt.ArrayLike) -> tuple[np.ndarray, int]:
@@ -124,51 +121,3 @@ def mann_whitney(a: npt.ArrayLike, b: npt.ArrayLike) -> dict[str, float | int]:
     out["p_value"] = _pick(row, "p_val", "p-val")
     out["cles"] = _pick(row, "CLES")
     return out
-
-
-def population_statistics(table: pd.DataFrame,
-                          group_cols: Sequence[str] = ("population", "epoch"),
-                          value_col: str = "test_acc") -> pd.DataFrame:
-    """:func:`summarize` of ``value_col`` per group: one row per group, sorted by the group
-    columns, with the group columns followed by :data:`SUMMARY_FIELDS`."""
-    keys = list(group_cols)
-    rows = [
-        {**dict(zip(keys, key)), **summarize(group[value_col].to_numpy())}
-        for key, group in table.groupby(keys, sort=True, observed=True)
-    ]
-    return pd.DataFrame(rows, columns=[*keys, *SUMMARY_FIELDS])
-
-
-def compare_populations(table: pd.DataFrame, reference: str,
-                        populations: Sequence[str] | None = None,
-                        epoch_col: str = "epoch", value_col: str = "test_acc",
-                        population_col: str = "population") -> pd.DataFrame:
-    """:func:`mann_whitney` of each population against ``reference`` at each shared epoch.
-
-    ``populations`` defaults to every population in ``table`` other than ``reference``, in
-    order of first appearance; ``reference`` is skipped if listed. Only epochs with rows for
-    both populations are compared. Rows, ordered by population then epoch, hold
-    ``population``, ``reference``, ``epoch_col``, and ``u``, ``p_value``, ``cles`` (of the
-    population against the reference: ``cles > 0.5`` means it tends to score higher),
-    ``n_a`` (population) and ``n_b`` (reference).
-    """
-    pops = table[population_col]
-    if not (pops == reference).any():
-        raise ValueError(f"reference population {reference!r} not in table")
-    names = pd.unique(pops) if populations is None else populations
-    ref = table[pops == reference]
-    ref_epochs = set(ref[epoch_col])
-    rows = []
-    for name in names:
-        if name == reference:
-            continue
-        sub = table[pops == name]
-        if sub.empty:
-            raise ValueError(f"population {name!r} not in table")
-        for epoch in sorted(ref_epochs.intersection(sub[epoch_col])):
-            result = mann_whitney(sub.loc[sub[epoch_col] == epoch, value_col].to_numpy(),
-                                  ref.loc[ref[epoch_col] == epoch, value_col].to_numpy())
-            rows.append({"population": name, "reference": reference, epoch_col: epoch,
-                         **result})
-    return pd.DataFrame(rows, columns=["population", "reference", epoch_col,
-                                       *COMPARISON_FIELDS])

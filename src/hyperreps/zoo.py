@@ -193,6 +193,22 @@ def load_zoo(path: str | os.PathLike, verify: bool = True) -> Zoo:
     return Zoo(w, meta, layout, manifest["dataset"], info)
 
 
+def single_setting(zoo: Zoo, column: str):
+    """The one value a zoo's models share in ``column`` (e.g. activation); ValueError naming
+    the values where they differ or the column is missing (a hyperparameter grid zoo)."""
+    models = zoo.models()
+    if column not in models.columns:
+        raise ValueError(f"zoo ({zoo.dataset}) has no {column!r} in its metadata; columns: "
+                         f"{list(models.columns)}")
+    values = pd.unique(models[column].dropna())
+    if len(values) != 1:
+        raise ValueError(f"zoo ({zoo.dataset}) has {len(values)} values of {column!r} across "
+                         f"its models ({sorted(map(str, values))[:8]}); sampling and "
+                         "fine-tuning need one setting for all models")
+    value = values[0]
+    return value.item() if hasattr(value, "item") else value
+
+
 def metadata_table(rows: list[dict], metrics: dict[str, np.ndarray],
                    diverged_epoch: np.ndarray) -> pd.DataFrame:
     """Long table from per-model rows (model_id, seed, hyperparameters) and metrics [M, E]."""

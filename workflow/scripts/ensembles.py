@@ -14,7 +14,7 @@ from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
 from hyperreps.finetune import ensemble_accuracy  # noqa: E402
 from hyperreps.population import class_probabilities  # noqa: E402
 from hyperreps.tables import write_csv  # noqa: E402
-from hyperreps.zoo import load_zoo  # noqa: E402
+from hyperreps.zoo import load_zoo, single_setting  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821
 set_cpu_threads(snakemake.threads)  # noqa: F821
@@ -24,7 +24,8 @@ tuned = load_zoo(snakemake.input.finetuned)  # noqa: F821
 target = load_zoo(snakemake.input.target_zoo)  # noqa: F821
 split = json.loads(Path(snakemake.input.target_split).read_text())  # noqa: F821
 data = load_dataset(target.dataset, DataSettings.from_config(snakemake.config["data"]))  # noqa: F821
-activation = json.loads(Path(snakemake.input.info).read_text())["activation"]  # noqa: F821
+info = json.loads(Path(snakemake.input.info).read_text())  # noqa: F821
+activation = info["hyperparameters"]["activation"]  # the target's, as fine-tuned
 pops = tuned.models().groupby("population").groups
 bt = target.select(split["test"])
 last = tuned.n_epochs - 1
@@ -34,7 +35,7 @@ for name in ens["populations"]:
         if name == "B_T":
             if epoch >= bt.n_epochs:
                 continue
-            w, act = bt.weights[:, epoch], bt.models()["activation"].mode()[0]
+            w, act = bt.weights[:, epoch], single_setting(bt, "activation")
         elif name in pops:
             w, act = tuned.weights[list(pops[name]), epoch], activation
         else:

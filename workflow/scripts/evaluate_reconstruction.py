@@ -31,8 +31,11 @@ ceiling = json.loads(Path(snakemake.input.diagnostics).read_text())  # noqa: F82
 result = evaluate_reconstruction(zoo, split, autoencoders, data.test, epoch, device,
                                  ceiling=ceiling["ceiling_by_width"])
 caption = (f"Reconstruction of zoo {zoo_name}: test-split models at epoch {epoch}, original vs "
-           "decoded by each autoencoder; accuracy on the test images; R² on the training "
-           "window's checkpoints per split and, per layer, on these models; pca_ceiling: the "
+           "decoded by each autoencoder; accuracy on the test images. R² two ways: r2_<split> "
+           "in raw weight space (1 - MSE / MSE of the training mean), r2_lwln_<split> on "
+           "weights scaled by their layer's training std (the reference's 1 - loss/loss_mean "
+           "with the LWLN loss), both on the training window's checkpoints per split; "
+           "r2_lwln_epoch and r2_epoch_<layer> (raw, per layer) on these models; pca_ceiling: the "
            "held-out R² of a PCA code of the autoencoder's width (zoo diagnostics), "
            "of_ceiling = r2_test / pca_ceiling.")
 write_table(result.table, snakemake.output.table, caption=caption)  # noqa: F821

@@ -1,5 +1,6 @@
-"""Fine-tune every population of a source zoo on a target zoo's data; record accuracy per
-epoch and each model's novelty (nearest source training checkpoint)."""
+"""Fine-tune every population of a source zoo on a target zoo's data with the target zoo's
+hyperparameters (activation included); record accuracy per epoch and each model's novelty
+(nearest source training checkpoint)."""
 
 import json
 import sys
@@ -14,7 +15,7 @@ import torch  # noqa: E402
 from hyperreps.autoencoder import checkpoint_sets  # noqa: E402
 from hyperreps.data import DataSettings, load_dataset  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
-from hyperreps.finetune import accuracy_table, finetune_populations  # noqa: E402
+from hyperreps.finetune import accuracy_table, finetune_populations, finetune_settings  # noqa: E402
 from hyperreps.populations import novelty  # noqa: E402
 from hyperreps.tables import write_csv  # noqa: E402
 from hyperreps.zoo import load_zoo, save_zoo, write_json_atomic  # noqa: E402
@@ -38,9 +39,13 @@ dist, _, agree = novelty(stacked, anchors, meta["activation"], data.test, device
 log.info("novelty: median distance to the nearest training checkpoint %s",
          {k: float(np.nanmedian(d)) for k, d in zip(
              populations, np.split(dist, np.cumsum([len(w) for w in populations.values()])[:-1]))})
+hp = finetune_settings(target)
+log.info("fine-tuning with the target zoo's hyperparameters %s (the source's activation: %s)",
+         hp, meta["activation"])
 resume = Path(p.resume)
-tuned = finetune_populations(populations, meta["activation"], p.target, data, p.epochs,
-                             p.seed, device, progress=True, checkpoint=resume)
+tuned = finetune_populations(populations, hp, data, p.epochs, p.seed,
+                             p.target.get("data_order", "per_model"), device, progress=True,
+                             checkpoint=resume)
 save_zoo(snakemake.output.zoo, tuned)  # noqa: F821
 resume.unlink(missing_ok=True)
 table = accuracy_table(tuned, target, target_split, {"nn_distance": dist, "nn_agreement": agree})
@@ -49,6 +54,7 @@ table.insert(0, "source", snakemake.wildcards.source)  # noqa: F821
 write_csv(table, snakemake.output.accuracy)  # noqa: F821
 write_json_atomic(snakemake.output.info, {  # noqa: F821
     "source": snakemake.wildcards.source, "target": snakemake.wildcards.target,  # noqa: F821
-    "activation": meta["activation"], "epochs": p.epochs, "n_anchors": len(anchors)})
+    "source_activation": meta["activation"], "hyperparameters": hp, "epochs": p.epochs,
+    "n_anchors": len(anchors)})
 summary = table.groupby(["population", "epoch"])["test_acc"].mean().unstack()
 log.info("mean test accuracy per population and epoch:\n%s", summary.round(3).to_string())

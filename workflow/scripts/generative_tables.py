@@ -1,4 +1,5 @@
-"""The paper's tables (1, 2, 10-13) and figures (4, 5, 7, 14-21) from every fine-tuning run."""
+"""The paper's tables (1, 2, 10-13) and figures (4, 5, 7, 14-21, latent-GAN losses) from every
+fine-tuning run."""
 
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from _common import setup_logging  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from hyperreps.figures import (plot_accuracy_over_epochs, plot_ensembles,  # noqa: E402
-                               plot_sampler_comparison)
+                               plot_gan_losses, plot_sampler_comparison)
 from hyperreps.reports import (in_dataset_table, median_ci_table, mwu_table,  # noqa: E402
                                population_summary, transfer_table)
 from hyperreps.tables import write_table  # noqa: E402
@@ -17,39 +18,73 @@ from hyperreps.zoo import publish_dir, staging_dir  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821
 out = snakemake.output  # noqa: F821
-epochs = list(snakemake.params.epochs)  # noqa: F821
-last = snakemake.params.finetune_epochs  # noqa: F821
+pairs = {(p["source"], p["target"]): p for p in snakemake.params.pairs}  # noqa: F821
+comparisons = {k: [(c["epoch"], c["reference_epoch"]) for c in p["comparisons"]]
+               for k, p in pairs.items()}
+in_dataset = [p for (s, t), p in pairs.items() if s == t]
+transfer = [p for (s, t), p in pairs.items() if s != t]
 acc = pd.concat([pd.read_csv(p) for p in snakemake.input.accuracy], ignore_index=True)  # noqa: F821
 ens = [pd.read_csv(p) for p in snakemake.input.ensembles]  # noqa: F821
+
+
+def epochs_of(group, key):
+    return sorted({e for p in group for e in ([0, 1, p["epochs"]] if key == "epochs" else
+                                             [c["reference_epoch"] for c in p["comparisons"]])})
+
+
+def described(group):
+    return "; ".join(f"{p['source']} -> {p['target']}: fine-tuned {p['epochs']} epochs, "
+                     + ", ".join(f"epoch {c['epoch']} vs B_T epoch {c['reference_epoch']}"
+                                 for c in p["comparisons"]) for p in group)
+
+
 novelty = ("nn_distance: mean Euclidean distance of a population's models (as sampled) to the "
            "nearest training checkpoint of the source zoo; nn_agreement: mean % of test images "
            "on which a model predicts as that checkpoint does.")
-write_table(in_dataset_table(acc, epochs=(0, 1, last), bt_epochs=(last, 2 * last)),
-            out.in_dataset, caption="Table 1: in-dataset, test accuracy in % (mean ± std) of "
-            "each population as sampled (epoch 0) and fine-tuned; B_T trained from scratch. "
-            + novelty)
-write_table(transfer_table(acc, epochs=sorted({0, 1, 5, last})), out.transfer,
-            caption="Table 2 / 000 Table 5: transfer, source zoo -> target data, test accuracy "
-            "in % (mean ± std). " + novelty)
-write_table(median_ci_table(acc, epochs), out.median_ci,
-            caption="Tables 10/12: median test accuracy with bootstrapped 95% CI.")
-write_table(mwu_table(acc, epochs, novelty_baselines=("N_noise", "N_avg")), out.mwu,
-            caption="Tables 11/13: Mann-Whitney U p-value and CLES of each population vs B_T "
-            "and B_F, and of each sampled population vs the novelty baselines N_noise and "
-            "N_avg (CLES > 0.5: the population tends to be more accurate; compare their "
-            "nn_distance in Table 1 for the novelty each buys).")
+write_table(in_dataset_table(acc, epochs=epochs_of(in_dataset, "epochs"),
+                             bt_epochs=epochs_of(in_dataset, "reference")), out.in_dataset,
+            caption="Table 1: in-dataset, test accuracy in % (mean ± std) of each population "
+            "as sampled (epoch 0) and fine-tuned; B_T trained from scratch, with its own "
+            "columns at the comparison epochs (2022: B_T 50). " + novelty)
+write_table(transfer_table(acc, epochs=epochs_of(transfer, "epochs"),
+                           bt_epochs=epochs_of(transfer, "reference")), out.transfer,
+            caption="Table 2 / 000 Table 5: transfer, source zoo -> target data with the "
+            "target's hyperparameters, test accuracy in % (mean ± std). " + novelty)
+write_table(median_ci_table(acc, comparisons), out.median_ci,
+            caption="Tables 10/12: median test accuracy with bootstrapped 95% CI; each row's "
+            "value is read at at_epoch: the fine-tuned populations at epoch, B_T at "
+            "reference_epoch. Comparisons: " + described(pairs.values()) + ".")
+write_table(mwu_table(acc, comparisons, novelty_baselines=("N_noise", "N_avg")), out.mwu,
+            caption="Tables 11/13: two-sided Mann-Whitney U p-value and CLES of each population "
+            "(at epoch) against B_T (at reference_epoch) and B_F (at epoch), and of each sampled "
+            "population against the novelty baselines N_noise and N_avg (at epoch). CLES > 0.5: "
+            "the population tends to be more accurate; Table 1's nn_distance gives the novelty "
+            "each buys. Comparisons: " + described(pairs.values()) + ".")
 write_table(population_summary(acc), out.summary)
 
 figures = staging_dir(Path(out.figures))
-for (source, target), _ in acc.groupby(["source", "target"], sort=False):
+for (source, target), p in pairs.items():
     stem = f"{source}_to_{target}"
-    for epoch in sorted({0, last}):
-        plot_sampler_comparison(acc, source, target, epoch,
-                                figures / f"sampler_comparison_{stem}_epoch{epoch}.png")
-    plot_accuracy_over_epochs(acc, source, target, figures / f"accuracy_over_epochs_{stem}.png")
+    # 2022 Fig. 4: samples as decoded against B_T after as many epochs as the
+    # hyper-representation's training models had (in-dataset; 25 in the paper)
+    plot_sampler_comparison(acc, source, target, 0,
+                            figures / f"sampler_comparison_{stem}_epoch0.png",
+                            scratch_epoch=p["offset"] if source == target else 0)
+    last = p["epochs"]
+    plot_sampler_comparison(acc, source, target, last,
+                            figures / f"sampler_comparison_{stem}_epoch{last}.png",
+                            scratch_epoch=max(c["reference_epoch"] for c in p["comparisons"]))
+    # 2022 Figs. 14-21: in-dataset samples start on B_T's axis at the window's last epoch
+    plot_accuracy_over_epochs(acc, source, target, figures / f"accuracy_over_epochs_{stem}.png",
+                              offset=p["offset"] if source == target else 0)
 for table in ens:
     source = table["source"].iloc[0]
     plot_ensembles(table, source, figures / f"ensembles_{source}.png")
+for folder in snakemake.input.populations:  # noqa: F821
+    for path in sorted(Path(folder).glob("gan_losses_*.csv")):
+        name = path.stem.removeprefix("gan_losses_")
+        plot_gan_losses(pd.read_csv(path), f"{Path(folder).name}: {name}",
+                        figures / f"gan_losses_{Path(folder).name}_{name}.png")
 publish_dir(figures, Path(out.figures))
 log.info("%d rows from %d runs; figures in %s", len(acc), len(snakemake.input.accuracy),  # noqa: F821
          out.figures)

@@ -20,13 +20,14 @@ embeddings = {}
 for path in snakemake.input.embeddings:  # noqa: F821
     e = load_embeddings(path, zoo)
     embeddings[e.metadata["variant"]] = e.z
-features, properties, categorical = probe_inputs(zoo, split, embeddings)
+first, last = snakemake.params.window  # noqa: F821
+features, properties, categorical = probe_inputs(zoo, split, embeddings, (first, last))
 results = run_probes(features, properties, categorical)
 skipped = ", ".join(results.skipped) or "none"
 summary = probe_summary(results, "test").reset_index()
 write_table(summary, snakemake.output.summary,  # noqa: F821
-            caption=f"Property probes on zoo {zoo_name}, test split (all epochs of the test "
-                    f"models): R² in % (accuracy in % for categorical properties) and Kendall's "
+            caption=f"Property probes on zoo {zoo_name}, test split (epochs {first}-{last} of "
+                    f"the test models, the autoencoder's window): R² in % (accuracy in % for categorical properties) and Kendall's "
                     f"τ, from raw weights W, weight statistics s(W) and each hyper-representation. "
                     f"Constant properties skipped: {skipped}.")
 write_table(probe_table(results), snakemake.output.full)  # noqa: F821
