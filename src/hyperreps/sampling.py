@@ -279,18 +279,21 @@ def train_latent_gan(anchors: np.ndarray, seed: int, *, noise_dim: int = 16,
             real = real_all[order[b * batch_size:(b + 1) * batch_size]]
             m = len(real)
             fake = gen(torch.randn(m, noise_dim, generator=noise, device=dev))
-            real_logit, fake_logit = disc(real), disc(fake.detach())
+            # real and generated codes in one discriminator pass (one spectral-norm update)
+            real_logit, fake_logit = disc(torch.cat([real, fake.detach()])).split([m, m])
             d_loss = (binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
                       + binary_cross_entropy_with_logits(fake_logit,
                                                          torch.zeros_like(fake_logit)))
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
+            disc.requires_grad_(False)  # the generator step needs no discriminator gradients
             g_logit = disc(fake)
             g_loss = binary_cross_entropy_with_logits(g_logit, torch.ones_like(g_logit))
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
+            disc.requires_grad_(True)
             sums[epoch] += torch.stack([d_loss.detach(), g_loss.detach(),
                                         torch.sigmoid(real_logit.detach()).mean(),
                                         torch.sigmoid(fake_logit.detach()).mean()])
