@@ -61,7 +61,8 @@ from tqdm.auto import tqdm
 from .architecture import Layer, ParameterLayout
 from .augment import Augmenter, AugmentSettings
 from .tokens import Tokenizer
-from .zoo import Zoo, publish_dir, rows_by_split, staging_dir
+from .publish import staged_dir
+from .zoo import Zoo, rows_by_split
 
 log = logging.getLogger(__name__)
 SIGMA_FLOOR = 1e-4  # reference LayerWiseReconLoss
@@ -492,20 +493,19 @@ def decode_latents(model: HyperAutoencoder, z: torch.Tensor, batch_size: int = 1
 def save_autoencoder(path: str | os.PathLike, trained: TrainedAutoencoder, extra: dict) -> Path:
     """A directory with the weights (safetensors), settings and metrics (JSON) and the
     training history (CSV), written atomically."""
-    tmp = staging_dir(Path(path))
     tensors = {f"model.{k}": v.detach().contiguous().cpu()
                for k, v in trained.model.state_dict().items()}
     tensors["sigma"] = trained.sigma.contiguous()
     tensors["train_mean"] = trained.train_mean.contiguous()
-    save_file(tensors, str(tmp / WEIGHTS_FILE))
     s = asdict(trained.settings)
     info = {"format": "hyperreps-autoencoder", "version": 1,
             "architecture": asdict(trained.model.arch), "training": s,
             "layers": [asdict(layer) for layer in trained.model.layout.layers],
             "metrics": trained.metrics, **extra}
-    (tmp / INFO_FILE).write_text(json.dumps(info, indent=1))
-    trained.history.to_csv(tmp / HISTORY_FILE, index=False)
-    publish_dir(tmp, Path(path))
+    with staged_dir(path) as tmp:
+        save_file(tensors, str(tmp / WEIGHTS_FILE))
+        (tmp / INFO_FILE).write_text(json.dumps(info, indent=1))
+        trained.history.to_csv(tmp / HISTORY_FILE, index=False)
     return Path(path)
 
 

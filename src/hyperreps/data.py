@@ -26,7 +26,6 @@ import io
 import logging
 import os
 import pickle
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -35,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .publish import copy_file
 from .population import SplitData
 
 log = logging.getLogger(__name__)
@@ -182,11 +182,8 @@ def _idx_family(cls_name: str, extra_folders: tuple[Path, ...], how: str):
                     continue
                 raw.mkdir(parents=True, exist_ok=True)
                 for f, path in src.items():
-                    tmp = raw / (f + ".part")
-                    opener = gzip.open if path.suffix == ".gz" else open
-                    with opener(path, "rb") as src_f, open(tmp, "wb") as dst:
-                        shutil.copyfileobj(src_f, dst)
-                    os.replace(tmp, raw / f)
+                    # a unique temporary per process: shards may copy the same file at once
+                    copy_file(path, raw / f, gzip.open if path.suffix == ".gz" else open)
                 log.info("%s: copied idx files from %s to %s", cls_name, folder, raw)
                 break
         if not all((raw / f).exists() for f in _MNIST_FILES) and not settings.allow_download:

@@ -17,6 +17,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from .publish import atomic_path
 from .autoencoder import HyperAutoencoder, encode_weights
 from .zoo import Zoo, rows_by_split
 
@@ -42,12 +43,9 @@ def embed_zoo(model: HyperAutoencoder, zoo: Zoo, device="cpu", batch_size: int =
 
 
 def save_embeddings(path: str | os.PathLike, z: torch.Tensor, model_ids, metadata: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file({"z": z.float().contiguous(), "model_ids": torch.tensor(list(model_ids))},
-              str(tmp), metadata={k: str(v) for k, v in metadata.items()})
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file({"z": z.float().contiguous(), "model_ids": torch.tensor(list(model_ids))},
+                  str(tmp), metadata={k: str(v) for k, v in metadata.items()})
 
 
 def load_embeddings(path: str | os.PathLike, zoo: Zoo | None = None) -> ZooEmbeddings:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .publish import atomic_path
 from .architecture import ParameterLayout, activation_fn, init_parameters
 
 log = logging.getLogger(__name__)
@@ -433,12 +434,9 @@ def _save_checkpoint(path, fingerprint, epoch, params, opt, weights, metrics, di
     t["active"] = active.cpu()
     for name, gs in gens.items():
         t[f"gen.{name}"] = torch.stack([g.get_state() for g in gs])
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(t, str(tmp), metadata={"fingerprint": fingerprint, "epoch": str(epoch),
-                                     "step_count": str(opt.step_count)})
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(t, str(tmp), metadata={"fingerprint": fingerprint, "epoch": str(epoch),
+                                         "step_count": str(opt.step_count)})
 
 
 def _load_checkpoint(path, fingerprint, params, opt, weights, metrics, diverged_epoch, active,

@@ -8,14 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from .publish import write_text
+
 FORMATS = ("md", "csv", "tex")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def render(df: pd.DataFrame, fmt: str, floatfmt: str = ".4g", caption: str = "") -> str:
@@ -36,9 +31,9 @@ def write_table(df: pd.DataFrame, paths, caption: str = "", floatfmt: str = ".4g
     """Write ``df`` to each path; the suffix (.md, .csv, .tex) picks the format."""
     for p in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
         p = Path(p)
-        write_text_atomic(p, render(df, p.suffix.lstrip("."), floatfmt, caption))
+        write_text(p, render(df, p.suffix.lstrip("."), floatfmt, caption))
 
 
 def write_csv(df: pd.DataFrame, path) -> None:
     """A data table as CSV (full precision), written atomically."""
-    write_text_atomic(Path(path), df.to_csv(index=False, float_format="%.8g"))
+    write_text(Path(path), df.to_csv(index=False, float_format="%.8g"))

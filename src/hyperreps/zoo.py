@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from safetensors.torch import load_file, save_file
 
 from .architecture import ParameterLayout, Tensor
 from .data import file_sha256
+from .publish import staged_dir, write_text
 
 FORMAT = "hyperreps-zoo"
 VERSION = 1
@@ -88,21 +87,6 @@ class Zoo:
         return Zoo(self.weights[idx], meta.reset_index(drop=True), self.layout, self.dataset, info)
 
 
-def staging_dir(final: Path) -> Path:
-    """A fresh temporary directory beside ``final``, to fill and then :func:`publish_dir`."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-
-
-def publish_dir(tmp: Path, final: Path) -> None:
-    """Rename a filled :func:`staging_dir` to ``final``, replacing what was there."""
-    final = Path(final)
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-
-
 def save_zoo(path: str | os.PathLike, zoo: Zoo) -> Path:
     """Write ``zoo`` to directory ``path`` (atomically: temporary directory, then rename)."""
     path = Path(path)
@@ -113,8 +97,7 @@ def save_zoo(path: str | os.PathLike, zoo: Zoo) -> Path:
     ids = [int(m) for m in zoo.info["model_ids"]]
     if len(ids) != w.shape[0] or len(set(ids)) != len(ids):
         raise ValueError("model_ids must be unique, one per model")
-    tmp = staging_dir(path)
-    try:
+    with staged_dir(path) as tmp:
         save_file({"weights": w}, str(tmp / WEIGHTS))
         meta = zoo.metadata.sort_values(["model_id", "epoch"]).reset_index(drop=True)
         meta.to_csv(tmp / METADATA, index=False, float_format="%.8g")
@@ -129,10 +112,6 @@ def save_zoo(path: str | os.PathLike, zoo: Zoo) -> Path:
                       for name in (WEIGHTS, METADATA)},
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        publish_dir(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 
@@ -278,8 +257,4 @@ def rows_by_split(zoo: Zoo, split: dict, epochs: tuple[int, int] | None = None
 
 
 def write_json_atomic(path: str | os.PathLike, obj) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(obj, indent=1))

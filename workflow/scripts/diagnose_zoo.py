@@ -10,7 +10,8 @@ from _common import setup_logging  # noqa: E402
 from hyperreps.autoencoder import Architecture  # noqa: E402
 from hyperreps.diagnostics import diagnose_zoo, summary_table  # noqa: E402
 from hyperreps.figures import plot_zoo_diagnostics  # noqa: E402
-from hyperreps.tables import render, write_csv, write_table, write_text_atomic  # noqa: E402
+from hyperreps.publish import write_text  # noqa: E402
+from hyperreps.tables import render, write_csv, write_table  # noqa: E402
 from hyperreps.zoo import load_zoo, write_json_atomic  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821
@@ -37,7 +38,7 @@ def markdown(df):
                         if df[c].dtype.kind == "f"}).to_markdown(index=False)
 
 
-write_text_atomic(Path(md), render(table, "md", caption=caption)  # the curves under the summary
+write_text(Path(md), render(table, "md", caption=caption)  # the curves under the summary
                   + "\nHeld-out PCA ceiling by code width k:\n\n"
                   + markdown(diag.ceiling_by_width)
                   + "\n\nHeld-out PCA ceiling by number of training models:\n\n"

@@ -14,7 +14,7 @@ from hyperreps.figures import (plot_accuracy_over_epochs, plot_ensembles,  # noq
 from hyperreps.reports import (in_dataset_table, median_ci_table, mwu_table,  # noqa: E402
                                population_summary, transfer_table)
 from hyperreps.tables import write_table  # noqa: E402
-from hyperreps.zoo import publish_dir, staging_dir  # noqa: E402
+from hyperreps.publish import staged_dir  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821
 out = snakemake.output  # noqa: F821
@@ -62,29 +62,30 @@ write_table(mwu_table(acc, comparisons, novelty_baselines=("N_noise", "N_avg")),
             "each buys. Comparisons: " + described(pairs.values()) + ".")
 write_table(population_summary(acc), out.summary)
 
-figures = staging_dir(Path(out.figures))
-for (source, target), p in pairs.items():
-    stem = f"{source}_to_{target}"
-    # 2022 Fig. 4: samples as decoded against B_T after as many epochs as the
-    # hyper-representation's training models had (in-dataset; 25 in the paper)
-    plot_sampler_comparison(acc, source, target, 0,
-                            figures / f"sampler_comparison_{stem}_epoch0.png",
-                            scratch_epoch=p["offset"] if source == target else 0)
-    last = p["epochs"]
-    plot_sampler_comparison(acc, source, target, last,
-                            figures / f"sampler_comparison_{stem}_epoch{last}.png",
-                            scratch_epoch=max(c["reference_epoch"] for c in p["comparisons"]))
-    # 2022 Figs. 14-21: in-dataset samples start on B_T's axis at the window's last epoch
-    plot_accuracy_over_epochs(acc, source, target, figures / f"accuracy_over_epochs_{stem}.png",
-                              offset=p["offset"] if source == target else 0)
-for table in ens:
-    source = table["source"].iloc[0]
-    plot_ensembles(table, source, figures / f"ensembles_{source}.png")
-for folder in snakemake.input.populations:  # noqa: F821
-    for path in sorted(Path(folder).glob("gan_losses_*.csv")):
-        name = path.stem.removeprefix("gan_losses_")
-        plot_gan_losses(pd.read_csv(path), f"{Path(folder).name}: {name}",
-                        figures / f"gan_losses_{Path(folder).name}_{name}.png")
-publish_dir(figures, Path(out.figures))
+with staged_dir(out.figures) as figures:
+    for (source, target), p in pairs.items():
+        stem = f"{source}_to_{target}"
+        # 2022 Fig. 4: samples as decoded against B_T after as many epochs as the
+        # hyper-representation's training models had (in-dataset; 25 in the paper)
+        plot_sampler_comparison(acc, source, target, 0,
+                                figures / f"sampler_comparison_{stem}_epoch0.png",
+                                scratch_epoch=p["offset"] if source == target else 0)
+        last = p["epochs"]
+        reference = max(c["reference_epoch"] for c in p["comparisons"])
+        plot_sampler_comparison(acc, source, target, last,
+                                figures / f"sampler_comparison_{stem}_epoch{last}.png",
+                                scratch_epoch=reference)
+        # 2022 Figs. 14-21: in-dataset samples start on B_T's axis at the window's last epoch
+        plot_accuracy_over_epochs(acc, source, target,
+                                  figures / f"accuracy_over_epochs_{stem}.png",
+                                  offset=p["offset"] if source == target else 0)
+    for table in ens:
+        source = table["source"].iloc[0]
+        plot_ensembles(table, source, figures / f"ensembles_{source}.png")
+    for folder in snakemake.input.populations:  # noqa: F821
+        for path in sorted(Path(folder).glob("gan_losses_*.csv")):
+            name = path.stem.removeprefix("gan_losses_")
+            plot_gan_losses(pd.read_csv(path), f"{Path(folder).name}: {name}",
+                            figures / f"gan_losses_{Path(folder).name}_{name}.png")
 log.info("%d rows from %d runs; figures in %s", len(acc), len(snakemake.input.accuracy),  # noqa: F821
          out.figures)

@@ -14,7 +14,8 @@ from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
 from hyperreps.embeddings import load_embeddings  # noqa: E402
 from hyperreps.populations import anchor_set, generate_populations, population_zoo  # noqa: E402
 from hyperreps.tables import write_csv  # noqa: E402
-from hyperreps.zoo import load_zoo, publish_dir, save_zoo, single_setting, staging_dir  # noqa: E402
+from hyperreps.publish import staged_dir  # noqa: E402
+from hyperreps.zoo import load_zoo, save_zoo, single_setting  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821
 set_cpu_threads(snakemake.threads)  # noqa: F821
@@ -36,16 +37,17 @@ log.info("%d anchors (%d in the top %.0f%%)", len(anchors.acc), int(anchors.top.
 activation = single_setting(zoo, "activation")
 gan_losses = {}
 pops = generate_populations(anchors, models, gen, gen["seed"], device, gan_losses)
-tmp = staging_dir(Path(snakemake.output[0]))  # noqa: F821
-for name, losses in gan_losses.items():
-    write_csv(losses, tmp / f"gan_losses_{name}.csv")
-    last = losses.iloc[-1]
-    log.info("%s GAN after %d epochs: d_loss %.3f, g_loss %.3f, D(real) %.2f, D(fake) %.2f",
-             name, len(losses), last.d_loss, last.g_loss, last.d_real, last.d_fake)
-for name, w in pops.items():
-    save_zoo(tmp / name, population_zoo(w, name, zoo.layout, zoo.dataset, activation))
-    log.info("%s: %d models, %d finite", name, len(w), int(torch.isfinite(w).all(1).sum()))
-(tmp / "populations.json").write_text(json.dumps(
-    {"populations": list(pops), "activation": activation, "gan_losses": sorted(gan_losses), "source": snakemake.wildcards.zoo,  # noqa: F821
-     "anchors": len(anchors.acc), "top_anchors": int(anchors.top.sum())}, indent=1))
-publish_dir(tmp, Path(snakemake.output[0]))  # noqa: F821
+with staged_dir(snakemake.output[0]) as tmp:  # noqa: F821
+    for name, losses in gan_losses.items():
+        write_csv(losses, tmp / f"gan_losses_{name}.csv")
+        last = losses.iloc[-1]
+        log.info("%s GAN after %d epochs: d_loss %.3f, g_loss %.3f, D(real) %.2f, "
+                 "D(fake) %.2f", name, len(losses), last.d_loss, last.g_loss, last.d_real,
+                 last.d_fake)
+    for name, w in pops.items():
+        save_zoo(tmp / name, population_zoo(w, name, zoo.layout, zoo.dataset, activation))
+        log.info("%s: %d models, %d finite", name, len(w), int(torch.isfinite(w).all(1).sum()))
+    (tmp / "populations.json").write_text(json.dumps(
+        {"populations": list(pops), "activation": activation, "gan_losses": sorted(gan_losses),
+         "source": snakemake.wildcards.zoo,  # noqa: F821
+         "anchors": len(anchors.acc), "top_anchors": int(anchors.top.sum())}, indent=1))
