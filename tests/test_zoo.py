@@ -49,6 +49,65 @@ def test_missing_manifest(tmp_path):
         load_zoo(tmp_path / "z")
 
 
+def _tampered(tmp_path, change):
+    """A saved zoo whose manifest ``change(manifest)`` edits (someone else's zoo)."""
+    save_zoo(tmp_path / "z", make_zoo(n_models=2))
+    mpath = tmp_path / "z" / MANIFEST
+    manifest = json.loads(mpath.read_text())
+    change(manifest)
+    mpath.write_text(json.dumps(manifest))
+    return tmp_path / "z"
+
+
+def _file(name):
+    return lambda m: m["files"].update({name: {"bytes": 0, "sha256": "0" * 64}})
+
+
+@pytest.mark.parametrize("change, message", [
+    (_file("/etc/passwd"), r"refusing \['/etc/passwd'\]"),
+    (_file("../outside.csv"), r"refusing \['../outside.csv'\]"),
+    (_file("/dev/zero"), r"refusing \['/dev/zero'\]"),
+    (lambda m: m.update(files={}), r"missing \['metadata.csv', 'weights.safetensors'\]"),
+    (lambda m: m.pop("files"), "'files' must map"),
+    (lambda m: m.update(files=[]), "'files' must map"),
+    (lambda m: m.update(layout="conv1"), "'layout' must be a list"),
+    (lambda m: m.update(layout=[{"name": "conv1.weight"}]), "malformed 'layout' entry"),
+    (lambda m: m["files"]["weights.safetensors"].update(sha256="abc"), "64 hex digits"),
+    (lambda m: m.update(n_models="2"), "'n_models' must be an integer"),
+    (lambda m: m.update(model_ids=[0, 0]), "'model_ids' must be 2 distinct integers"),
+    (lambda m: m.update(extra=[]), "'extra' must be an object"),
+    (lambda m: m.update(format="pickle"), "not a hyperreps-zoo v1 manifest"),
+])
+def test_an_untrusted_manifest_is_refused_with_the_file_named(tmp_path, change, message):
+    path = _tampered(tmp_path, change)
+    with pytest.raises(ZooCorruptError, match=message) as err:
+        load_zoo(path)
+    assert "manifest.json" in str(err.value)
+
+
+def test_flipped_weight_bytes_are_caught_whatever_the_manifest_says(tmp_path):
+    # an empty file list used to switch verification off: now every load checks both files
+    path = _tampered(tmp_path, lambda m: m.update(files={}))
+    with pytest.raises(ZooCorruptError):
+        load_zoo(path)
+    save_zoo(tmp_path / "y", make_zoo(n_models=2))
+    f = tmp_path / "y" / WEIGHTS
+    data = bytearray(f.read_bytes())
+    data[200] ^= 0x01
+    f.write_bytes(bytes(data))
+    with pytest.raises(ZooCorruptError, match="sha256"):
+        load_zoo(tmp_path / "y")
+
+
+def test_a_linked_or_special_file_is_refused(tmp_path):
+    save_zoo(tmp_path / "z", make_zoo(n_models=2))
+    f = tmp_path / "z" / WEIGHTS
+    f.unlink()
+    f.symlink_to("/dev/zero")  # the loader used to hang reading it
+    with pytest.raises(ZooCorruptError, match="weights.safetensors: is a symbolic link"):
+        load_zoo(tmp_path / "z")
+
+
 def test_overwrite_replaces_atomically(tmp_path):
     save_zoo(tmp_path / "z", make_zoo(n_models=3))
     save_zoo(tmp_path / "z", make_zoo(n_models=4))

@@ -178,6 +178,14 @@ def _validate_generative(config: dict) -> None:
                     raise ConfigError(
                         f"config key '{key}.reference_epoch': {c['reference_epoch']} but B_T "
                         f"(zoo {t!r}) is trained for {cfg['epochs']} epochs")
+    ens = gen["ensembles"]
+    if ens["populations"] is None:
+        ens["populations"] = [p for p in ("S_KDE30", "B_KDE30") if p in gen["populations"]]
+        ens["populations"].append("B_T")
+    for i, name in enumerate(ens["populations"]):
+        if name != "B_T" and name not in gen["populations"]:
+            raise ConfigError(f"config key 'generative.ensembles.populations.{i}': {name!r} is "
+                              f"not among generative.populations {gen['populations']}")
     match = gen.get("noise_match")
     if match and (match not in gen["populations"] or "N_noise" not in gen["populations"]):
         raise ConfigError(f"config key 'generative.noise_match': {match!r} needs both it and "

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,60 +117,122 @@ def save_zoo(path: str | os.PathLike, zoo: Zoo) -> Path:
     return path
 
 
-def _layout_from_manifest(entries: list[dict], where: Path) -> ParameterLayout:
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_ZOO_FILES = (WEIGHTS, METADATA)  # the format's data files, exactly these
+
+
+def _corrupt(where, message: str) -> ZooCorruptError:
+    return ZooCorruptError(f"{where}: {message}")
+
+
+def _manifest_int(manifest: dict, key: str, mpath: Path, minimum: int = 0) -> int:
+    value = manifest.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _corrupt(mpath, f"{key!r} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _layout_from_manifest(entries, where: Path) -> ParameterLayout:
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise _corrupt(where, "'layout' must be a list of {name, shape, offset} entries")
     channels = None
-    for e in entries:
-        if e.get("name") == "conv1.weight":
-            channels = e["shape"][1]
-    if channels not in (1, 3):
-        raise ZooCorruptError(f"{where}: layout does not describe the zoo CNN")
-    layout = ParameterLayout.for_channels(channels)
-    if [Tensor(e["name"], tuple(e["shape"]), e["offset"]).as_dict() for e in entries] \
-            != layout.as_list():
-        raise ZooCorruptError(f"{where}: layout differs from the zoo CNN with {channels} channels")
+    try:
+        for e in entries:
+            if e.get("name") == "conv1.weight":
+                channels = e["shape"][1]
+        if channels not in (1, 3):
+            raise _corrupt(where, "layout does not describe the zoo CNN")
+        layout = ParameterLayout.for_channels(channels)
+        given = [Tensor(e["name"], tuple(e["shape"]), e["offset"]).as_dict() for e in entries]
+    except (KeyError, TypeError, IndexError) as e:
+        raise _corrupt(where, f"malformed 'layout' entry ({type(e).__name__}: {e})") from None
+    if given != layout.as_list():
+        raise _corrupt(where, f"layout differs from the zoo CNN with {channels} channels")
     return layout
 
 
-def load_zoo(path: str | os.PathLike, verify: bool = True) -> Zoo:
-    """Read a zoo directory; with ``verify`` check sizes and sha256 of every file first."""
+def _checked_files(path: Path, manifest: dict, mpath: Path) -> dict[str, dict]:
+    """The manifest's file records, which must name exactly the format's files, each a
+    regular file inside the zoo folder (no links, devices, absolute paths or '..')."""
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise _corrupt(mpath, f"'files' must map {list(_ZOO_FILES)} to their size and sha256")
+    if set(files) != set(_ZOO_FILES):
+        odd = sorted(set(files) - set(_ZOO_FILES))
+        missing = sorted(set(_ZOO_FILES) - set(files))
+        raise _corrupt(mpath, f"'files' must list exactly {list(_ZOO_FILES)}"
+                       + (f"; refusing {odd}" if odd else "")
+                       + (f"; missing {missing}" if missing else ""))
+    for name, rec in files.items():
+        if (not isinstance(rec, dict) or isinstance(rec.get("bytes"), bool)
+                or not isinstance(rec.get("bytes"), int) or rec["bytes"] < 0
+                or not isinstance(rec.get("sha256"), str) or not _SHA256.match(rec["sha256"])):
+            raise _corrupt(mpath, f"file record of {name!r} must be {{bytes: int, sha256: 64 "
+                                  f"hex digits}}, got {rec!r}")
+        f = path / name
+        if f.is_symlink():
+            raise _corrupt(f, "is a symbolic link; a zoo holds regular files only")
+        if not f.exists():
+            raise _corrupt(f, "missing")
+        if not stat.S_ISREG(f.stat().st_mode):
+            raise _corrupt(f, "not a regular file")
+    return files
+
+
+def load_zoo(path: str | os.PathLike) -> Zoo:
+    """Read a zoo directory, as untrusted input: the manifest must name exactly the format's
+    files inside the folder, with their sizes and sha256 (always checked), and describe the
+    zoo CNN; every inconsistency raises :class:`ZooCorruptError` naming the file."""
     path = Path(path)
     mpath = path / MANIFEST
-    if not mpath.exists():
-        raise ZooCorruptError(f"{mpath}: missing (not a zoo directory, or an interrupted write)")
+    if not mpath.is_file() or mpath.is_symlink():
+        raise _corrupt(mpath, "missing or not a regular file (not a zoo directory, or an "
+                              "interrupted write)")
     try:
         manifest = json.loads(mpath.read_text())
-    except json.JSONDecodeError as e:
-        raise ZooCorruptError(f"{mpath}: not valid JSON ({e})") from None
-    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
-        raise ZooCorruptError(f"{mpath}: not a {FORMAT} v{VERSION} manifest")
-    for name, rec in manifest["files"].items():
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise _corrupt(mpath, f"not valid JSON ({e})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT \
+            or manifest.get("version") != VERSION:
+        raise _corrupt(mpath, f"not a {FORMAT} v{VERSION} manifest")
+    files = _checked_files(path, manifest, mpath)
+    for name, rec in files.items():
         f = path / name
-        if not f.exists():
-            raise ZooCorruptError(f"{f}: missing")
         if f.stat().st_size != rec["bytes"]:
-            raise ZooCorruptError(f"{f}: {f.stat().st_size} bytes, manifest says {rec['bytes']} "
-                                  "(truncated or altered)")
-        if verify and file_sha256(f) != rec["sha256"]:
-            raise ZooCorruptError(f"{f}: sha256 does not match the manifest (corrupt or altered)")
-    layout = _layout_from_manifest(manifest["layout"], mpath)
+            raise _corrupt(f, f"{f.stat().st_size} bytes, manifest says {rec['bytes']} "
+                              "(truncated or altered)")
+        if file_sha256(f) != rec["sha256"]:
+            raise _corrupt(f, "sha256 does not match the manifest (corrupt or altered)")
+    layout = _layout_from_manifest(manifest.get("layout"), mpath)
+    n_models = _manifest_int(manifest, "n_models", mpath, 1)
+    n_epochs = _manifest_int(manifest, "n_epochs", mpath, 1)
+    ids = manifest.get("model_ids")
+    if (not isinstance(ids, list) or len(ids) != n_models or len(set(map(str, ids))) != n_models
+            or not all(isinstance(m, int) and not isinstance(m, bool) for m in ids)):
+        raise _corrupt(mpath, f"'model_ids' must be {n_models} distinct integers")
+    if not isinstance(manifest.get("dataset"), str):
+        raise _corrupt(mpath, "'dataset' must be a dataset name")
+    extra = manifest.get("extra", {})
+    if not isinstance(extra, dict):
+        raise _corrupt(mpath, "'extra' must be an object")
     try:
         tensors = load_file(str(path / WEIGHTS))
     except (SafetensorError, OSError) as e:
-        raise ZooCorruptError(f"{path / WEIGHTS}: unreadable ({e})") from None
+        raise _corrupt(path / WEIGHTS, f"unreadable ({e})") from None
     w = tensors.get("weights")
-    shape = (manifest["n_models"], manifest["n_epochs"], layout.n_params)
-    if w is None or tuple(w.shape) != shape:
-        raise ZooCorruptError(f"{path / WEIGHTS}: expected weights of shape {shape}")
+    shape = (n_models, n_epochs, layout.n_params)
+    if w is None or tuple(w.shape) != shape or w.dtype != torch.float32:
+        raise _corrupt(path / WEIGHTS, f"expected float32 weights of shape {shape}")
     try:
         meta = pd.read_csv(path / METADATA)
     except Exception as e:  # noqa: BLE001 - any parse failure means a corrupt table
-        raise ZooCorruptError(f"{path / METADATA}: unreadable ({e})") from None
+        raise _corrupt(path / METADATA, f"unreadable ({e})") from None
     missing = {"model_id", "epoch", *METRIC_COLUMNS, "diverged"} - set(meta.columns)
     if missing:
-        raise ZooCorruptError(f"{path / METADATA}: missing columns {sorted(missing)}")
-    if len(meta) != shape[0] * shape[1] or set(meta["model_id"]) != set(manifest["model_ids"]):
-        raise ZooCorruptError(f"{path / METADATA}: rows do not match the weights' models/epochs")
-    info = dict(manifest.get("extra", {}), model_ids=manifest["model_ids"])
+        raise _corrupt(path / METADATA, f"missing columns {sorted(missing)}")
+    if len(meta) != shape[0] * shape[1] or set(meta["model_id"]) != set(ids):
+        raise _corrupt(path / METADATA, "rows do not match the weights' models/epochs")
+    info = dict(extra, model_ids=ids)
     return Zoo(w, meta, layout, manifest["dataset"], info)
 
 

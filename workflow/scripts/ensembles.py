@@ -38,9 +38,8 @@ for name in ens["populations"]:
             w, act = bt.weights[:, epoch], single_setting(bt, "activation")
         elif name in pops:
             w, act = tuned.weights[list(pops[name]), epoch], activation
-        else:
-            log.warning("population %s was not sampled; no ensembles", name)
-            continue
+        else:  # the config check refuses this before any job
+            raise ValueError(f"ensembles.populations: {name} was not sampled")
         probs = class_probabilities(w, act, data.test, device)
         curve = ensemble_accuracy(probs, data.test.y, ens["max_size"], ens["draws"], seed=epoch)
         curve.insert(0, "epoch", epoch)
