@@ -31,6 +31,15 @@ include: "rules/autoencoder.smk"
 include: "rules/generative.smk"
 
 
+# Missing datasets and imports that cannot serve the config fail here, after the DAG is built
+# and before any job starts (not in a dry run: `-n` plans the paper config on a machine without
+# its datasets).
+onstart:
+    _problems = check_inputs(config)
+    if _problems:
+        raise WorkflowError("missing inputs:\n" + "\n".join(f"  - {p}" for p in _problems))
+
+
 rule all:
     default_target: True
     input:

@@ -5,6 +5,7 @@ from hyperreps.architecture import ParameterLayout
 from hyperreps.config import (
     ConfigError,
     autoencoder_config,
+    check_inputs,
     comparisons,
     finetune_epochs,
     plan_shards,

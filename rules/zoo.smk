@@ -42,7 +42,8 @@ rule merge_zoo_shards:
 
 rule import_zoo:
     output:
-        directory(f"{RESULTS}/zoos/{{zoo}}/zoo"),
+        zoo=directory(f"{RESULTS}/zoos/{{zoo}}/zoo"),
+        report=f"{RESULTS}/zoos/{{zoo}}/import_report.json",
     log:
         f"{LOGS}/zoos/{{zoo}}/import.log",
     wildcard_constraints:

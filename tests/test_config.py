@@ -151,3 +151,30 @@ def test_shards_share_activation_and_optimizer():
     for s in shards:
         assert len(s.model_ids) <= 4
         assert len({(models[i]["activation"], models[i]["optimizer"]) for i in s.model_ids}) == 1
+
+
+def test_inputs_are_checked_before_any_job(tmp_path):
+    """Missing datasets, a missing import folder and an import too short for the window are
+    named up front (they used to surface only when a job ran)."""
+    from hyperreps.config import check_inputs
+    from test_importers import write_model
+
+    write_model(tmp_path / "rt", "m0", 1, epochs=3)  # epochs 0..2
+    c = validate_config({
+        "data": {"root": str(tmp_path / "no-data")},
+        "zoos": {"m": {"dataset": "mnist", "epochs": 30},
+                 "gone": {"dataset": "digits", "import_from": str(tmp_path / "absent")},
+                 "short": {"dataset": "digits", "import_from": str(tmp_path / "rt")},
+                 "quiet": {"dataset": "svhn", "import_from": str(tmp_path / "rt"),
+                           "autoencoder": {"enabled": False}}}})
+    problems = check_inputs(c)
+    assert len(problems) == 3, problems
+    assert problems[0].startswith("config key 'zoos.m.dataset': dataset 'mnist' not found")
+    assert "How to get it" in problems[0]
+    assert problems[1] == (f"config key 'zoos.gone.import_from': folder {tmp_path / 'absent'} "
+                           "does not exist")
+    assert problems[2].startswith("config key 'autoencoder.window': last epoch 25 but the zoo "
+                                  f"imported from {tmp_path / 'rt'} has epochs 0..2")
+    # an imported zoo that no job reads data for (no autoencoder, not sampled) needs no dataset
+    assert not any("svhn" in p for p in problems)
+    assert check_inputs(validate_config({"zoos": {"d": {"dataset": "digits"}}})) == []

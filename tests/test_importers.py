@@ -92,3 +92,29 @@ def test_wrong_shapes_are_named(tmp_path):
 def test_empty_folder(tmp_path):
     with pytest.raises(ZooImportError, match="no model folders"):
         import_raytune_zoo(tmp_path, "mnist")
+
+
+def test_skip_unsafe_imports_the_rest_and_reports_what_it_left_out(tmp_path, capsys):
+    write_model(tmp_path, "m0", 1)
+    write_model(tmp_path, "m1\x1b[31mRED", 2)  # an escape code in a folder name
+    write_model(tmp_path, "m2", 3)
+    torch.save({"module_list.0.weight": Payload()},
+               tmp_path / "m1\x1b[31mRED" / "checkpoint_000001" / "checkpoints")
+    with pytest.raises(ZooImportError) as err:  # refused by default, as before
+        import_raytune_zoo(tmp_path, "mnist")
+    assert "\x1b" not in str(err.value) and "m1?RED" in str(err.value)
+    zoo = import_raytune_zoo(tmp_path, "mnist", skip_unsafe=True)
+    assert zoo.n_models == 2 and zoo.models()["seed"].tolist() == [1, 3]
+    assert zoo.info["model_ids"] == [0, 1]
+    [skipped] = zoo.info["skipped"]
+    assert skipped["model"] == "m1?RED" and "not a plain tensor" in skipped["reason"]
+    assert "code ran" not in capsys.readouterr().out
+    save_zoo(tmp_path / "out", zoo)  # the report travels in the zoo's manifest
+    assert load_zoo(tmp_path / "out").info["skipped"] == [skipped]
+
+
+def test_skip_unsafe_with_nothing_left_is_an_error(tmp_path):
+    write_model(tmp_path, "m0", 1)
+    torch.save({"x": Payload()}, tmp_path / "m0" / "checkpoint_000000" / "checkpoints")
+    with pytest.raises(ZooImportError, match="every model folder was skipped"):
+        import_raytune_zoo(tmp_path, "mnist", skip_unsafe=True)

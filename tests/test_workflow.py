@@ -76,6 +76,10 @@ def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     assert load_zoo(results(work) / "zoos/imported/zoo").n_models == 2
     assert (results(work) / "figures/zoo_imported_accuracy.png").exists()
     assert "train_zoo_shard" in r.stderr and "import_zoo" in r.stderr
+    report = json.loads((results(work) / "zoos/imported/import_report.json").read_text())
+    assert report["imported"] == 2 and report["skipped"] == []
+    # 2 imported models leave the validation split empty: said on the terminal, not only logged
+    assert "WARNING: zoo imported: the split leaves 0 models in val" in r.stderr
     for z in ("tiny", "imported"):  # diagnostics for every zoo, with or without autoencoder
         diag = json.loads((results(work) / f"zoos/{z}/diagnostics.json").read_text())
         assert diag["summary"]["n_models"] > 0
@@ -192,6 +196,19 @@ def test_bad_config_fails_before_any_job(tmp_path):
                   tmp_path)
     assert r.returncode != 0 and "zoos.z.epochs" in r.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_missing_inputs_fail_before_any_job(tmp_path):
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(
+        {"data": {"root": str(tmp_path / "data")},
+         "zoos": {"m": {"dataset": "mnist", "epochs": 30},
+                  "imp": {"dataset": "digits", "import_from": str(tmp_path / "absent")}}}))
+    r = snakemake(["--cores", "1", "--configfile", "c.yaml", "--directory", str(tmp_path)],
+                  tmp_path)
+    assert r.returncode != 0
+    assert "config key 'zoos.m.dataset': dataset 'mnist' not found" in r.stderr
+    assert "config key 'zoos.imp.import_from'" in r.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
 
 
 def test_paper_config_dry_run_lists_every_shard(tmp_path):

@@ -202,6 +202,56 @@ def _validate_generative(config: dict) -> None:
                                   f"{needs[pop]} autoencoder, which zoo {name!r} does not train")
 
 
+def check_inputs(config: dict) -> list[str]:
+    """What the workflow needs from disk and lacks, found before any job starts (cheap: no
+    file is loaded): each zoo's dataset where a job will read it, each ``import_from`` folder,
+    and whether an imported zoo's epochs (its first model's checkpoints) cover its
+    autoencoder window and the comparison epochs. One message per problem, naming the key."""
+    from .data import DataSettings, missing_dataset  # noqa: PLC0415
+    from .importers import count_checkpoints  # noqa: PLC0415
+
+    settings = DataSettings.from_config(config["data"])
+    pairs = transfer_pairs(config)
+    in_pairs = {z for pair in pairs for z in pair}
+    problems = []
+    for name, zoo in config["zoos"].items():
+        imported = "import_from" in zoo
+        ae = autoencoder_config(config, name)
+        if not imported or ae["enabled"] or name in in_pairs:
+            why = missing_dataset(zoo["dataset"], settings)
+            if why:
+                problems.append(f"config key 'zoos.{name}.dataset': {why}")
+        if not imported:
+            continue
+        folder = Path(zoo["import_from"])
+        key = f"zoos.{name}.import_from"
+        if not folder.is_dir():
+            problems.append(f"config key '{key}': folder {folder} does not exist")
+            continue
+        checkpoints = count_checkpoints(folder)
+        if not checkpoints:
+            problems.append(f"config key '{key}': {folder} holds no model folders "
+                            "(*/params.json with checkpoint_NNNNNN/ folders)")
+            continue
+        last = checkpoints - 1  # epochs 0..last
+        if ae["enabled"] and ae["window"]["last"] > last:
+            where = f"zoos.{name}.autoencoder" if "autoencoder" in zoo else "autoencoder"
+            problems.append(f"config key '{where}.window': last epoch {ae['window']['last']} "
+                            f"but the zoo imported from {folder} has epochs 0..{last} "
+                            f"({checkpoints} checkpoints in its first model)")
+        for source, target in pairs:
+            if target != name:
+                continue
+            kind = "in_dataset" if source == target else "transfer"
+            for i, c in enumerate(config["generative"]["comparisons"][kind]):
+                if c["reference_epoch"] > last:
+                    problems.append(
+                        f"config key 'generative.comparisons.{kind}.{i}.reference_epoch': "
+                        f"{c['reference_epoch']} but B_T (zoo {name!r}, imported) has epochs "
+                        f"0..{last}")
+    return list(dict.fromkeys(problems))
+
+
 def load_config(path: str | Path) -> dict:
     cfg = yaml.safe_load(Path(path).read_text()) or {}
     return validate_config(cfg)

@@ -388,6 +388,44 @@ def _validate(name: str, x: torch.Tensor, y: torch.Tensor, channels: int, split:
         raise DatasetCorruptError(f"{name} {split}: labels outside 0..9")
 
 
+def _required_files(name: str, root: Path) -> list[list[Path]]:
+    """Alternative sets of files a dataset loads from (any one complete set will do); empty
+    for bundled data."""
+    if name in ("digits", "digits_rot90"):
+        return []
+    if name in ("mnist", "fashion_mnist"):
+        cls = "MNIST" if name == "mnist" else "FashionMNIST"
+        folders = [root / cls / "raw"] + ([DEBIAN_FASHION] if name == "fashion_mnist" else [])
+        return [[f / n for n in _MNIST_FILES] for f in folders] + \
+            [[f / (n + ".gz") for n in _MNIST_FILES] for f in folders]
+    if name == "svhn":
+        return [[root / "SVHN" / "train_32x32.mat", root / "SVHN" / "test_32x32.mat"]]
+    if name == "usps":
+        return [[root / "USPS" / "usps.bz2", root / "USPS" / "usps.t.bz2"]]
+    if name == "cifar10":
+        folder = root / "cifar-10-batches-py"
+        return [[folder / f"data_batch_{i}" for i in range(1, 6)] + [folder / "test_batch"]]
+    if name == "stl10":
+        folder = root / "stl10_binary"
+        return [[folder / f for f in ("train_X.bin", "train_y.bin", "test_X.bin", "test_y.bin")]]
+    raise ValueError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")
+
+
+def missing_dataset(name: str, settings: DataSettings | None = None) -> str | None:
+    """Why ``name`` cannot be loaded (its files are absent and downloads are off), naming
+    the files looked for and how to get them; None if it can. Cheap: no file is read, so
+    the workflow asks before any job starts."""
+    settings = settings or DataSettings()
+    options = _required_files(name, Path(settings.root))
+    if not options or settings.allow_download or any(all(f.exists() for f in files)
+                                                      for files in options):
+        return None
+    looked = sorted({str(f.parent) for files in options for f in files})
+    return (f"dataset {name!r} not found (looked in {', '.join(looked)} for "
+            f"{', '.join(f.name for f in options[0])}). How to get it: "
+            f"{dataset_info(name).how_to_get}")
+
+
 def load_dataset(name: str, settings: DataSettings | None = None) -> DatasetSplits:
     """Load, preprocess and split one registered dataset."""
     info = dataset_info(name)

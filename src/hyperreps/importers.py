@@ -36,8 +36,21 @@ _PARAM_KEYS = {"activation": "model::nlin", "init": "model::init_type",
                "dropout": "model::dropout", "batch_size": "training::batchsize"}
 
 
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` without terminal escape sequences and control characters (file names and
+    messages from an untrusted zoo must not drive the user's terminal)."""
+    return _TERMINAL_CODES.sub("?", str(text))
+
+
 class ZooImportError(ValueError):
-    """A file of the zoo being imported is missing, unsafe or malformed; the message names it."""
+    """A file of the zoo being imported is missing, unsafe or malformed; the message names it
+    (made printable: no terminal escape codes)."""
+
+    def __init__(self, message: str):
+        super().__init__(printable(message))
 
 
 def _checkpoint_dirs(model_dir: Path) -> list[tuple[int, Path]]:
@@ -92,39 +105,66 @@ def _read_results(path: Path) -> list[dict]:
     return sorted(rows, key=lambda r: r.get("training_iteration", 0))
 
 
-def import_raytune_zoo(root: str | Path, dataset: str, channels: int = 1) -> Zoo:
-    """Read every model folder under ``root`` into one :class:`Zoo`."""
+def _read_model(folder: Path, layout: ParameterLayout, n_epochs: int | None
+                ) -> tuple[dict, list[dict], torch.Tensor]:
+    """One model folder: its params, its last ``n_epochs`` result lines (all if None) and its
+    checkpoints as flat weights ``[epochs, P]``; ZooImportError naming the bad file."""
+    try:
+        params = json.loads((folder / "params.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ZooImportError(f"{folder / 'params.json'}: not JSON ({e})") from None
+    if not isinstance(params, dict):
+        raise ZooImportError(f"{folder / 'params.json'}: not a JSON object")
+    results = _read_results(folder / "result.json")
+    ckpts = _checkpoint_dirs(folder)
+    if not ckpts:
+        raise ZooImportError(f"{folder}: no checkpoint_NNNNNN folders")
+    if n_epochs is not None and len(ckpts) != n_epochs:
+        raise ZooImportError(f"{folder}: {len(ckpts)} checkpoints, other models have {n_epochs}")
+    if len(results) < len(ckpts):
+        raise ZooImportError(f"{folder / 'result.json'}: {len(results)} lines for "
+                             f"{len(ckpts)} checkpoints")
+    flat = torch.stack([_load_state(d / "checkpoints", layout) for _, d in ckpts])
+    return params, results[-len(ckpts):], flat
+
+
+def count_checkpoints(root: str | Path) -> int | None:
+    """Epochs (checkpoints) of the first model folder under ``root``, read without loading
+    any checkpoint; None if there is no model folder."""
+    folders = sorted(p.parent for p in Path(root).glob("*/params.json"))
+    return len(_checkpoint_dirs(folders[0])) if folders else None
+
+
+def import_raytune_zoo(root: str | Path, dataset: str, channels: int = 1,
+                       skip_unsafe: bool = False) -> Zoo:
+    """Read every model folder under ``root`` into one :class:`Zoo`.
+
+    A model whose files are unsafe or malformed (a pickle that runs code, wrong shapes, a
+    missing file) stops the import with :class:`ZooImportError`; with ``skip_unsafe`` it is
+    left out instead, and ``zoo.info["skipped"]`` lists each such folder with the reason."""
     root = Path(root)
     layout = ParameterLayout.for_channels(channels)
     folders = sorted(p.parent for p in root.glob("*/params.json"))
     if not folders:
         raise ZooImportError(f"{root}: no model folders (*/params.json) found")
-    weights, records, n_epochs = [], [], None
-    for model_id, folder in enumerate(folders):
+    weights, records, skipped, n_epochs = [], [], [], None
+    for folder in folders:
         try:
-            params = json.loads((folder / "params.json").read_text())
-        except json.JSONDecodeError as e:
-            raise ZooImportError(f"{folder / 'params.json'}: not JSON ({e})") from None
-        results = _read_results(folder / "result.json")
-        ckpts = _checkpoint_dirs(folder)
-        if not ckpts:
-            raise ZooImportError(f"{folder}: no checkpoint_NNNNNN folders")
-        if n_epochs is None:
-            n_epochs = len(ckpts)
-        if len(ckpts) != n_epochs:
-            raise ZooImportError(f"{folder}: {len(ckpts)} checkpoints, other models have "
-                                 f"{n_epochs}")
-        if len(results) < n_epochs:
-            raise ZooImportError(f"{folder / 'result.json'}: {len(results)} lines for "
-                                 f"{n_epochs} checkpoints")
-        results = results[-n_epochs:]
-        flat = torch.stack([_load_state(d / "checkpoints", layout) for _, d in ckpts])
+            params, results, flat = _read_model(folder, layout, n_epochs)
+        except ZooImportError as e:
+            if not skip_unsafe:
+                raise
+            skipped.append({"model": printable(folder.name), "reason": str(e)})
+            log.warning("skipped %s: %s", printable(folder.name), e)
+            continue
+        n_epochs = len(flat)
+        model_id = len(weights)
         finite = torch.isfinite(flat).all(dim=1)
         diverged_epoch = -1 if bool(finite.all()) else int((~finite).nonzero()[0])
         if diverged_epoch >= 0:
             flat[diverged_epoch:] = float("nan")
-            log.warning("%s: non-finite weights from epoch %d: recorded as diverged", folder,
-                        diverged_epoch)
+            log.warning("%s: non-finite weights from epoch %d: recorded as diverged",
+                        printable(folder), diverged_epoch)
         weights.append(flat)
         base = dict(model_id=model_id, seed=int(params.get("seed", -1)), source=folder.name)
         for ours, theirs in _PARAM_KEYS.items():
@@ -138,6 +178,10 @@ def import_raytune_zoo(root: str | Path, dataset: str, channels: int = 1) -> Zoo
             rec["diverged"] = diverged_epoch >= 0
             rec["diverged_epoch"] = diverged_epoch
             records.append(rec)
+    if not weights:
+        raise ZooImportError(f"{root}: every model folder was skipped as unsafe or malformed "
+                             f"({len(skipped)}); first: {skipped[0]['reason']}")
     meta = pd.DataFrame.from_records(records)
-    info = dict(model_ids=list(range(len(folders))), imported_from=str(root), format="raytune")
+    info = dict(model_ids=list(range(len(weights))), imported_from=str(root), format="raytune",
+                skipped=skipped)
     return Zoo(torch.stack(weights), meta, layout, dataset, info)

@@ -10,3 +10,9 @@ def setup_logging(snakemake):
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     return logging.getLogger(snakemake.rule)
+
+
+def warn_loudly(log, message: str) -> None:
+    """A warning in the job's log and on the terminal that runs the workflow."""
+    log.warning(message)
+    print(f"WARNING: {message}", file=sys.__stderr__, flush=True)
