@@ -189,6 +189,39 @@ def test_rerun_does_nothing(tiny_run):
     assert r.returncode == 0 and "Nothing to be done" in r.stderr
 
 
+@pytest.mark.slow
+def test_a_hard_kill_resumes_with_the_readme_commands(tmp_path):
+    """SIGKILL of the whole run mid-shard: the same command stops on the lock; the README's
+    `--unlock`, then the same command, finishes, the shard resuming from its last epoch."""
+    import signal
+    import time
+
+    readme = (ROOT / "README.md").read_text()
+    assert "snakemake --unlock --configfile" in readme and "LockException" in readme
+    (tmp_path / "k.yaml").write_text(yaml.safe_dump(
+        {"device": "cpu", "autoencoder": {"enabled": False},
+         "zoos": {"k": {"dataset": "digits", "seeds": {"first": 1, "count": 4}, "epochs": 40,
+                        "shard_size": 4}}}))
+    args = ["--cores", "1", "--configfile", "k.yaml", "--directory", str(tmp_path)]
+    run = subprocess.Popen(SNAKEMAKE + args, cwd=tmp_path, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=dict(os.environ, PYTHONWARNINGS="ignore"))
+    state = tmp_path / "results/k/zoos/k/resume/0000.safetensors"
+    deadline = time.time() + 180
+    while not state.exists() and time.time() < deadline and run.poll() is None:
+        time.sleep(0.2)
+    assert state.exists(), "the shard never saved its state"
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    again = snakemake(args, tmp_path)
+    assert again.returncode != 0 and "LockException" in again.stderr + again.stdout
+    assert snakemake(["--unlock", *args[2:]], tmp_path).returncode == 0
+    done = snakemake(args, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "resuming from" in (tmp_path / "logs/k/zoos/k/train_0000.log").read_text()
+    assert not state.exists()  # removed once the shard is published
+
+
 def test_bad_config_fails_before_any_job(tmp_path):
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(
         {"zoos": {"z": {"dataset": "digits", "epochs": "many"}}}))
