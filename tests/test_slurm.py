@@ -154,9 +154,19 @@ def slurm_job_table(ids) -> dict[str, dict]:
     return table
 
 
-def write_config(path: Path, zoo: dict, data_root: Path | None = None):
-    # the zoo stage only: each further job costs ~40 s of SLURM status polling
-    cfg = {"device": "cpu", "zoos": {"tiny": zoo}, "autoencoder": {"enabled": False}}
+TINY_AUTOENCODER = {
+    "variants": ["lwln"], "window": {"first": 0, "last": 1},
+    "architecture": {"d_model": 8, "n_layers": 1, "n_heads": 2, "d_ff": 16, "latent_dim": 4,
+                     "projection_layers": 1, "projection_width": 8, "projection_dim": 4},
+    "training": {"epochs": 1, "batch_size": 2, "eval_every": 1}}
+
+
+def write_config(path: Path, zoo: dict, data_root: Path | None = None,
+                 autoencoder: dict | None = None):
+    # each job costs seconds of SLURM status polling: the zoo stage, plus one autoencoder job
+    # where asked (requested as a target: its downstream jobs are not run)
+    cfg = {"device": "cpu", "zoos": {"tiny": zoo},
+           "autoencoder": autoencoder or {"enabled": False}}
     if data_root is not None:
         cfg["data"] = {"root": str(data_root)}
     path.write_text(yaml.safe_dump(cfg))
@@ -166,11 +176,17 @@ def test_tiny_zoo_runs_through_sbatch(slurm_cluster, tmp_path, capsys):
     work = tmp_path / "wf"
     work.mkdir()
     profile = local_profile(tmp_path / "profile", slurm_cluster)
-    # 4 models, 2 per shard: 2 shard jobs, then merge, split and plot (5 SLURM jobs)
+    # 4 models, 2 per shard: 2 shard jobs, then merge, split, plot and diagnostics, and one
+    # autoencoder job beyond the zoo stage (7 SLURM jobs)
     write_config(work / "tiny.yaml", {"dataset": "digits", "seeds": {"first": 1, "count": 4},
-                                      "epochs": 1, "shard_size": 2})
+                                      "epochs": 1, "shard_size": 2},
+                 autoencoder=TINY_AUTOENCODER)
+    out_dir = "results/tiny"
+    targets = [f"{out_dir}/zoos/tiny/split.json", f"{out_dir}/figures/zoo_tiny_accuracy.png",
+               f"{out_dir}/tables/zoo_diagnostics_tiny.md",
+               f"{out_dir}/autoencoders/tiny/lwln/model"]
     rc, out, secs = run_snakemake(["--profile", str(profile), "--configfile", "tiny.yaml",
-                                   "--directory", str(work)], work, RUN_TIMEOUT)
+                                   "--directory", str(work), *targets], work, RUN_TIMEOUT)
     jobs = submitted_jobs(out)
     table = slurm_job_table(jobs) if jobs else {}
     with capsys.disabled():   # into the CI log even without -s
@@ -189,19 +205,21 @@ def test_tiny_zoo_runs_through_sbatch(slurm_cluster, tmp_path, capsys):
     # every job went through sbatch: a SLURM job id each, a kept SLURM log each
     rules = sorted(rule for rule, _ in jobs.values())
     assert rules == ["diagnose_zoo", "merge_zoo_shards", "plot_zoo_accuracy", "split_zoo",
-                     "train_zoo_shard", "train_zoo_shard"], out[-4000:]
+                     "train_autoencoder", "train_zoo_shard", "train_zoo_shard"], out[-4000:]
+    assert (work / out_dir / "autoencoders/tiny/lwln/model/autoencoder.safetensors").is_file()
     for slurm_id, (rule, log) in jobs.items():
         assert log.is_file() and log.name == f"{slurm_id}.log", log   # kept: keep-successful-logs
         assert f"rule {rule}:" in log.read_text()
-    assert "7 of 7 steps (100%) done" in out       # the 6 jobs + the local target rule all
+    assert "7 of 7 steps (100%) done" in out       # the 7 jobs (explicit targets: no `all`)
 
-    # and slurmctld agrees: completed, shards on the GPU partition with a GPU, the rest on
-    # the CPU partition (profiles/default did not mask the profile's set-resources)
+    # and slurmctld agrees: completed, shards and the autoencoder on the GPU partition with a
+    # GPU, the rest on the CPU partition (profiles/default did not mask the profile's
+    # set-resources)
     gpus = LOCAL_PARTITIONS["gpu"] in slurm_cluster
     for slurm_id, (rule, _) in jobs.items():
         info = table.get(slurm_id)
         assert info and info["state"] == "COMPLETED", (slurm_id, info)
-        if gpus and rule == "train_zoo_shard":
+        if gpus and rule in ("train_zoo_shard", "train_autoencoder"):
             assert info["partition"] == LOCAL_PARTITIONS["gpu"] and "gpu:1" in info["tres"]
         elif gpus:
             assert info["partition"] == LOCAL_PARTITIONS["cpu"] and "gpu" not in info["tres"]
