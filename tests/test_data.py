@@ -145,3 +145,13 @@ def test_real_fashion_mnist_from_debian(tmp_path):
     d = load_dataset("fashion_mnist", DataSettings(tmp_path))
     assert (len(d.train), len(d.val), len(d.test)) == (50_000, 10_000, 10_000)
     assert torch.bincount(d.test.y).tolist() == [1000] * 10
+
+
+def test_corrupt_idx_files_are_named(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (raw / name).write_bytes(b"garbage")
+    with pytest.raises(DatasetCorruptError, match="MNIST/raw: the idx files are unreadable"):
+        load_dataset("mnist", DataSettings(tmp_path))

@@ -226,15 +226,19 @@ def test_tiny_zoo_runs_through_sbatch(slurm_cluster, tmp_path, capsys):
 
 
 def test_failing_job_fails_the_run_in_bounded_time(slurm_cluster, tmp_path, capsys):
-    # A valid config whose dataset files are missing: nothing fails before the shard job
-    # runs on the cluster (a bad *config* would fail before any job and test nothing here).
+    # A valid config whose dataset files exist but are corrupt: nothing fails before the shard
+    # job reads them on the cluster (a bad config, or missing files, fail before any job -
+    # onstart - and would test nothing here).
     work = tmp_path / "wf"
-    empty = tmp_path / "no-data"
+    garbage = tmp_path / "bad-data"
     work.mkdir()
-    empty.mkdir()
+    (garbage / "MNIST" / "raw").mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (garbage / "MNIST" / "raw" / name).write_bytes(b"not an idx file")
     profile = local_profile(tmp_path / "profile", slurm_cluster)
     write_config(work / "missing.yaml", {"dataset": "mnist", "seeds": {"first": 1, "count": 2},
-                                         "epochs": 1, "shard_size": 2}, data_root=empty)
+                                         "epochs": 1, "shard_size": 2}, data_root=garbage)
     rc, out, secs = run_snakemake(["--profile", str(profile), "--configfile", "missing.yaml",
                                    "--directory", str(work)], work, FAIL_TIMEOUT)
     jobs = submitted_jobs(out)
@@ -247,5 +251,5 @@ def test_failing_job_fails_the_run_in_bounded_time(slurm_cluster, tmp_path, caps
     attempts = 1 + yaml.safe_load(PROFILE.read_text()).get("retries", 0)
     assert [rule for rule, _ in jobs.values()] == ["train_zoo_shard"] * attempts, out[-4000:]
     assert re.search(r"SLURM-job '\d+' failed, SLURM status is: 'FAILED'", out), out[-4000:]
-    assert "MNIST" in out and "not found" in out.lower(), out[-4000:]   # show-failed-logs
+    assert "MNIST/raw: the idx files are unreadable" in out, out[-4000:]   # show-failed-logs
     assert not (work / "results/missing/zoos/tiny/zoo").exists()

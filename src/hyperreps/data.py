@@ -188,8 +188,13 @@ def _idx_family(cls_name: str, extra_folders: tuple[Path, ...], how: str):
                 break
         if not all((raw / f).exists() for f in _MNIST_FILES) and not settings.allow_download:
             raise _not_found(cls_name, searched, how)
-        tr = cls(str(settings.root), train=True, download=settings.allow_download)
-        te = cls(str(settings.root), train=False, download=settings.allow_download)
+        try:
+            tr = cls(str(settings.root), train=True, download=settings.allow_download)
+            te = cls(str(settings.root), train=False, download=settings.allow_download)
+        except (AssertionError, RuntimeError, ValueError, OSError) as e:
+            raise DatasetCorruptError(
+                f"{raw}: the idx files are unreadable ({type(e).__name__}: {e}); replace them "
+                f"with the original files. How to get them: {how}") from None
         return (tr.data.unsqueeze(1), torch.as_tensor(tr.targets), te.data.unsqueeze(1),
                 torch.as_tensor(te.targets))
 
