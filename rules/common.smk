@@ -122,6 +122,8 @@ def all_targets():
     for z in ZOOS:
         out += [f"{RESULTS}/zoos/{z}/split.json", f"{RESULTS}/figures/zoo_{z}_accuracy.png",
                 f"{RESULTS}/tables/zoo_diagnostics_{z}.md"]
+        if z in TRAINED_ZOOS:
+            out.append(f"{RESULTS}/figures/permutation_equivalence_{z}.png")
         if AE_CONFIG[z]["enabled"]:
             out += [f"{RESULTS}/tables/reconstruction_{z}.md", f"{RESULTS}/tables/probes_{z}.md",
                     f"{RESULTS}/figures/embeddings_{z}_geometry.png"]

@@ -114,3 +114,29 @@ rule diagnose_zoo:
         "../envs/hyperreps.yaml"
     script:
         "../workflow/scripts/diagnose_zoo.py"
+
+
+rule permutation_equivalence:
+    # 2021 App. A / App. Fig. 1: model A (the zoo's first model, its settings, up to 10
+    # epochs), its permuted copy Ap, and B trained from Ap's start; one small job per zoo
+    output:
+        table=multiext(f"{RESULTS}/tables/permutation_equivalence_{{zoo}}", ".md", ".csv"),
+        figure=report(
+            f"{RESULTS}/figures/permutation_equivalence_{{zoo}}.png",
+            caption="../report/permutation_equivalence.rst",
+            category="zoos",
+        ),
+    log:
+        f"{LOGS}/zoos/{{zoo}}/permutation_equivalence.log",
+    wildcard_constraints:
+        zoo=names_regex(TRAINED_ZOOS),
+    params:
+        zoo=lambda wc: ZOOS[wc.zoo],
+        epochs=lambda wc: min(10, ZOOS[wc.zoo]["epochs"]),
+    threads: 2
+    resources:
+        gpu=0 if config["device"] == "cpu" else 1,
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/permutation_equivalence.py"

@@ -541,6 +541,30 @@ def plot_accuracy_over_epochs(acc: pd.DataFrame, source: str, target: str, path,
     _save(fig, path)
 
 
+def plot_permutation_equivalence(table: pd.DataFrame, title: str, path) -> None:
+    """2021 App. Fig. 1: test accuracy of A, of its permuted copy Ap and of B (trained from
+    Ap's start) per epoch (left), and how far B drifts from the permuted A (right, log
+    scale: float rounding, amplified where training is chaotic)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    e = table["epoch"]
+    left.plot(e, 100 * table["test_acc_A"], color="#1f77b4", lw=3, alpha=0.5, label="A")
+    left.plot(e, 100 * table["test_acc_Ap"], color="#ff7f0e", ls="--", marker="o", ms=3,
+              label="Ap = P(A) (forward)")
+    left.plot(e, 100 * table["test_acc_B"], color="#2ca02c", ls=":", marker="s", ms=3,
+              label="B, trained from Ap at 0 (backward)")
+    left.set_xlabel("epoch")
+    left.set_ylabel("test accuracy (%)")
+    left.legend(fontsize=8, frameon=False)
+    drift = table["rel_diff"].where(table["rel_diff"] > 0)
+    right.semilogy(e, drift, color="#2ca02c", marker="s", ms=3, label="max |B - P(A)| / max |A|")
+    right.axhline(np.finfo(np.float32).eps, color="grey", ls=":", lw=1, label="float32 eps")
+    right.set_xlabel("epoch")
+    right.set_ylabel("relative weight difference")
+    right.legend(fontsize=8, frameon=False)
+    fig.suptitle(f"permutation equivalence, {title}", fontsize=10)
+    _save(fig, path)
+
+
 def plot_gan_losses(losses: pd.DataFrame, name: str, path) -> None:
     """The latent GAN's training per epoch (2022 App. E.2): discriminator and generator loss
     (left) and the mean probability the discriminator gives real and generated codes (right;
