@@ -82,7 +82,9 @@ def test_permuted_model_computes_the_same_function(seed, channels, activation):
     ref = ZooCNN(channels, activation).load_flat(flat[0].float()).eval()
     with torch.no_grad():
         out, ref_out = net(x.float()), ref(x.float())
-        assert (out - ref_out).abs().max() < 1e-6 * max(1.0, ref_out.abs().max().item())
+        # float32, another summation order over up to 720 products per unit: a few 1e-6
+        # relative (hypothesis found 6.8e-6 at seed 445, relu); a wrong permutation is O(1)
+        assert (out - ref_out).abs().max() < 2e-5 * max(1.0, ref_out.abs().max().item())
 
 
 def test_a_wrong_permutation_changes_the_function():
