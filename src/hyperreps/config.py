@@ -164,14 +164,14 @@ def _validate_generative(config: dict) -> None:
                               f"input channels, {p['target']!r} {b}; weights cannot transfer")
     for kind, epochs in (("in_dataset", gen["finetune_epochs"]),
                          ("transfer", gen["transfer_epochs"])):
+        targets = (gen["in_dataset"] if kind == "in_dataset"
+                   else [p["target"] for p in gen["transfer"]])
         for i, c in enumerate(gen["comparisons"][kind]):
             key = f"generative.comparisons.{kind}.{i}"
             if c["epoch"] > epochs:
                 what = "finetune_epochs" if kind == "in_dataset" else "transfer_epochs"
                 raise ConfigError(f"config key '{key}.epoch': {c['epoch']} but populations are "
                                   f"fine-tuned for generative.{what} = {epochs} epochs")
-            targets = (gen["in_dataset"] if kind == "in_dataset"
-                       else [p["target"] for p in gen["transfer"]])
             for t in targets:
                 cfg = zoos[t]
                 if "import_from" not in cfg and c["reference_epoch"] > cfg["epochs"]:

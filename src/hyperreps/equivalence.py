@@ -16,8 +16,6 @@ are both measured.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 import torch
@@ -63,5 +61,6 @@ def equivalence_settings(model: dict, epochs: int) -> tuple[ModelSpec, TrainSett
     spec = ModelSpec(seed=model["seed"], init=model["init"], lr=float(model["lr"]),
                      weight_decay=float(model["weight_decay"]), dropout=0.0)
     settings = TrainSettings(activation=model["activation"], optimizer=model["optimizer"],
-                             batch_size=int(model["batch_size"]), epochs=epochs)
-    return spec, replace(settings, shuffle_seed=model["seed"])
+                             batch_size=int(model["batch_size"]), epochs=epochs,
+                             shuffle_seed=model["seed"])
+    return spec, settings

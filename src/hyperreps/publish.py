@@ -10,7 +10,7 @@ then (put back if the rename fails), so an output is never lost before its repla
 complete.
 
 - :func:`atomic_path` (a file path to write to, then published), :func:`write_text`,
-  :func:`write_bytes`, :func:`copy_file`;
+  :func:`copy_file`;
 - :func:`staged_dir` (a folder to fill, then published).
 """
 
@@ -92,11 +92,6 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def write_bytes(final: str | os.PathLike, data: bytes) -> None:
-    with atomic_path(final) as tmp:
-        tmp.write_bytes(data)
 
 
 def write_text(final: str | os.PathLike, text: str) -> None:
