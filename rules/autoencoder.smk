@@ -109,3 +109,48 @@ rule plot_embeddings:
         "../envs/hyperreps.yaml"
     script:
         "../workflow/scripts/plot_embeddings.py"
+
+
+rule robustness_smoothness:
+    input:
+        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
+        autoencoders=ae_dirs,
+    output:
+        robustness=multiext(f"{RESULTS}/tables/robustness_{{zoo}}", ".md", ".csv", ".tex"),
+        smoothness=multiext(f"{RESULTS}/tables/smoothness_{{zoo}}", ".md", ".csv", ".tex"),
+        figure=report(
+            f"{RESULTS}/figures/robustness_smoothness_{{zoo}}.png",
+            caption="../report/robustness_smoothness.rst",
+            category="Hyper-representations",
+            labels={"zoo": "{zoo}", "figure": "robustness and smoothness (Fig. 3)"},
+        ),
+    log:
+        f"{LOGS}/autoencoders/{{zoo}}/robustness_smoothness.log",
+    params:
+        epoch=lambda wc: ae_window(wc.zoo)[1],
+        trajectory=lambda wc: list(trajectory_epochs(config, wc.zoo)),
+    threads: 2
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/robustness_smoothness.py"
+
+
+rule cross_zoo_reconstruction:
+    input:
+        autoencoders=[cross_zoo_autoencoder(p) for p in CROSS_ZOO],
+        zoos=[f"{RESULTS}/zoos/{p['zoo']}/zoo" for p in CROSS_ZOO],
+        splits=[f"{RESULTS}/zoos/{p['zoo']}/split.json" for p in CROSS_ZOO],
+    output:
+        table=multiext(f"{RESULTS}/tables/table9_cross_zoo_reconstruction", ".md", ".csv", ".tex"),
+        grid=multiext(f"{RESULTS}/tables/table9_grid", ".md", ".csv", ".tex"),
+    log:
+        f"{LOGS}/autoencoders/cross_zoo_reconstruction.log",
+    params:
+        pairs=[dict(p, window=ae_window(p["autoencoder"])) for p in CROSS_ZOO],
+    threads: 2
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/cross_zoo_reconstruction.py"

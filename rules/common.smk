@@ -9,6 +9,7 @@ from hyperreps.config import (
     comparisons,
     finetune_epochs,
     plan_shards,
+    trajectory_epochs,
     transfer_pairs,
     validate_config,
 )
@@ -33,6 +34,7 @@ AE_CONFIG = {z: autoencoder_config(config, z) for z in ZOOS}
 VARIANTS = {z: AE_CONFIG[z]["variants"] for z in ZOOS}
 PAIRS = transfer_pairs(config)
 SOURCES = list(dict.fromkeys(s for s, _ in PAIRS))  # the zoos that are sampled
+CROSS_ZOO = config["cross_zoo_reconstruction"]  # Table 9 pairs
 NOTHING = "(?!x)x"  # a regex matching no name
 
 
@@ -83,6 +85,14 @@ def ae_embeddings(wildcards):
             for v in VARIANTS[wildcards.zoo]]
 
 
+def cross_zoo_autoencoder(pair):
+    """Table 9 uses the autoencoder with layer-wise loss normalisation (the first variant if
+    the zoo has none)."""
+    variants = VARIANTS[pair["autoencoder"]]
+    variant = "lwln" if "lwln" in variants else variants[0]
+    return f"{RESULTS}/autoencoders/{pair['autoencoder']}/{variant}/model"
+
+
 def ae_window(zoo):
     """The autoencoder's epoch window of a zoo, [first, last]."""
     return [AE_CONFIG[zoo]["window"]["first"], AE_CONFIG[zoo]["window"]["last"]]
@@ -126,7 +136,10 @@ def all_targets():
             out.append(f"{RESULTS}/figures/permutation_equivalence_{z}.png")
         if AE_CONFIG[z]["enabled"]:
             out += [f"{RESULTS}/tables/reconstruction_{z}.md", f"{RESULTS}/tables/probes_{z}.md",
-                    f"{RESULTS}/figures/embeddings_{z}_geometry.png"]
+                    f"{RESULTS}/figures/embeddings_{z}_geometry.png",
+                    f"{RESULTS}/figures/robustness_smoothness_{z}.png"]
+    if CROSS_ZOO:
+        out.append(f"{RESULTS}/tables/table9_cross_zoo_reconstruction.md")
     if PAIRS:
         out += [f"{RESULTS}/tables/table1_in_dataset.md", f"{RESULTS}/figures/generative"]
     return out

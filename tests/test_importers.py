@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from hyperreps.architecture import ZooCNN, init_parameters
+from hyperreps.architecture import ReferenceModel, zoo_cnn_name, init_parameters
 from hyperreps.importers import ZooImportError, import_raytune_zoo
 from hyperreps.zoo import load_zoo, save_zoo
 
 
 def reference_state_dict(flat, dropout=False):
     """A state dict with the reference CNN's keys (module_list.{i}); dropout shifts indices."""
-    m = ZooCNN(1).load_flat(flat)
+    m = ReferenceModel(zoo_cnn_name(1)).load_flat(flat)
     idx = [0, 4, 8, 12, 15] if dropout else [0, 3, 6, 9, 11]
     mods = [m.conv1, m.conv2, m.conv3, m.fc1, m.fc2]
     out = {}
@@ -32,7 +32,7 @@ def write_model(root, name, seed, epochs=3, start=0, dropout=False, nan_from=Non
         "training::batchsize": 10, "model::channels_in": 1}))
     lines, flats = [], []
     for e in range(epochs):
-        flat = init_parameters(ZooCNN(1).layout, "normal", seed * 100 + e)
+        flat = init_parameters(ReferenceModel(zoo_cnn_name(1)).layout, "normal", seed * 100 + e)
         if nan_from is not None and e >= nan_from:
             flat[5] = float("nan")
         flats.append(flat)

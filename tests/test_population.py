@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from hyperreps.architecture import ACTIVATIONS, ParameterLayout, ZooCNN, init_parameters
+from hyperreps.architecture import ACTIVATIONS, ParameterLayout, ReferenceModel, zoo_cnn_name, init_parameters
 from hyperreps.reference import train_one_at_a_time
 from hyperreps.population import (ModelSpec, SplitData, TrainSettings, population_forward,
                                   train_population)
@@ -50,7 +50,7 @@ def test_three_channel_population_matches_module():
     for act in ACTIVATIONS:
         out = population_forward(layout.unflatten(flat), x, act)
         for i in range(3):
-            ref = ZooCNN(3, act).double().load_flat(flat[i]).eval()(x)
+            ref = ReferenceModel(zoo_cnn_name(3), act).double().load_flat(flat[i]).eval()(x)
             assert torch.allclose(out[i], ref, atol=1e-12)
 
 

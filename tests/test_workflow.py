@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -52,7 +53,14 @@ def tiny_run(tmp_path_factory):
            "zoos": {"tiny": {"dataset": "digits", "seeds": {"first": 1, "count": 6},
                              "epochs": 2, "shard_size": 3},
                     "imported": {"dataset": "mnist", "import_from": str(work / "raytune"),
-                                 "autoencoder": {"enabled": False}}}}
+                                 "autoencoder": {"enabled": False}},
+                    # another registered architecture through the whole per-zoo DAG: the
+                    # 2021 Tetris MLP (no biases) on generated 4x4 data, with autoencoders
+                    "tetris": {"dataset": "tetris", "seeds": {"first": 1, "count": 10},
+                               "epochs": 2, "shard_size": 10,
+                               "hyperparameters": {"init": "kaiming_uniform", "lr": 0.01}}},
+           "robustness": {"n_pairs": 3, "steps": 3, "noise_levels": [0.0, 0.1]},
+           "cross_zoo_reconstruction": [{"autoencoder": "tiny", "zoo": "tiny"}]}
     (work / "tiny.yaml").write_text(yaml.safe_dump(cfg))
     r = snakemake(["--cores", "2", "--configfile", "tiny.yaml", "--directory", str(work)], work)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -80,6 +88,18 @@ def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     assert report["imported"] == 2 and report["skipped"] == []
     # 2 imported models leave the validation split empty: said on the terminal, not only logged
     assert "WARNING: zoo imported: the split leaves 0 models in val" in r.stderr
+    tetris = load_zoo(results(work) / "zoos/tetris/zoo")
+    assert tetris.layout.architecture == "tetris_mlp" and tetris.layout.n_params == 100
+    manifest = json.loads((results(work) / "zoos/tetris/zoo/manifest.json").read_text())
+    assert manifest["architecture"] == "tetris_mlp"
+    assert np.nanmax(tetris.metadata["test_acc"]) > 0.25  # 4 classes: it learns something
+    for z in ("tiny", "tetris"):  # Fig. 3 for every zoo with autoencoders
+        rob = pd.read_csv(results(work) / f"tables/robustness_{z}.csv")
+        assert set(rob.variant) == {"lwln", "baseline"} and list(rob.relative_noise[:2]) == [0, 0.1]
+        assert (results(work) / f"figures/robustness_smoothness_{z}.png").stat().st_size > 10_000
+    t9 = pd.read_csv(results(work) / "tables/table9_cross_zoo_reconstruction.csv")
+    assert list(t9.test_zoo) == ["tiny"] and t9.variant.iloc[0] == "lwln"
+    assert np.isfinite(t9.r2.iloc[0])
     for z in ("tiny", "imported"):  # diagnostics for every zoo, with or without autoencoder
         diag = json.loads((results(work) / f"zoos/{z}/diagnostics.json").read_text())
         assert diag["summary"]["n_models"] > 0

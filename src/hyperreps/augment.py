@@ -4,7 +4,8 @@
   re-ordered, and the next layer's input axis gets the same order, so the permuted model
   computes exactly the same function. Where a convolution feeds a linear layer through a
   flatten, each channel's block of ``in_features / channels`` inputs moves as one. The output
-  layer is never permuted. The reference implementation precomputes up to 25,000 permutations
+  layer is never permuted; layers whose outputs a skip connection adds share one permutation
+  (the architecture's permutation groups). The reference implementation precomputes up to 25,000 permutations
   as Python index lists; here a fresh random permutation is drawn for every sample of every
   batch, as one gather of an index tensor on the device.
 - **Random erasing** (reference ``random_erasing.py``, mode "block"): with probability ``p``
@@ -18,56 +19,63 @@ from dataclasses import dataclass
 
 import torch
 
-from .architecture import ParameterLayout
+from .architecture import ParameterLayout, PermutationGroup
 
 
-def hidden_layers(layout: ParameterLayout) -> list[int]:
-    """Layers whose output units may be permuted: every layer but the last."""
-    return list(range(len(layout.layers) - 1))
+def permutation_groups(layout: ParameterLayout) -> list[PermutationGroup]:
+    """The layout's groups of hidden units that may be permuted (every layer but the output
+    one in a chain; layers joined by a skip connection share one permutation)."""
+    return layout.groups
 
 
 def permutation_index(layout: ParameterLayout, perms: dict[int, torch.Tensor]) -> torch.Tensor:
     """Gather index ``[B, P]`` that applies, per sample, the unit permutations ``perms``.
 
-    ``perms[l]`` is ``[B, out_units_l]``: new unit i of layer l is old unit ``perms[l][:, i]``.
-    ``x.gather(-1, index)`` gives the permuted weight vectors.
+    ``perms[g]`` is ``[B, units_g]`` for permutation group g of the layout: new unit i is old
+    unit ``perms[g][:, i]``, in the outputs of every member layer of the group and the inputs
+    of every consumer. ``x.gather(-1, index)`` gives the permuted weight vectors.
     """
     B = next(iter(perms.values())).shape[0]
     device = next(iter(perms.values())).device
     idx = torch.arange(layout.n_params, device=device).expand(B, -1)
     named = {k: v.clone() for k, v in layout.unflatten(idx).items()}
-    layers = layout.layers
-    for li, perm in perms.items():
-        if li >= len(layers) - 1:
-            raise ValueError(f"layer {li} is the output layer and cannot be permuted")
-        name, nxt = layers[li].name, layers[li + 1].name
+    layers, groups = layout.layers, layout.groups
+    for gi, perm in perms.items():
+        if not 0 <= gi < len(groups):
+            raise ValueError(f"group {gi}: the layout has {len(groups)} permutable groups "
+                             "(the output layer cannot be permuted)")
         n = perm.shape[1]
-        w, b = named[f"{name}.weight"], named[f"{name}.bias"]
-        if w.shape[1] != n:
-            raise ValueError(f"{name}: permutation of {n} units for {w.shape[1]} outputs")
-        rows = perm.view(B, n, *([1] * (w.dim() - 2))).expand_as(w)
-        named[f"{name}.weight"] = w.gather(1, rows)
-        named[f"{name}.bias"] = b.gather(1, perm)
-        w2 = named[f"{nxt}.weight"]
-        fan_in = w2[0, 0].numel()
-        per_unit = fan_in // n  # inputs per unit: kernel positions, or a flattened channel
-        if fan_in != n * per_unit:
-            raise ValueError(f"{nxt}: input size is not a multiple of {name}'s {n} units")
-        v = w2.reshape(B, w2.shape[1], n, per_unit)
-        cols = perm.view(B, 1, n, 1).expand_as(v)
-        named[f"{nxt}.weight"] = v.gather(2, cols).reshape(w2.shape)
+        for li in groups[gi].members:
+            name = layers[li].name
+            w = named[f"{name}.weight"]
+            if w.shape[1] != n:
+                raise ValueError(f"{name}: permutation of {n} units for {w.shape[1]} outputs")
+            rows = perm.view(B, n, *([1] * (w.dim() - 2))).expand_as(w)
+            named[f"{name}.weight"] = w.gather(1, rows)
+            if f"{name}.bias" in named:
+                named[f"{name}.bias"] = named[f"{name}.bias"].gather(1, perm)
+        for li in groups[gi].consumers:
+            nxt = layers[li].name
+            w2 = named[f"{nxt}.weight"]
+            fan_in = w2[0, 0].numel()
+            per_unit = fan_in // n  # inputs per unit: kernel positions, or a flattened channel
+            if fan_in != n * per_unit:
+                raise ValueError(f"{nxt}: input size is not a multiple of {n} units")
+            v = w2.reshape(B, w2.shape[1], n, per_unit)
+            cols = perm.view(B, 1, n, 1).expand_as(v)
+            named[f"{nxt}.weight"] = v.gather(2, cols).reshape(w2.shape)
     return layout.flatten(named)
 
 
 def random_permutations(layout: ParameterLayout, batch: int, generator: torch.Generator,
                         device: torch.device | str = "cpu",
-                        layers: list[int] | None = None) -> dict[int, torch.Tensor]:
-    """Independent uniform random permutations of every (given) hidden layer, per sample."""
+                        groups: list[int] | None = None) -> dict[int, torch.Tensor]:
+    """Independent uniform random permutations of every (given) permutation group, per sample."""
     out = {}
-    for li in hidden_layers(layout) if layers is None else layers:
-        n = layout.layers[li].out_features
+    for gi in range(len(layout.groups)) if groups is None else groups:
+        n = layout.layers[layout.groups[gi].members[0]].out_features
         u = torch.rand(batch, n, generator=generator, device=generator.device)
-        out[li] = u.argsort(dim=1).to(device)
+        out[gi] = u.argsort(dim=1).to(device)
     return out
 
 

@@ -58,7 +58,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from .architecture import Layer, ParameterLayout
+from .architecture import Layer, ParameterLayout, architecture_of, get_architecture
 from .augment import Augmenter, AugmentSettings
 from .tokens import Tokenizer
 from .publish import staged_dir
@@ -501,6 +501,7 @@ def save_autoencoder(path: str | os.PathLike, trained: TrainedAutoencoder, extra
     info = {"format": "hyperreps-autoencoder", "version": 1,
             "architecture": asdict(trained.model.arch), "training": s,
             "layers": [asdict(layer) for layer in trained.model.layout.layers],
+            "model_architecture": architecture_of(trained.model.layout).name,
             "metrics": trained.metrics, **extra}
     with staged_dir(path) as tmp:
         save_file(tensors, str(tmp / WEIGHTS_FILE))
@@ -519,7 +520,15 @@ def load_autoencoder(path: str | os.PathLike) -> tuple[HyperAutoencoder, dict, d
     info = json.loads((path / INFO_FILE).read_text())
     if info.get("format") != "hyperreps-autoencoder":
         raise AutoencoderFileError(f"{path / INFO_FILE}: not a hyperreps autoencoder")
-    layout = ParameterLayout([Layer(**d) for d in info["layers"]])
+    try:
+        layout = ParameterLayout([Layer(**d) for d in info["layers"]])
+        if info.get("model_architecture"):  # its permutation groups, skips included
+            registered = get_architecture(info["model_architecture"]).layout
+            if registered != layout:
+                raise ValueError(f"layers differ from {info['model_architecture']}")
+            layout = registered
+    except (TypeError, ValueError) as e:
+        raise AutoencoderFileError(f"{path / INFO_FILE}: bad model layout ({e})") from None
     model = HyperAutoencoder(layout, Architecture(**info["architecture"]))
     tensors = load_file(str(path / WEIGHTS_FILE))
     state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}

@@ -12,6 +12,7 @@ import jsonschema
 import numpy as np
 import yaml
 
+from .architecture import get_architecture, zoo_cnn_name
 from .data import dataset_info
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")  # config/schema.yaml links here
@@ -85,6 +86,8 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     if abs(s["train"] + s["val"] + s["test"] - 1) > 1e-6:
         raise ConfigError("config key 'split': train + val + test must be 1")
     for name, zoo in config["zoos"].items():
+        _check_architecture(name, zoo)
+    for name, zoo in config["zoos"].items():
         ae = autoencoder_config(config, name)
         if not ae["enabled"]:
             continue
@@ -100,7 +103,51 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
             raise ConfigError(f"config key '{where}.architecture': d_model {arch['d_model']} "
                               f"is not divisible by n_heads {arch['n_heads']}")
     _validate_generative(config)
+    _validate_analyses(config)
     return config
+
+
+def trajectory_epochs(config: dict, zoo: str) -> tuple[int, int]:
+    """Fig. 3's trajectory interpolation: from ``robustness.trajectory_start`` (or the
+    autoencoder window's first epoch, if earlier) to the window's last epoch."""
+    w = autoencoder_config(config, zoo)["window"]
+    return min(config["robustness"]["trajectory_start"], w["first"]), w["last"]
+
+
+def _validate_analyses(config: dict) -> None:
+    zoos = config["zoos"]
+    for i, pair in enumerate(config["cross_zoo_reconstruction"]):
+        key = f"cross_zoo_reconstruction.{i}"
+        for k in ("autoencoder", "zoo"):
+            if pair[k] not in zoos:
+                raise ConfigError(f"config key '{key}.{k}': no zoo named {pair[k]!r}")
+        if not autoencoder_config(config, pair["autoencoder"])["enabled"]:
+            raise ConfigError(f"config key '{key}.autoencoder': zoo {pair['autoencoder']!r} "
+                              "has no autoencoder (autoencoder.enabled)")
+        a, b = (zoo_architecture(zoos[pair[k]]) for k in ("autoencoder", "zoo"))
+        if a != b:
+            raise ConfigError(f"config key '{key}': architectures differ ({a} and {b}); an "
+                              "autoencoder reads one architecture's weights")
+
+
+def zoo_architecture(zoo_cfg: dict) -> str:
+    """The registered architecture of a zoo's models (config key ``architecture``, default the
+    one its dataset's papers use)."""
+    if zoo_cfg.get("architecture"):
+        return zoo_cfg["architecture"]
+    info = dataset_info(zoo_cfg["dataset"])
+    return info.architecture or zoo_cnn_name(info.channels)
+
+
+def _check_architecture(name: str, zoo: dict) -> None:
+    arch = get_architecture(zoo_architecture(zoo))
+    info = dataset_info(zoo["dataset"])
+    want = (info.channels, info.image_size, info.image_size)
+    if tuple(arch.input_shape) != want or arch.n_classes != info.n_classes:
+        raise ConfigError(
+            f"config key 'zoos.{name}.architecture': {arch.name} takes inputs "
+            f"{list(arch.input_shape)} and {arch.n_classes} classes; dataset "
+            f"{zoo['dataset']!r} has {list(want)} and {info.n_classes}")
 
 
 def transfer_pairs(config: dict) -> list[tuple[str, str]]:
@@ -158,10 +205,10 @@ def _validate_generative(config: dict) -> None:
     for i, p in enumerate(gen["transfer"]):
         check_zoo(p["source"], f"generative.transfer.{i}.source", "transfer source", True)
         check_zoo(p["target"], f"generative.transfer.{i}.target", "transfer target", False)
-        a, b = (dataset_info(zoos[p[k]]["dataset"]).channels for k in ("source", "target"))
+        a, b = (zoo_architecture(zoos[p[k]]) for k in ("source", "target"))
         if a != b:
-            raise ConfigError(f"config key 'generative.transfer.{i}': {p['source']!r} has {a} "
-                              f"input channels, {p['target']!r} {b}; weights cannot transfer")
+            raise ConfigError(f"config key 'generative.transfer.{i}': {p['source']!r} has "
+                              f"architecture {a}, {p['target']!r} {b}; weights cannot transfer")
     for kind, epochs in (("in_dataset", gen["finetune_epochs"]),
                          ("transfer", gen["transfer_epochs"])):
         targets = (gen["in_dataset"] if kind == "in_dataset"

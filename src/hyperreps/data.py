@@ -1,6 +1,6 @@
 """Image datasets of the model zoos: one registry, the papers' preprocessing, tensors in memory.
 
-Every dataset loads to ``DatasetSplits``: float images ``[N, C, 28, 28]`` and int64 labels for
+Every dataset loads to ``DatasetSplits``: float images ``[N, C, 28, 28]`` (tetris: 4x4) and int64 labels for
 train / val / test. Validation is carved from the official train split with
 ``random_split(generator=manual_seed(42))`` at the reference sizes; test is the official test
 split (digits has none: a fixed, seeded 20% is held out).
@@ -10,6 +10,8 @@ Preprocessing (reference zoo generators):
 - svhn: Grayscale, CenterCrop(28), Normalize(0.5, 0.5)
 - usps: Resize(28), Normalize(0.1307, 0.3081)
 - cifar10, stl10: Resize(28), 3 channels kept, Normalize(0.5, 0.5) per channel
+- tetris (2021 App. C.1): 4x4 grey-scale images of four tetris shapes, generated in code
+  (:func:`tetris_images`), 4 classes, pixel values in [0, 1].
 - digits: scikit-learn's bundled 8x8 UCI digits scaled to [0, 1], bilinear upsampling to 28x28,
   Normalize(0.5, 0.5). digits_rot90: the same images rotated by 90 degrees counter-clockwise
   before upsampling (a second bundled domain, for transfer experiments).
@@ -88,6 +90,9 @@ class DatasetInfo:
     preprocess: Callable  # uint8/float [N, C, H, W] -> float32 [N, C, 28, 28]
     defaults: dict = field(default_factory=dict)  # the zoo hyperparameters of the papers
     train_size: int = 0  # images in the train split after carving out val (for job sizing)
+    image_size: int = 28
+    n_classes: int = 10
+    architecture: str | None = None  # default zoo architecture; None = the zoo CNN
 
 
 # --------------------------------------------------------------------------- preprocessing
@@ -321,6 +326,51 @@ def _cifar10_raw(settings: DataSettings):
     return trx, tr_y, tex, te_y
 
 
+def tetris_images(n: int, seed: int, noise: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` 4x4 grey-scale images of four tetris shapes (2021 App. C.1), labels 0..3.
+
+    The paper shows the four basic shapes (its Fig. 2) but not how samples vary; ours: the
+    I, O, T and S tetrominoes in every rotation and position that fits the 4x4 grid, shape
+    cells of brightness U(0.6, 1), then Gaussian pixel noise (std ``noise``), clipped to
+    [0, 1]. Class and placement are drawn uniformly from a generator seeded with ``seed``.
+    """
+    base = {0: [(0, 0), (0, 1), (0, 2), (0, 3)],           # I
+            1: [(0, 0), (0, 1), (1, 0), (1, 1)],           # O
+            2: [(0, 0), (0, 1), (0, 2), (1, 1)],           # T
+            3: [(0, 1), (0, 2), (1, 0), (1, 1)]}           # S
+    placements = {}
+    for c, cells in base.items():
+        masks = set()
+        shape = np.zeros((4, 4), dtype=bool)
+        for r, q in cells:
+            shape[r, q] = True
+        for k in range(4):
+            rot = np.rot90(shape, k)
+            rows, cols = np.nonzero(rot)
+            h, w = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+            tight = rot[rows.min():rows.min() + h, cols.min():cols.min() + w]
+            for dr in range(5 - h):
+                for dc in range(5 - w):
+                    m = np.zeros((4, 4), dtype=bool)
+                    m[dr:dr + h, dc:dc + w] = tight
+                    masks.add(m.tobytes())
+        placements[c] = [np.frombuffer(b, dtype=bool).reshape(4, 4) for b in sorted(masks)]
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, n)
+    x = np.zeros((n, 1, 4, 4), dtype=np.float32)
+    for i, c in enumerate(y):
+        m = placements[int(c)][rng.integers(len(placements[int(c)]))]
+        x[i, 0][m] = rng.uniform(0.6, 1.0, m.sum())
+    x = np.clip(x + rng.normal(0.0, noise, x.shape), 0.0, 1.0).astype(np.float32)
+    return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+
+
+def _tetris_raw(settings: DataSettings):
+    trx, try_ = tetris_images(5000, seed=2021)
+    tex, tey = tetris_images(1000, seed=2022)
+    return trx, try_, tex, tey
+
+
 # --------------------------------------------------------------------------- registry
 
 _MNIST_DEFAULTS = dict(activation="tanh", init="uniform", optimizer="adam", lr=3e-4,
@@ -371,6 +421,13 @@ DATASETS: dict[str, DatasetInfo] = {
         "stl10", 3, 800, "stl10_binary in DATA", _stl10_raw, _prep_natural,
         dict(activation="tanh", init="kaiming_uniform", optimizer="adam", lr=1e-4,
              weight_decay=1e-3, dropout=0.0), train_size=4200),
+    "tetris": DatasetInfo(
+        "tetris", 1, 750, "generated in code (hyperreps.data.tetris_images)", _tetris_raw,
+        lambda x: x.float(),
+        # 2021 App. C Table 3, TETRIS-SEED: uniform init, Adam, tanh, lr 3e-5
+        dict(activation="tanh", init="uniform", optimizer="adam", lr=3e-5, weight_decay=0.0,
+             dropout=0.0), train_size=4250, image_size=4, n_classes=4,
+        architecture="tetris_mlp"),
 }
 
 
@@ -381,22 +438,23 @@ def dataset_info(name: str) -> DatasetInfo:
         raise ValueError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}") from None
 
 
-def _validate(name: str, x: torch.Tensor, y: torch.Tensor, channels: int, split: str):
-    if x.dim() != 4 or x.shape[1] != channels or tuple(x.shape[2:]) != (28, 28):
+def _validate(name: str, x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, split: str):
+    channels, size = info.channels, info.image_size
+    if x.dim() != 4 or x.shape[1] != channels or tuple(x.shape[2:]) != (size, size):
         raise DatasetCorruptError(f"{name} {split}: images have shape {tuple(x.shape)}, "
-                                  f"expected [N, {channels}, 28, 28]")
+                                  f"expected [N, {channels}, {size}, {size}]")
     if len(x) != len(y) or len(y) == 0:
         raise DatasetCorruptError(f"{name} {split}: {len(x)} images but {len(y)} labels")
     if not torch.isfinite(x).all():
         raise DatasetCorruptError(f"{name} {split}: non-finite pixel values")
-    if int(y.min()) < 0 or int(y.max()) > 9:
-        raise DatasetCorruptError(f"{name} {split}: labels outside 0..9")
+    if int(y.min()) < 0 or int(y.max()) >= info.n_classes:
+        raise DatasetCorruptError(f"{name} {split}: labels outside 0..{info.n_classes - 1}")
 
 
 def _required_files(name: str, root: Path) -> list[list[Path]]:
     """Alternative sets of files a dataset loads from (any one complete set will do); empty
     for bundled data."""
-    if name in ("digits", "digits_rot90"):
+    if name in ("digits", "digits_rot90", "tetris"):
         return []
     if name in ("mnist", "fashion_mnist"):
         cls = "MNIST" if name == "mnist" else "FashionMNIST"
@@ -438,8 +496,8 @@ def load_dataset(name: str, settings: DataSettings | None = None) -> DatasetSpli
     trx, try_, tex, tey = info.load_raw(settings)
     trx, tex = info.preprocess(trx).contiguous(), info.preprocess(tex).contiguous()
     try_, tey = try_.long(), tey.long()
-    _validate(name, trx, try_, info.channels, "train")
-    _validate(name, tex, tey, info.channels, "test")
+    _validate(name, trx, try_, info, "train")
+    _validate(name, tex, tey, info, "test")
     n = len(try_)
     n_val = info.val_size if info.val_size < n else max(1, n // 7)
     sub_train, sub_val = torch.utils.data.random_split(

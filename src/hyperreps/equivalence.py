@@ -26,11 +26,12 @@ from .population import ModelSpec, TrainSettings, evaluate_weights, train_popula
 
 
 def permutation_equivalence(spec: ModelSpec, settings: TrainSettings, data, seed: int = 0,
-                            device="cpu", dtype: torch.dtype = torch.float32) -> pd.DataFrame:
+                            device="cpu", dtype: torch.dtype = torch.float32,
+                            layout: ParameterLayout | None = None) -> pd.DataFrame:
     """Train A, permute it, train B from Ap's start; per epoch: the test accuracy of A, Ap and
     B, the train accuracy of A and B, and ``max_abs_diff`` = max |B - P(A)| over the weights
     (``rel_diff``: divided by max |A|)."""
-    layout = ParameterLayout.for_channels(data.channels)
+    layout = layout or ParameterLayout.for_channels(data.channels)
     evals = {"test": data.test}
     a = train_population([spec], settings, data.train, evals, layout, device=device,
                          dtype=dtype)
@@ -41,7 +42,8 @@ def permutation_equivalence(spec: ModelSpec, settings: TrainSettings, data, seed
     b = train_population([spec], settings, data.train, evals, layout, device=device,
                          dtype=dtype, init_weights=ap_w[:1])
     b_w = b.weights[0]
-    _, acc_ap = evaluate_weights(ap_w.float(), settings.activation, data.test, device)
+    _, acc_ap = evaluate_weights(ap_w.float(), settings.activation, data.test, device,
+                                 layout=layout)
     diff = (b_w - ap_w).abs().amax(dim=1).double().numpy()
     scale = a_w.abs().amax(dim=1).double().numpy()
     return pd.DataFrame({

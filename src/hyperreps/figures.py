@@ -627,3 +627,47 @@ def plot_ensembles(ens: pd.DataFrame, source: str, path) -> None:
                  fontsize=10)
     fig.tight_layout()
     _save(fig, path)
+
+
+def plot_robustness_smoothness(noise: pd.DataFrame, smooth: pd.DataFrame, title: str,
+                               path) -> None:
+    """2022 Fig. 3, one row per autoencoder variant: (left) accuracy of decoded test models
+    and reconstruction R² against relative noise on their embeddings; (right) accuracy along
+    interpolations along a model's trajectory and between models (mean +- std)."""
+    variants = list(dict.fromkeys(noise["variant"]))
+    fig, axes = plt.subplots(len(variants), 2, figsize=(10, 3.6 * len(variants)), squeeze=False)
+    for row, variant in zip(axes, variants):
+        left, right = row
+        n = noise[noise.variant == variant]
+        x = n["relative_noise"].where(n["relative_noise"] > 0, np.nan)
+        left.errorbar(x, 100 * n["acc_mean"], 100 * n["acc_std"], color="#ff7f0e", marker="o",
+                      ms=3, capsize=2, label="accuracy of decoded models")
+        left.axhline(100 * n["acc_original"].iloc[0], color="#ff7f0e", ls=":", lw=1,
+                     label="original models")
+        zero = n[n.relative_noise == 0]
+        if len(zero):
+            left.axhline(100 * zero["acc_mean"].iloc[0], color="#ff7f0e", ls="--", lw=1,
+                         label="decoded, no noise")
+        left.set_xscale("log")
+        left.set_xlabel("relative noise on z")
+        left.set_ylabel("test accuracy (%)", color="#ff7f0e")
+        twin = left.twinx()
+        twin.plot(x, n["r2"], color="#1f77b4", marker="s", ms=3, label="reconstruction R²")
+        twin.set_ylabel("reconstruction R²", color="#1f77b4")
+        left.legend(fontsize=7, frameon=False, loc="lower left")
+        left.set_title(f"{variant}: robustness", fontsize=9)
+        s = smooth[smooth.variant == variant]
+        for scheme, color in (("trajectory", "#ff7f0e"), ("between", "#1f77b4")):
+            d = s[s.scheme == scheme]
+            if d.empty:
+                continue
+            right.plot(d["alpha"], 100 * d["acc_mean"], color=color, marker="o", ms=3,
+                       label=f"{scheme} ({int(d['n_pairs'].iloc[0])} pairs)")
+            right.fill_between(d["alpha"], 100 * (d["acc_mean"] - d["acc_std"]),
+                               100 * (d["acc_mean"] + d["acc_std"]), color=color, alpha=0.15)
+        right.set_xlabel("interpolation alpha")
+        right.set_ylabel("test accuracy (%)")
+        right.legend(fontsize=7, frameon=False)
+        right.set_title(f"{variant}: smoothness", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    _save(fig, path)

@@ -41,7 +41,8 @@ def finetune_settings(target: Zoo) -> dict:
 
 def finetune_populations(populations: dict[str, torch.Tensor], hp: dict, data, epochs: int,
                          seed: int, data_order: str = "per_model", device="cpu",
-                         progress: bool = False, checkpoint=None) -> Zoo:
+                         progress: bool = False, checkpoint=None,
+                         layout: ParameterLayout | None = None) -> Zoo:
     """All populations stacked into one population run with the hyperparameters ``hp``
     (:func:`finetune_settings` of the target zoo); returns a zoo whose metadata has a
     ``population`` column and ``model_id`` numbering the stacked models."""
@@ -56,7 +57,7 @@ def finetune_populations(populations: dict[str, torch.Tensor], hp: dict, data, e
                              data_order=data_order, shuffle_seed=seed)
     finite = torch.isfinite(weights).all(dim=1)
     init = torch.where(finite[:, None], weights, torch.zeros_like(weights))
-    layout = ParameterLayout.for_channels(data.channels)
+    layout = layout or ParameterLayout.for_channels(data.channels)
     log.info("fine-tuning %d models (%s) for %d epochs: %s", len(weights),
              ", ".join(f"{k} {len(v)}" for k, v in populations.items()), epochs, settings)
     res = train_population(specs, settings, data.train, data.evals(), layout, device=device,

@@ -1,6 +1,7 @@
-"""Train a population of zoo CNNs as one vectorised computation.
+"""Train a population of models of one architecture as one vectorised computation.
 
-All M models of a shard run in one forward/backward: the convolutions are grouped
+All M models of a shard run in one forward/backward (:func:`population_forward`, which
+interprets any architecture of :mod:`hyperreps.architecture`): the convolutions are grouped
 convolutions (``groups=M``), the linear layers batched matrix products over ``[M, B, .]``.
 Each model keeps its own seed, initialisation, data order, learning rate, weight decay and
 dropout rate; models are independent (the loss is the sum of per-model losses, and both Adam
@@ -26,7 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from .publish import atomic_path
-from .architecture import ParameterLayout, activation_fn, init_parameters
+from .architecture import (ModelArchitecture, ParameterLayout, activation_fn, architecture_of,
+                           get_architecture, init_parameters, zoo_cnn_name)
 
 log = logging.getLogger(__name__)
 
@@ -96,30 +98,34 @@ class TrainResult:
 
 
 def population_forward(params: dict[str, torch.Tensor], x: torch.Tensor, activation: str,
-                       dropout: torch.Tensor | None = None, generator=None) -> torch.Tensor:
-    """Logits ``[M, B, 10]`` of M models.
+                       dropout: torch.Tensor | None = None, generator=None,
+                       arch: ModelArchitecture | None = None) -> torch.Tensor:
+    """Logits ``[M, B, classes]`` of M models of one architecture (default: the zoo CNN).
 
-    ``params`` maps each tensor name of :class:`ParameterLayout` to ``[M, *shape]``. ``x`` is
+    ``params`` maps each tensor name of the architecture's layout to ``[M, *shape]``. ``x`` is
     either ``[B, C, H, W]`` (every model sees the same images) or ``[M, B, C, H, W]`` (each
     model its own batch). ``dropout`` (``[M]`` rates) applies in training only.
+
+    The ops run on all M models at once: convolutions as one grouped convolution
+    (``groups=M``; activations ``[B, M*C, H, W]``, channels-last), linear layers as batched
+    matrix products over ``[M, B, F]``; a shared input batch enters the first convolution
+    ungrouped, with the M models' kernels stacked as output channels.
     """
+    if arch is None:
+        arch = get_architecture(zoo_cnn_name(params["conv1.weight"].shape[2]))
     act = activation_fn(activation)
     cl = torch.channels_last  # oneDNN's grouped convolutions are 2-3x faster in NHWC
-    w1 = params["conv1.weight"]
-    M, C = w1.shape[0], w1.shape[2]
-    if x.dim() == 5:  # per-model batches: conv1 grouped too
+    M = next(iter(params.values())).shape[0]
+    if x.dim() == 5:  # per-model batches
         B = x.shape[1]
-        h = x.transpose(0, 1).reshape(B, M * C, *x.shape[-2:])
-        groups1 = M
+        h, mode = x.transpose(0, 1).reshape(B, M * x.shape[2], *x.shape[-2:]), "grouped"
     else:
         B = x.shape[0]
-        h, groups1 = x, 1
+        h, mode = x, "shared"
     h = h.contiguous(memory_format=cl)
     use_dropout = dropout is not None and bool((dropout > 0).any())
 
     def drop(h, per_model_shape):
-        if not use_dropout:
-            return h
         keep = (1.0 - dropout).to(h.dtype)
         mask_shape = (B, M) + per_model_shape
         u = torch.rand(mask_shape, generator=generator, device=h.device, dtype=h.dtype)
@@ -127,23 +133,67 @@ def population_forward(params: dict[str, torch.Tensor], x: torch.Tensor, activat
         mask = (u < keep_b).to(h.dtype) / keep_b.clamp_min(1e-12)
         return (h.reshape(mask_shape) * mask).reshape(h.shape)
 
-    def conv(h, name, groups):
-        w, b = params[f"{name}.weight"], params[f"{name}.bias"]
-        w = w.reshape(-1, *w.shape[2:]).contiguous(memory_format=cl)
-        return F.conv2d(h, w, b.reshape(-1), groups=groups)
+    def to_linear(h, mode):  # -> [M, B, F]
+        if mode == "linear":
+            return h
+        if mode == "shared":
+            return h.reshape(B, -1).expand(M, -1, -1)
+        return h.contiguous().reshape(B, M, -1).transpose(0, 1)  # per-model (c, h, w) order
 
-    h = act(F.max_pool2d(conv(h, "conv1", groups1), 2))
-    h = drop(h, (8, *h.shape[-2:]))
-    h = act(F.max_pool2d(conv(h, "conv2", M), 2))
-    h = drop(h, (6, *h.shape[-2:]))
-    h = act(conv(h, "conv3", M))
-    h = drop(h, (4, *h.shape[-2:]))
-    h = h.contiguous().reshape(B, M, -1).transpose(0, 1)  # [M, B, 36], per-model (c, h, w)
-    h = torch.baddbmm(params["fc1.bias"].unsqueeze(1), h, params["fc1.weight"].transpose(1, 2))
-    h = act(h)
-    if use_dropout:
-        h = drop(h.transpose(0, 1), (h.shape[-1],)).transpose(0, 1)
-    return torch.baddbmm(params["fc2.bias"].unsqueeze(1), h, params["fc2.weight"].transpose(1, 2))
+    def apply(op, h, mode):
+        if op.kind == "layer":
+            layer = op.layer
+            w = params[f"{layer.name}.weight"]
+            b = params.get(f"{layer.name}.bias") if layer.bias else None
+            if layer.kind == "conv":
+                w = w.reshape(-1, *w.shape[2:]).contiguous(memory_format=cl)
+                h = F.conv2d(h, w, None if b is None else b.reshape(-1), layer.stride,
+                             layer.padding, groups=1 if mode == "shared" else M)
+                return h, "grouped"
+            h = to_linear(h, mode)
+            wt = w.transpose(1, 2)
+            return (torch.bmm(h, wt) if b is None else torch.baddbmm(b.unsqueeze(1), h, wt),
+                    "linear")
+        if op.kind == "maxpool":
+            return F.max_pool2d(h, op.size, op.stride, op.padding), mode
+        if op.kind == "crop":
+            return h[..., op.size:-op.size, op.size:-op.size], mode
+        if op.kind == "subsample":
+            return h[..., ::op.size, ::op.size], mode
+        if op.kind == "flatten":
+            return to_linear(h, mode), "linear"
+        if op.kind == "global_avgpool":
+            if mode != "grouped":
+                raise ValueError("global average pooling needs a convolution before it")
+            return h.mean(dim=(2, 3)).reshape(B, M, -1).transpose(0, 1), "linear"
+        raise ValueError(f"op {op.kind!r} here")
+
+    def as_mode(t, t_mode, mode):
+        if t_mode == mode:
+            return t
+        if mode == "linear":
+            return to_linear(t, t_mode)
+        return t.repeat(1, M, 1, 1)  # a shared (input) activation added to grouped ones
+
+    saved = {}
+    for op in arch.ops:
+        if op.kind == "act":
+            h = act(h)
+            if use_dropout:
+                if mode == "linear":
+                    h = drop(h.transpose(0, 1), (h.shape[-1],)).transpose(0, 1)
+                else:
+                    h = drop(h, (h.shape[1] // M, *h.shape[-2:]))
+        elif op.kind == "save":
+            saved[op.tag] = (h, mode)
+        elif op.kind == "add":
+            t, t_mode = saved[op.tag]
+            for bop in op.branch:
+                t, t_mode = apply(bop, t, t_mode)
+            h = h + as_mode(t, t_mode, mode)
+        else:
+            h, mode = apply(op, h, mode)
+    return to_linear(h, mode)
 
 
 def per_model_nll(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -156,16 +206,17 @@ def per_model_nll(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def evaluate_population(params: dict[str, torch.Tensor], data: SplitData, activation: str,
-                        image_model_budget: int = 16384) -> tuple[torch.Tensor, torch.Tensor]:
+                        image_model_budget: int = 16384, arch: ModelArchitecture | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean NLL and accuracy ``[M]`` of every model on the whole split (eval mode)."""
-    M = params["conv1.weight"].shape[0]
+    first = next(iter(params.values()))
+    M, dtype = first.shape[0], first.dtype
     chunk = max(1, image_model_budget // M)
-    dtype = params["conv1.weight"].dtype
     loss_sum = torch.zeros(M, dtype=torch.float64, device=data.x.device)
     correct = torch.zeros(M, dtype=torch.float64, device=data.x.device)
     for i in range(0, len(data), chunk):
         xb, yb = data.x[i : i + chunk].to(dtype), data.y[i : i + chunk]
-        logits = population_forward(params, xb, activation)
+        logits = population_forward(params, xb, activation, arch=arch)
         logp = F.log_softmax(logits, dim=-1)
         loss_sum += -logp.gather(-1, yb.expand(M, -1).unsqueeze(-1)).squeeze(-1).sum(1).double()
         correct += (logits.argmax(-1) == yb).sum(1).double()
@@ -174,14 +225,16 @@ def evaluate_population(params: dict[str, torch.Tensor], data: SplitData, activa
 
 
 def evaluate_weights(weights: torch.Tensor, activations, data: SplitData,
-                     device: str | torch.device = "cpu", chunk: int = 256
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Loss and accuracy ``[N]`` of models given as flat weights ``[N, P]`` of the zoo CNN,
-    each with its activation (one name, or one per model). Non-finite models give NaN."""
+                     device: str | torch.device = "cpu", chunk: int = 256,
+                     layout: ParameterLayout | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and accuracy ``[N]`` of models given as flat weights ``[N, P]`` of one
+    architecture (``layout``'s; default the zoo CNN for the data's channels), each with its
+    activation (one name, or one per model). Non-finite models give NaN."""
     device = torch.device(device)
     n = len(weights)
     acts = [activations] * n if isinstance(activations, str) else list(activations)
-    layout = ParameterLayout.for_channels(data.x.shape[1])
+    layout = layout or ParameterLayout.for_channels(data.x.shape[1])
+    arch = architecture_of(layout)
     loss, acc = np.full(n, np.nan), np.full(n, np.nan)
     ok = torch.isfinite(weights).all(dim=1).numpy()
     data = data.to(device, torch.float32)
@@ -190,22 +243,23 @@ def evaluate_weights(weights: torch.Tensor, activations, data: SplitData,
         for i in range(0, len(idx), chunk):
             part = idx[i:i + chunk]
             params = layout.unflatten(weights[part].float().to(device))
-            l_, a_ = evaluate_population(params, data, act)
+            l_, a_ = evaluate_population(params, data, act, arch=arch)
             loss[part], acc[part] = l_.numpy(), a_.numpy()
     return loss, acc
 
 
 @torch.no_grad()
 def class_probabilities(weights: torch.Tensor, activation: str, data: SplitData,
-                        device="cpu") -> torch.Tensor:
+                        device="cpu", layout: ParameterLayout | None = None) -> torch.Tensor:
     """Softmax outputs ``[n, images, classes]`` of models given as flat weights."""
     device = torch.device(device)
-    layout = ParameterLayout.for_channels(data.x.shape[1])
+    layout = layout or ParameterLayout.for_channels(data.x.shape[1])
+    arch = architecture_of(layout)
     x = data.x.to(device, torch.float32)
     out = []
     for i in range(0, len(weights), 64):
         params = layout.unflatten(weights[i:i + 64].float().to(device))
-        logits = torch.cat([population_forward(params, x[j:j + 2048], activation)
+        logits = torch.cat([population_forward(params, x[j:j + 2048], activation, arch=arch)
                             for j in range(0, len(x), 2048)], dim=1)
         out.append(logits.softmax(-1).cpu())
     return torch.cat(out)
@@ -298,6 +352,7 @@ def train_population(specs: list[ModelSpec], settings: TrainSettings, train: Spl
     once the result is safely stored.
     """
     device = torch.device(device)
+    arch = architecture_of(layout)
     M, P, E, B = len(specs), layout.n_params, settings.epochs, settings.batch_size
     if M == 0:
         raise ValueError("a population needs at least one model")
@@ -349,11 +404,12 @@ def train_population(specs: list[ModelSpec], settings: TrainSettings, train: Spl
         ok = active.cpu().numpy()
         weights[ok, epoch] = w[active].cpu()
         for split, data in evals.items():
-            loss, acc = evaluate_population(params, data, settings.activation)
+            loss, acc = evaluate_population(params, data, settings.activation, arch=arch)
             metrics[f"{split}_loss"][ok, epoch] = loss.numpy()[ok]
             metrics[f"{split}_acc"][ok, epoch] = acc.numpy()[ok]
         if train_loss is None:
-            train_loss, train_acc = evaluate_population(params, train, settings.activation)
+            train_loss, train_acc = evaluate_population(params, train, settings.activation,
+                                                        arch=arch)
         metrics["train_loss"][ok, epoch] = np.asarray(train_loss)[ok]
         metrics["train_acc"][ok, epoch] = np.asarray(train_acc)[ok]
 
@@ -391,7 +447,8 @@ def train_population(specs: list[ModelSpec], settings: TrainSettings, train: Spl
             else:
                 idx = order[s * B : (s + 1) * B]
                 xb, yb = train.x[idx], train.y[idx]
-            logits = population_forward(params, xb, settings.activation, dropout, drop_gen)
+            logits = population_forward(params, xb, settings.activation, dropout, drop_gen,
+                                        arch)
             losses = per_model_nll(logits, yb)
             finite = torch.isfinite(losses)
             total = torch.where(active & finite, losses, torch.zeros_like(losses)).sum()

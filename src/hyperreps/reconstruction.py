@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .autoencoder import HyperAutoencoder, decode_latents, encode_weights, r2_scores
+from .autoencoder import (HyperAutoencoder, checkpoint_sets, decode_latents, encode_weights,
+                          r2_scores)
 from .population import SplitData, evaluate_weights
 from .zoo import Zoo
 
@@ -76,3 +77,32 @@ def evaluate_reconstruction(zoo: Zoo, split: dict, autoencoders: dict[str, tuple
         row["checkpoints_per_s"] = info["metrics"]["checkpoints_per_second"]
         rows.append(row)
     return ReconstructionResult(pd.DataFrame(rows), w.numpy(), recon, acc_orig, acc_recon, slices)
+
+
+def cross_zoo_reconstruction(model: HyperAutoencoder, info: dict, tensors: dict, zoo: Zoo,
+                             split: dict, window: tuple[int, int], test_data: SplitData,
+                             device="cpu") -> dict:
+    """2022 App. D, Table 9: how well an autoencoder trained on one zoo reconstructs the test
+    split of another zoo of the same architecture (checkpoints in ``window``). R² against the
+    autoencoder's own training mean, raw and sigma-scaled (as in its own test R²), and the
+    accuracy of the test models at the window's last epoch, original and decoded."""
+    if zoo.layout != model.layout:
+        raise ValueError("the zoo's architecture differs from the autoencoder's")
+    w = checkpoint_sets(zoo, split, window)["test"]
+    if len(w) == 0:
+        raise ValueError("the zoo's test split has no finite checkpoints in the window")
+    y = decode_latents(model, encode_weights(model, w, device=device), device=device)
+    sigma = info["metrics"].get("layer_sigma")
+    test = zoo.select(split["test"])
+    last = test.weights[:, window[1]]
+    keep = torch.isfinite(last).all(dim=1)
+    acts = test.models()["activation"].to_numpy()[keep.numpy()]
+    _, acc = evaluate_weights(last[keep], acts, test_data, device, layout=zoo.layout)
+    dec = decode_latents(model, encode_weights(model, last[keep], device=device), device=device)
+    _, acc_dec = evaluate_weights(dec, acts, test_data, device, layout=zoo.layout)
+    return dict(
+        n_checkpoints=len(w),
+        r2=r2_scores(y, w, tensors["train_mean"], zoo.layout)["overall"],
+        r2_lwln=(r2_scores(y, w, tensors["train_mean"], zoo.layout,
+                           torch.tensor(sigma))["overall"] if sigma is not None else np.nan),
+        acc_original=float(np.nanmean(acc)), acc_decoded=float(np.nanmean(acc_dec)))

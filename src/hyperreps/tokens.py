@@ -2,7 +2,8 @@
 
 One token per output neuron of a linear layer and per output channel of a convolution: that
 unit's incoming weights (PyTorch row-major order) with its bias appended as the last element
-(the reference implementation's ``encoding="neuron"``). Tokens of one layer share a length;
+(the reference implementation's ``encoding="neuron"``); a layer without bias gives
+weight-only tokens. Tokens of one layer share a length;
 layers differ, so every layer gets its own embedding in the autoencoder and no padding is
 needed. The zoo CNN gives 8 + 6 + 4 + 20 + 10 = 48 tokens of lengths 26 (76 for 3 channels),
 201, 25, 37 and 21.
@@ -44,15 +45,17 @@ class Tokenizer:
         self.layout = layout
         groups = []
         for layer in layout.layers:
-            w, b = layout.tensor(f"{layer.name}.weight"), layout.tensor(f"{layer.name}.bias")
+            w = layout.tensor(f"{layer.name}.weight")
             n_out = w.shape[0]
             fan_in = w.numel // n_out
-            if b.shape != (n_out,):
-                raise ValueError(f"{layer.name}: bias shape {b.shape} does not match "
-                                 f"{n_out} output units")
-            weights = w.offset + torch.arange(w.numel).reshape(n_out, fan_in)
-            bias = b.offset + torch.arange(n_out).unsqueeze(1)
-            groups.append(TokenGroup(layer.name, torch.cat([weights, bias], dim=1)))
+            parts = [w.offset + torch.arange(w.numel).reshape(n_out, fan_in)]
+            if layout.has_tensor(f"{layer.name}.bias"):
+                b = layout.tensor(f"{layer.name}.bias")
+                if b.shape != (n_out,):
+                    raise ValueError(f"{layer.name}: bias shape {b.shape} does not match "
+                                     f"{n_out} output units")
+                parts.append(b.offset + torch.arange(n_out).unsqueeze(1))
+            groups.append(TokenGroup(layer.name, torch.cat(parts, dim=1)))
         covered = torch.cat([g.index.flatten() for g in groups]).sort().values
         if not torch.equal(covered, torch.arange(layout.n_params)):
             raise ValueError("the layers' tokens do not cover every parameter exactly once")

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import torch
 
-from .architecture import ParameterLayout
-from .config import expand_models, plan_shards
+from .architecture import get_architecture
+from .config import expand_models, plan_shards, zoo_architecture
 from .data import DataSettings, load_dataset
 from .population import ModelSpec, TrainSettings, train_population
 from .zoo import Zoo, metadata_table
@@ -29,7 +29,7 @@ def train_zoo_shard(config: dict, zoo_name: str, shard_index: int, device: torch
     models = {m["model_id"]: m for m in expand_models(zoo_cfg)}
     rows = [models[i] for i in shard.model_ids]
     data = load_dataset(zoo_cfg["dataset"], DataSettings.from_config(config["data"]))
-    layout = ParameterLayout.for_channels(data.channels)
+    layout = get_architecture(zoo_architecture(zoo_cfg)).layout
     specs = [ModelSpec(seed=r["seed"], init=r["init"], lr=float(r["lr"]),
                        weight_decay=float(r["weight_decay"]), dropout=float(r["dropout"]))
              for r in rows]

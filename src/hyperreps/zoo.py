@@ -29,7 +29,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .architecture import ParameterLayout, Tensor
+from .architecture import ARCHITECTURES, ParameterLayout, Tensor, architecture_of, zoo_cnn_name
 from .data import file_sha256
 from .publish import staged_dir, write_text
 
@@ -105,6 +105,7 @@ def save_zoo(path: str | os.PathLike, zoo: Zoo) -> Path:
         meta.to_csv(tmp / METADATA, index=False, float_format="%.8g")
         manifest = {
             "format": FORMAT, "version": VERSION, "dataset": zoo.dataset,
+            "architecture": architecture_of(zoo.layout).name,
             "channels": zoo.layout.channels, "n_models": int(w.shape[0]),
             "n_epochs": int(w.shape[1]), "n_params": zoo.layout.n_params,
             "layout": zoo.layout.as_list(), "model_ids": ids,
@@ -132,22 +133,27 @@ def _manifest_int(manifest: dict, key: str, mpath: Path, minimum: int = 0) -> in
     return value
 
 
-def _layout_from_manifest(entries, where: Path) -> ParameterLayout:
+def _layout_from_manifest(entries, where: Path, architecture=None) -> ParameterLayout:
+    """The registered architecture's layout, which the manifest's must equal exactly (a
+    manifest without 'architecture', of format version 1, holds the zoo CNN)."""
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise _corrupt(where, "'layout' must be a list of {name, shape, offset} entries")
-    channels = None
     try:
-        for e in entries:
-            if e.get("name") == "conv1.weight":
-                channels = e["shape"][1]
-        if channels not in (1, 3):
-            raise _corrupt(where, "layout does not describe the zoo CNN")
-        layout = ParameterLayout.for_channels(channels)
+        if architecture is None:
+            channels = next((e["shape"][1] for e in entries if e.get("name") == "conv1.weight"),
+                            None)
+            if channels not in (1, 3):
+                raise _corrupt(where, "layout does not describe the zoo CNN")
+            architecture = zoo_cnn_name(channels)
+        if not isinstance(architecture, str) or architecture not in ARCHITECTURES:
+            raise _corrupt(where, f"unknown architecture {str(architecture)[:40]!r}; known: "
+                           f"{sorted(ARCHITECTURES)}")
+        layout = ARCHITECTURES[architecture].layout
         given = [Tensor(e["name"], tuple(e["shape"]), e["offset"]).as_dict() for e in entries]
     except (KeyError, TypeError, IndexError) as e:
         raise _corrupt(where, f"malformed 'layout' entry ({type(e).__name__}: {e})") from None
     if given != layout.as_list():
-        raise _corrupt(where, f"layout differs from the zoo CNN with {channels} channels")
+        raise _corrupt(where, f"layout differs from architecture {architecture}")
     return layout
 
 
@@ -203,7 +209,7 @@ def load_zoo(path: str | os.PathLike) -> Zoo:
                               "(truncated or altered)")
         if file_sha256(f) != rec["sha256"]:
             raise _corrupt(f, "sha256 does not match the manifest (corrupt or altered)")
-    layout = _layout_from_manifest(manifest.get("layout"), mpath)
+    layout = _layout_from_manifest(manifest.get("layout"), mpath, manifest.get("architecture"))
     n_models = _manifest_int(manifest, "n_models", mpath, 1)
     n_epochs = _manifest_int(manifest, "n_epochs", mpath, 1)
     ids = manifest.get("model_ids")

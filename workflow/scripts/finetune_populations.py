@@ -45,7 +45,7 @@ log.info("fine-tuning with the target zoo's hyperparameters %s (the source's act
 resume = Path(p.resume)
 tuned = finetune_populations(populations, hp, data, p.epochs, p.seed,
                              p.target.get("data_order", "per_model"), device, progress=True,
-                             checkpoint=resume)
+                             checkpoint=resume, layout=target.layout)
 save_zoo(snakemake.output.zoo, tuned)  # noqa: F821
 resume.unlink(missing_ok=True)
 table = accuracy_table(tuned, target, target_split, {"nn_distance": dist, "nn_agreement": agree})

@@ -6,7 +6,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
 from _common import setup_logging  # noqa: E402
 
-from hyperreps.config import expand_models  # noqa: E402
+from hyperreps.architecture import get_architecture  # noqa: E402
+from hyperreps.config import expand_models, zoo_architecture  # noqa: E402
 from hyperreps.data import DataSettings, load_dataset  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
 from hyperreps.equivalence import equivalence_settings, permutation_equivalence  # noqa: E402
@@ -20,7 +21,8 @@ cfg, epochs, name = snakemake.params.zoo, snakemake.params.epochs, snakemake.wil
 model = expand_models(cfg)[0]
 spec, settings = equivalence_settings(model, epochs)
 data = load_dataset(cfg["dataset"], DataSettings.from_config(snakemake.config["data"]))  # noqa: F821
-table = permutation_equivalence(spec, settings, data, seed=model["seed"], device=device)
+table = permutation_equivalence(spec, settings, data, seed=model["seed"], device=device,
+                                layout=get_architecture(zoo_architecture(cfg)).layout)
 write_table(table, snakemake.output.table, floatfmt=".4g",  # noqa: F821
             caption=f"Permutation equivalence on zoo {name} (2021 App. A): model A (seed "
             f"{model['seed']}, {settings.activation}, {spec.init}, {settings.optimizer} lr "
