@@ -635,7 +635,8 @@ def plot_robustness_smoothness(noise: pd.DataFrame, smooth: pd.DataFrame, title:
     and reconstruction R² against relative noise on their embeddings; (right) accuracy along
     interpolations along a model's trajectory and between models (mean +- std)."""
     variants = list(dict.fromkeys(noise["variant"]))
-    fig, axes = plt.subplots(len(variants), 2, figsize=(10, 3.6 * len(variants)), squeeze=False)
+    fig, axes = plt.subplots(len(variants), 2, figsize=(11.5, 4.2 * len(variants)),
+                             squeeze=False, layout="constrained")
     for row, variant in zip(axes, variants):
         left, right = row
         n = noise[noise.variant == variant]

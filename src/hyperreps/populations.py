@@ -174,7 +174,7 @@ def nearest_anchor_distance(weights: torch.Tensor, anchors: torch.Tensor
 
 @torch.no_grad()
 def novelty(weights: torch.Tensor, anchors: torch.Tensor, activation: str, data: SplitData,
-            device="cpu") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            device="cpu", layout=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(distance to the nearest anchor, index of that anchor, prediction agreement with it on
     ``data``) per model; non-finite models get NaN and index -1."""
     dist, idx = nearest_anchor_distance(weights, anchors)
@@ -182,9 +182,9 @@ def novelty(weights: torch.Tensor, anchors: torch.Tensor, activation: str, data:
     rows = torch.nonzero(torch.isfinite(weights).all(dim=1)).flatten()
     if len(rows) == 0:
         return dist, idx, agree
-    mine = class_probabilities(weights[rows], activation, data, device).argmax(-1)
-    nearest = class_probabilities(anchors[idx[rows.numpy()]], activation, data,
-                                  device).argmax(-1)
+    mine = class_probabilities(weights[rows], activation, data, device, layout).argmax(-1)
+    nearest = class_probabilities(anchors[idx[rows.numpy()]], activation, data, device,
+                                  layout).argmax(-1)
     agree[rows.numpy()] = (mine == nearest).double().mean(dim=1).numpy()
     return dist, idx, agree
 

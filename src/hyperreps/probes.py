@@ -184,18 +184,22 @@ def weight_statistics(flat: np.ndarray, layer_slices: Sequence[tuple[slice, slic
     flat = np.asarray(flat, dtype=float)
     columns = []
     for weight, bias in layer_slices:
-        for part in (flat[:, weight], flat[:, bias]):
+        for part in (flat[:, weight],) + (() if bias is None else (flat[:, bias],)):
             columns += [part.mean(axis=1, keepdims=True), part.var(axis=1, keepdims=True),
                         np.percentile(part, PERCENTILES, axis=1).T]
     return np.concatenate(columns, axis=1)
 
 
 def layer_slices(layout: ParameterLayout) -> list[tuple[slice, slice]]:
-    """Every layer's ``(weight slice, bias slice)`` in ``layout``, for :func:`weight_statistics`."""
+    """Every layer's ``(weight slice, bias slice)`` in ``layout``, for :func:`weight_statistics`
+    (bias slice None for a layer without bias)."""
     slices = []
     for layer in layout.layers:
-        w, b = layout.tensor(f"{layer.name}.weight"), layout.tensor(f"{layer.name}.bias")
-        slices.append((slice(w.offset, w.offset + w.numel), slice(b.offset, b.offset + b.numel)))
+        w = layout.tensor(f"{layer.name}.weight")
+        b = (layout.tensor(f"{layer.name}.bias") if layout.has_tensor(f"{layer.name}.bias")
+             else None)
+        slices.append((slice(w.offset, w.offset + w.numel),
+                       None if b is None else slice(b.offset, b.offset + b.numel)))
     return slices
 
 

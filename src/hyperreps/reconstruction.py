@@ -45,14 +45,14 @@ def evaluate_reconstruction(zoo: Zoo, split: dict, autoencoders: dict[str, tuple
     keep = torch.isfinite(w).all(dim=1)
     w = w[keep]
     acts = test.models()["activation"].to_numpy()[keep.numpy()]
-    _, acc_orig = evaluate_weights(w, acts, test_data, device)
+    _, acc_orig = evaluate_weights(w, acts, test_data, device, layout=zoo.layout)
     slices = {layer.name: zoo.layout.layer_slice(layer.name) for layer in zoo.layout.layers}
     rows = [dict(population="original", n_models=len(w), acc_mean=np.nanmean(acc_orig),
                  acc_std=np.nanstd(acc_orig, ddof=1))]
     recon, acc_recon = {}, {}
     for variant, (model, info, tensors) in autoencoders.items():
         y = decode_latents(model, encode_weights(model, w, device=device), device=device)
-        _, acc = evaluate_weights(y, acts, test_data, device)
+        _, acc = evaluate_weights(y, acts, test_data, device, layout=zoo.layout)
         recon[variant], acc_recon[variant] = y.numpy(), acc
         r2 = r2_scores(y, w, tensors["train_mean"], zoo.layout)
         metrics = info["metrics"]

@@ -40,7 +40,7 @@ for name in ens["populations"]:
             w, act = tuned.weights[list(pops[name]), epoch], activation
         else:  # the config check refuses this before any job
             raise ValueError(f"ensembles.populations: {name} was not sampled")
-        probs = class_probabilities(w, act, data.test, device)
+        probs = class_probabilities(w, act, data.test, device, bt.layout)
         curve = ensemble_accuracy(probs, data.test.y, ens["max_size"], ens["draws"], seed=epoch)
         curve.insert(0, "epoch", epoch)
         curve.insert(0, "population", name)

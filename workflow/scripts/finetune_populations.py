@@ -35,7 +35,8 @@ target_split = json.loads(Path(snakemake.input.target_split).read_text())  # noq
 data = load_dataset(target.dataset, DataSettings.from_config(snakemake.config["data"]))  # noqa: F821
 
 stacked = torch.cat(list(populations.values()))
-dist, _, agree = novelty(stacked, anchors, meta["activation"], data.test, device)
+dist, _, agree = novelty(stacked, anchors, meta["activation"], data.test, device,
+                         target.layout)
 log.info("novelty: median distance to the nearest training checkpoint %s",
          {k: float(np.nanmedian(d)) for k, d in zip(
              populations, np.split(dist, np.cumsum([len(w) for w in populations.values()])[:-1]))})
