@@ -139,7 +139,7 @@ rule robustness_smoothness:
 
 rule cross_zoo_reconstruction:
     input:
-        autoencoders=[cross_zoo_autoencoder(p) for p in CROSS_ZOO],
+        autoencoders=[lwln_autoencoder(p["autoencoder"]) for p in CROSS_ZOO],
         zoos=[f"{RESULTS}/zoos/{p['zoo']}/zoo" for p in CROSS_ZOO],
         splits=[f"{RESULTS}/zoos/{p['zoo']}/split.json" for p in CROSS_ZOO],
     output:

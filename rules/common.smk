@@ -85,12 +85,12 @@ def ae_embeddings(wildcards):
             for v in VARIANTS[wildcards.zoo]]
 
 
-def cross_zoo_autoencoder(pair):
-    """Table 9 uses the autoencoder with layer-wise loss normalisation (the first variant if
-    the zoo has none)."""
-    variants = VARIANTS[pair["autoencoder"]]
+def lwln_autoencoder(zoo):
+    """The autoencoder with layer-wise loss normalisation (the first variant if the zoo has
+    none): the one Table 9 and Fig. 6 use."""
+    variants = VARIANTS[zoo]
     variant = "lwln" if "lwln" in variants else variants[0]
-    return f"{RESULTS}/autoencoders/{pair['autoencoder']}/{variant}/model"
+    return f"{RESULTS}/autoencoders/{zoo}/{variant}/model"
 
 
 def ae_window(zoo):
@@ -142,4 +142,6 @@ def all_targets():
         out.append(f"{RESULTS}/tables/table9_cross_zoo_reconstruction.md")
     if PAIRS:
         out += [f"{RESULTS}/tables/table1_in_dataset.md", f"{RESULTS}/figures/generative"]
+    out += [f"{RESULTS}/figures/fig6_reconstructed_vs_original_{z}.png"
+            for z in config["generative"]["in_dataset"]]
     return out

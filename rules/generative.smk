@@ -100,3 +100,26 @@ rule generative_tables:
         "../envs/hyperreps.yaml"
     script:
         "../workflow/scripts/generative_tables.py"
+
+
+rule reconstructed_finetuning:
+    input:
+        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
+        autoencoder=lambda wc: lwln_autoencoder(wc.zoo),
+    output:
+        table=multiext(f"{RESULTS}/tables/fig6_reconstructed_vs_original_{{zoo}}", ".md", ".csv", ".tex"),
+        figure=f"{RESULTS}/figures/fig6_reconstructed_vs_original_{{zoo}}.png",
+    log:
+        f"{LOGS}/generative/{{zoo}}/reconstructed_finetuning.log",
+    params:
+        epoch=lambda wc: ae_window(wc.zoo)[1],
+        epochs=config["generative"]["finetune_epochs"],
+        seed=config["generative"]["seed"],
+    threads: 2
+    resources:
+        gpu=0 if config["device"] == "cpu" else 1,
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/reconstructed_finetuning.py"

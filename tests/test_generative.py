@@ -189,3 +189,22 @@ def test_class_probabilities_sum_to_one(digits):
     p = class_probabilities(w, "tanh", _small(digits.test, 16))
     assert p.shape == (2, 16, 10)
     assert torch.allclose(p.sum(-1), torch.ones(2, 16), atol=1e-5)
+
+
+def test_reconstructed_vs_original_pairs_share_seeds(digits):
+    """Fig. 6: a 'reconstruction' equal to the original trains identically (same seed per
+    pair), so the pair's distance stays 0; a perturbed one starts at its perturbation."""
+    from hyperreps.finetune import reconstructed_vs_original
+
+    hp = finetune_settings(make_zoo(n_models=2))
+    w = torch.stack([init_parameters(LAYOUT, "kaiming_uniform", s) for s in range(3)])
+    acc, dist = reconstructed_vs_original(w, w.clone(), hp, digits, 2, 5, LAYOUT)
+    assert set(acc.population) == {"w", "w_hat"} and len(acc) == 2 * 3 * 3
+    assert dist.distance.abs().max() == 0 and (dist.cosine > 1 - 1e-9).all()
+    a = acc.pivot_table(index=["pair", "epoch"], columns="population", values="test_acc")
+    assert np.array_equal(a.w.to_numpy(), a.w_hat.to_numpy())
+    bump = torch.zeros_like(w)
+    bump[:, 0] = 1.0
+    _, dist = reconstructed_vs_original(w, w + bump, hp, digits, 1, 5, LAYOUT)
+    assert dist[dist.epoch == 0].distance.to_numpy() == pytest.approx([1.0] * 3)
+    assert (dist[dist.epoch == 1].distance > 0).all()

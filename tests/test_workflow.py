@@ -97,6 +97,9 @@ def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
         rob = pd.read_csv(results(work) / f"tables/robustness_{z}.csv")
         assert set(rob.variant) == {"lwln", "baseline"} and list(rob.relative_noise[:2]) == [0, 0.1]
         assert (results(work) / f"figures/robustness_smoothness_{z}.png").stat().st_size > 10_000
+    fig6 = pd.read_csv(results(work) / "tables/fig6_reconstructed_vs_original_tiny.csv")
+    assert list(fig6.epoch) == [0, 1] and np.isfinite(fig6.median_distance).all()
+    assert (results(work) / "figures/fig6_reconstructed_vs_original_tiny.png").exists()
     t9 = pd.read_csv(results(work) / "tables/table9_cross_zoo_reconstruction.csv")
     assert list(t9.test_zoo) == ["tiny"] and t9.variant.iloc[0] == "lwln"
     assert np.isfinite(t9.r2.iloc[0])

@@ -672,3 +672,31 @@ def plot_robustness_smoothness(noise: pd.DataFrame, smooth: pd.DataFrame, title:
         right.set_title(f"{variant}: smoothness", fontsize=9)
     fig.suptitle(title, fontsize=10)
     _save(fig, path)
+
+
+def plot_reconstructed_finetuning(acc: pd.DataFrame, dist: pd.DataFrame, title: str,
+                                  path) -> None:
+    """2022 Fig. 6: test accuracy of original (w) and reconstructed (w_hat) test models over
+    fine-tuning epochs, median and 25-75% band (left), and the distance between each pair's
+    weights (right, median and band; cosine similarity of the pair on the twin axis)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    for pop, color, label in (("w", "#1f77b4", "w (original)"),
+                              ("w_hat", "#ff7f0e", "ŵ (reconstructed)")):
+        g = acc[acc.population == pop].groupby("epoch")["test_acc"]
+        q = g.quantile([0.25, 0.5, 0.75]).unstack()
+        left.plot(q.index, 100 * q[0.5], color=color, marker="o", ms=3, label=label)
+        left.fill_between(q.index, 100 * q[0.25], 100 * q[0.75], color=color, alpha=0.2)
+    left.set_xlabel("fine-tuning epoch")
+    left.set_ylabel("test accuracy (%)")
+    left.legend(fontsize=8, frameon=False)
+    q = dist.groupby("epoch")["distance"].quantile([0.25, 0.5, 0.75]).unstack()
+    right.plot(q.index, q[0.5], color="#2ca02c", marker="o", ms=3, label="||w - ŵ||")
+    right.fill_between(q.index, q[0.25], q[0.75], color="#2ca02c", alpha=0.2)
+    right.set_xlabel("fine-tuning epoch")
+    right.set_ylabel("Euclidean distance of the pair", color="#2ca02c")
+    twin = right.twinx()
+    twin.plot(q.index, dist.groupby("epoch")["cosine"].median(), color="#9467bd", ls="--",
+              label="cos(w, ŵ)")
+    twin.set_ylabel("cosine similarity (median)", color="#9467bd")
+    fig.suptitle(title, fontsize=10)
+    _save(fig, path)

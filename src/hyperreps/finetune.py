@@ -117,3 +117,31 @@ def ensemble_accuracy(probs: torch.Tensor, labels: torch.Tensor, max_size: int, 
             accs.append(float((pred == labels).double().mean()))
         rows.append(dict(size=k, accuracy_mean=np.mean(accs), accuracy_std=np.std(accs)))
     return pd.DataFrame(rows)
+
+
+def reconstructed_vs_original(original: torch.Tensor, reconstructed: torch.Tensor, hp: dict,
+                              data, epochs: int, seed: int, layout: ParameterLayout,
+                              device="cpu") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """2022 §4.2.2 Fig. 6: fine-tune test models (``original`` ``[N, P]``) and their
+    reconstructions side by side with the target's hyperparameters and the same seed per
+    pair (model i of both gets seed ``seed + i``: the same data order). Returns
+    the long accuracy table (population, pair, epoch, test_acc) and per pair and epoch the
+    distance between the two (Euclidean, and the cosine similarity of their weight vectors
+    and of their displacements from the start)."""
+    n = len(original)
+    runs = {name: finetune_populations({name: weights}, hp, data, epochs, seed, device=device,
+                                       layout=layout)  # the same seeds per pair in both
+            for name, weights in (("w", original), ("w_hat", reconstructed))}
+    acc = pd.concat([pd.DataFrame({"population": name, "pair": r.metadata["model_id"],
+                                   "epoch": r.metadata["epoch"],
+                                   "test_acc": r.metadata["test_acc"]})
+                     for name, r in runs.items()], ignore_index=True)
+    w, w_hat = runs["w"].weights.double(), runs["w_hat"].weights.double()
+    dist = (w - w_hat).norm(dim=-1)
+    cos = torch.nn.functional.cosine_similarity(w, w_hat, dim=-1)
+    dw, dw_hat = w - w[:, :1], w_hat - w_hat[:, :1]
+    cos_step = torch.nn.functional.cosine_similarity(dw, dw_hat, dim=-1)
+    rows = [dict(pair=i, epoch=e, distance=float(dist[i, e]), cosine=float(cos[i, e]),
+                 displacement_cosine=float(cos_step[i, e]) if e > 0 else np.nan)
+            for i in range(n) for e in range(w.shape[1])]
+    return acc, pd.DataFrame(rows)
