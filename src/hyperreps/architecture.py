@@ -24,7 +24,7 @@ the order of the reference implementation's ``vectorize_checkpoint``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cached_property
 
 import torch
@@ -80,9 +80,6 @@ class Layer:
     @property
     def bias_shape(self) -> tuple[int, ...]:
         return (self.out_features,)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -250,10 +247,6 @@ class ModelArchitecture:
                     raise ValueError(f"{self.name}: op {b.kind!r} cannot be in a skip branch")
 
     @property
-    def channels(self) -> int:
-        return self.input_shape[0]
-
-    @property
     def layers(self) -> list[Layer]:
         main = [op.layer for op in self.ops if op.kind == "layer"]
         branch = [b.layer for op in self.ops for b in op.branch if b.kind == "layer"]
@@ -335,11 +328,6 @@ class ModelArchitecture:
                                  f"({[layers[m].name for m in members]})")
             out.append(PermutationGroup(tuple(members), tuple(sorted(set(consumers)))))
         return out
-
-    def summary(self) -> dict:
-        return {"name": self.name, "input_shape": list(self.input_shape),
-                "n_classes": self.n_classes, "n_params": self.n_params,
-                "description": self.description}
 
 
 def activation_fn(name: str):

@@ -19,13 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .architecture import ParameterLayout, PermutationGroup
-
-
-def permutation_groups(layout: ParameterLayout) -> list[PermutationGroup]:
-    """The layout's groups of hidden units that may be permuted (every layer but the output
-    one in a chain; layers joined by a skip connection share one permutation)."""
-    return layout.groups
+from .architecture import ParameterLayout
 
 
 def permutation_index(layout: ParameterLayout, perms: dict[int, torch.Tensor]) -> torch.Tensor:

@@ -40,11 +40,7 @@ def evaluate_reconstruction(zoo: Zoo, split: dict, autoencoders: dict[str, tuple
     own code width and its test R² as a fraction of it."""
     if not 0 <= epoch < zoo.n_epochs:
         raise ValueError(f"epoch {epoch} is outside the zoo's epochs 0..{zoo.n_epochs - 1}")
-    test = zoo.select(split["test"])
-    w = test.weights[:, epoch]
-    keep = torch.isfinite(w).all(dim=1)
-    w = w[keep]
-    acts = test.models()["activation"].to_numpy()[keep.numpy()]
+    w, acts, _ = zoo.select(split["test"]).finite_at(epoch)
     _, acc_orig = evaluate_weights(w, acts, test_data, device, layout=zoo.layout)
     slices = {layer.name: zoo.layout.layer_slice(layer.name) for layer in zoo.layout.layers}
     rows = [dict(population="original", n_models=len(w), acc_mean=np.nanmean(acc_orig),
@@ -93,12 +89,9 @@ def cross_zoo_reconstruction(model: HyperAutoencoder, info: dict, tensors: dict,
         raise ValueError("the zoo's test split has no finite checkpoints in the window")
     y = decode_latents(model, encode_weights(model, w, device=device), device=device)
     sigma = info["metrics"].get("layer_sigma")
-    test = zoo.select(split["test"])
-    last = test.weights[:, window[1]]
-    keep = torch.isfinite(last).all(dim=1)
-    acts = test.models()["activation"].to_numpy()[keep.numpy()]
-    _, acc = evaluate_weights(last[keep], acts, test_data, device, layout=zoo.layout)
-    dec = decode_latents(model, encode_weights(model, last[keep], device=device), device=device)
+    last, acts, _ = zoo.select(split["test"]).finite_at(window[1])
+    _, acc = evaluate_weights(last, acts, test_data, device, layout=zoo.layout)
+    dec = decode_latents(model, encode_weights(model, last, device=device), device=device)
     _, acc_dec = evaluate_weights(dec, acts, test_data, device, layout=zoo.layout)
     return dict(
         n_checkpoints=len(w),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .architecture import ReferenceModel, architecture_of, init_parameters
+from .architecture import ReferenceModel, architecture_of, init_parameters, zoo_cnn_name
 from .population import ModelSpec, SplitData, TrainSettings
 
 
@@ -20,11 +20,8 @@ def train_one_at_a_time(spec: ModelSpec, settings: TrainSettings, data: SplitDat
     """Train one model for ``settings.epochs`` epochs; return its final flat weights.
 
     The architecture is ``layout``'s (default: the zoo CNN with ``channels`` inputs)."""
-    arch = architecture_of(layout) if layout is not None else None
-    model = (ReferenceModel(arch, settings.activation, spec.dropout) if arch is not None else
-             ReferenceModel("zoo_cnn" if channels == 1 else "zoo_cnn_rgb", settings.activation,
-                            spec.dropout))
-    model = model.to(device=device, dtype=dtype)
+    arch = architecture_of(layout) if layout is not None else zoo_cnn_name(channels)
+    model = ReferenceModel(arch, settings.activation, spec.dropout).to(device=device, dtype=dtype)
     model.load_flat(init_parameters(model.layout, spec.init, spec.seed, dtype).to(device))
     if settings.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)

@@ -25,11 +25,8 @@ NOISE_LEVELS = (0.0, 0.001, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 def _test_weights(zoo: Zoo, split: dict, epoch: int) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
-    test = zoo.select(split["test"])
-    w = test.weights[:, epoch]
-    keep = torch.isfinite(w).all(dim=1)
-    acts = test.models()["activation"].to_numpy()[keep.numpy()]
-    return w[keep].float(), acts, np.asarray(test.info["model_ids"])[keep.numpy()]
+    w, acts, ids = zoo.select(split["test"]).finite_at(epoch)
+    return w.float(), acts, ids
 
 
 def noise_robustness(model: HyperAutoencoder, train_mean: torch.Tensor, zoo: Zoo, split: dict,

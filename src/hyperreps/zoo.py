@@ -76,6 +76,14 @@ class Zoo:
     def _order(self) -> list[int]:
         return list(self.info["model_ids"])
 
+    def finite_at(self, epoch: int) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+        """Weights ``[n, P]`` at ``epoch`` of the models whose checkpoint there is finite,
+        with their activations and model ids (weight-tensor order)."""
+        w = self.weights[:, epoch]
+        keep = torch.isfinite(w).all(dim=1)
+        k = keep.numpy()
+        return w[keep], self.models()["activation"].to_numpy()[k], np.asarray(self._order())[k]
+
     def metric(self, name: str) -> np.ndarray:
         """A metric as ``[models, epochs]`` in weight-tensor order."""
         table = self.metadata.pivot(index="model_id", columns="epoch", values=name)

@@ -23,9 +23,7 @@ zoo = load_zoo(snakemake.input.zoo)  # noqa: F821
 split = json.loads(Path(snakemake.input.split).read_text())  # noqa: F821
 model, info, _ = load_autoencoder(snakemake.input.autoencoder)  # noqa: F821
 data = load_dataset(zoo.dataset, DataSettings.from_config(snakemake.config["data"]))  # noqa: F821
-test = zoo.select(split["test"])
-w = test.weights[:, p.epoch]
-w = w[w.isfinite().all(dim=1)].float()
+w = zoo.select(split["test"]).finite_at(p.epoch)[0].float()
 w_hat = decode_latents(model, encode_weights(model, w, device=device), device=device)
 hp = finetune_settings(zoo)
 acc, dist = reconstructed_vs_original(w, w_hat, hp, data, p.epochs, p.seed, zoo.layout, device)
