@@ -1,7 +1,7 @@
 import math
 from pathlib import Path
 
-from hyperreps.architecture import ParameterLayout
+from hyperreps.architecture import ARCHITECTURES, ParameterLayout
 from hyperreps.config import (
     ConfigError,
     autoencoder_config,
@@ -35,6 +35,10 @@ VARIANTS = {z: AE_CONFIG[z]["variants"] for z in ZOOS}
 PAIRS = transfer_pairs(config)
 SOURCES = list(dict.fromkeys(s for s, _ in PAIRS))  # the zoos that are sampled
 CROSS_ZOO = config["cross_zoo_reconstruction"]  # Table 9 pairs
+UNSEEN_ZOOS = config["unseen_zoos"]["pairs"]  # Table 3 (autoencoder zoo, conditioning zoo)
+UNSEEN_ARCH = config["unseen_architectures"]  # Table 4
+UNSEEN_ARCH_RUNS = [(p["source"], p["target"], a) for p in UNSEEN_ARCH["pairs"]
+                    for a in UNSEEN_ARCH["architectures"]]
 NOTHING = "(?!x)x"  # a regex matching no name
 
 
@@ -48,6 +52,7 @@ wildcard_constraints:
     variant="lwln|baseline",
     source=names_regex(list(ZOOS)),
     target=names_regex(list(ZOOS)),
+    architecture=names_regex(list(ARCHITECTURES)),
 
 
 def shard_dirs(wildcards):
@@ -144,4 +149,8 @@ def all_targets():
         out += [f"{RESULTS}/tables/table1_in_dataset.md", f"{RESULTS}/figures/generative"]
     out += [f"{RESULTS}/figures/fig6_reconstructed_vs_original_{z}.png"
             for z in config["generative"]["in_dataset"]]
+    if UNSEEN_ZOOS:
+        out.append(f"{RESULTS}/tables/table3_unseen_zoos.md")
+    if UNSEEN_ARCH_RUNS:
+        out.append(f"{RESULTS}/tables/table4_unseen_architectures.md")
     return out

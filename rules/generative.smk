@@ -123,3 +123,73 @@ rule reconstructed_finetuning:
         "../envs/hyperreps.yaml"
     script:
         "../workflow/scripts/reconstructed_finetuning.py"
+
+
+rule unseen_zoo:
+    input:
+        autoencoder=lambda wc: lwln_autoencoder(wc.source),
+        zoo=f"{RESULTS}/zoos/{{target}}/zoo",
+        split=f"{RESULTS}/zoos/{{target}}/split.json",
+    output:
+        directory(f"{RESULTS}/unseen_zoos/{{source}}/{{target}}"),
+    log:
+        f"{LOGS}/generative/{{source}}/unseen_zoo_{{target}}.log",
+    params:
+        window=lambda wc: ae_window(wc.source),
+    threads: 2
+    resources:
+        gpu=0 if config["device"] == "cpu" else 1,
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/unseen_zoo.py"
+
+
+rule table3_unseen_zoos:
+    input:
+        [f"{RESULTS}/unseen_zoos/{p['autoencoder']}/{p['zoo']}" for p in UNSEEN_ZOOS],
+    output:
+        table=multiext(f"{RESULTS}/tables/table3_unseen_zoos", ".md", ".csv", ".tex"),
+    log:
+        f"{LOGS}/generative/table3_unseen_zoos.log",
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/unseen_tables.py"
+
+
+rule unseen_architecture:
+    input:
+        populations=f"{RESULTS}/populations/{{source}}",
+        target_zoo=f"{RESULTS}/zoos/{{target}}/zoo",
+    output:
+        f"{RESULTS}/unseen_architectures/{{source}}/{{target}}/{{architecture}}.csv",
+    log:
+        f"{LOGS}/generative/{{source}}/unseen_architecture_{{target}}_{{architecture}}.log",
+    params:
+        epochs=UNSEEN_ARCH["epochs"],
+    threads: 2
+    resources:
+        gpu=0 if config["device"] == "cpu" else 1,
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/unseen_architecture.py"
+
+
+rule table4_unseen_architectures:
+    input:
+        [f"{RESULTS}/unseen_architectures/{s}/{t}/{a}.csv" for s, t, a in UNSEEN_ARCH_RUNS],
+    output:
+        table=multiext(f"{RESULTS}/tables/table4_unseen_architectures", ".md", ".csv", ".tex"),
+        stats=multiext(f"{RESULTS}/tables/table4_unseen_architectures_stats", ".md", ".csv",
+                       ".tex"),
+        figure=f"{RESULTS}/figures/table4_unseen_architectures.png",
+    log:
+        f"{LOGS}/generative/table4_unseen_architectures.log",
+    params:
+        epochs=sorted(UNSEEN_ARCH["epochs"]),
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/unseen_tables.py"

@@ -60,7 +60,12 @@ def tiny_run(tmp_path_factory):
                                "epochs": 2, "shard_size": 10,
                                "hyperparameters": {"init": "kaiming_uniform", "lr": 0.01}}},
            "robustness": {"n_pairs": 3, "steps": 3, "noise_levels": [0.0, 0.1]},
-           "cross_zoo_reconstruction": [{"autoencoder": "tiny", "zoo": "tiny"}]}
+           "cross_zoo_reconstruction": [{"autoencoder": "tiny", "zoo": "tiny"}],
+           # Tables 3 and 4: the plumbing (tiny's own zoo as the conditioning zoo)
+           "unseen_zoos": {"pairs": [{"autoencoder": "tiny", "zoo": "tiny"}], "epochs": [0, 1],
+                           "ensemble_size": 2},
+           "unseen_architectures": {"pairs": [{"source": "tiny", "target": "tiny"}],
+                                    "architectures": ["cnn3_resskip"], "epochs": [1]}}
     (work / "tiny.yaml").write_text(yaml.safe_dump(cfg))
     r = snakemake(["--cores", "2", "--configfile", "tiny.yaml", "--directory", str(work)], work)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -100,6 +105,11 @@ def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     fig6 = pd.read_csv(results(work) / "tables/fig6_reconstructed_vs_original_tiny.csv")
     assert list(fig6.epoch) == [0, 1] and np.isfinite(fig6.median_distance).all()
     assert (results(work) / "figures/fig6_reconstructed_vs_original_tiny.png").exists()
+    t3 = pd.read_csv(results(work) / "tables/table3_unseen_zoos.csv")
+    assert list(t3.epoch) == [0, 1] and t3["one model"].str.contains(" / ").all()
+    t4 = pd.read_csv(results(work) / "tables/table4_unseen_architectures.csv")
+    assert list(t4.initialization) == ["r.i.", "gen."] and set(t4.architecture) == {"cnn3_resskip"}
+    assert (results(work) / "figures/table4_unseen_architectures.png").stat().st_size > 10_000
     t9 = pd.read_csv(results(work) / "tables/table9_cross_zoo_reconstruction.csv")
     assert list(t9.test_zoo) == ["tiny"] and t9.variant.iloc[0] == "lwln"
     assert np.isfinite(t9.r2.iloc[0])

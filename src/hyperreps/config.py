@@ -104,6 +104,7 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
                               f"is not divisible by n_heads {arch['n_heads']}")
     _validate_generative(config)
     _validate_analyses(config)
+    _validate_unseen(config)
     return config
 
 
@@ -128,6 +129,76 @@ def _validate_analyses(config: dict) -> None:
         if a != b:
             raise ConfigError(f"config key '{key}': architectures differ ({a} and {b}); an "
                               "autoencoder reads one architecture's weights")
+
+
+def _check_fine_tunable(config: dict, name: str, key: str) -> None:
+    varying = varying_hyperparameters(config["zoos"][name])
+    if varying:
+        raise ConfigError(f"config key {key!r}: zoo {name!r} varies {', '.join(varying)} "
+                          "across its models; models are trained here with one setting")
+
+
+def _check_epochs(config: dict, name: str, epoch: int, key: str, what: str) -> None:
+    cfg = config["zoos"][name]
+    if "import_from" not in cfg and epoch > cfg["epochs"]:
+        raise ConfigError(f"config key {key!r}: {what} {epoch} but zoo {name!r} is trained "
+                          f"for {cfg['epochs']} epochs")
+
+
+def _validate_unseen(config: dict) -> None:
+    """Table 3 (unseen zoos) and Table 4 (unseen architectures)."""
+    zoos = config["zoos"]
+    unseen = config["unseen_zoos"]
+    for i, pair in enumerate(unseen["pairs"]):
+        key = f"unseen_zoos.pairs.{i}"
+        for k in ("autoencoder", "zoo"):
+            if pair[k] not in zoos:
+                raise ConfigError(f"config key '{key}.{k}': no zoo named {pair[k]!r}")
+        if not autoencoder_config(config, pair["autoencoder"])["enabled"]:
+            raise ConfigError(f"config key '{key}.autoencoder': zoo {pair['autoencoder']!r} "
+                              "has no autoencoder (autoencoder.enabled)")
+        if "lwln" not in autoencoder_config(config, pair["autoencoder"])["variants"]:
+            raise ConfigError(f"config key '{key}.autoencoder': zoo {pair['autoencoder']!r} "
+                              "trains no lwln autoencoder")
+        a, b = (zoo_architecture(zoos[pair[k]]) for k in ("autoencoder", "zoo"))
+        if a != b:
+            raise ConfigError(f"config key '{key}': architectures differ ({a} and {b}); an "
+                              "autoencoder reads one architecture's weights")
+        _check_fine_tunable(config, pair["zoo"], f"{key}.zoo")
+        window = autoencoder_config(config, pair["autoencoder"])["window"]
+        _check_epochs(config, pair["zoo"], window["last"], f"{key}.zoo",
+                      "the autoencoder's window ends at epoch")
+        _check_epochs(config, pair["zoo"], max(unseen["epochs"]), "unseen_zoos.epochs",
+                      "B_T is compared at epoch")
+    arch_cfg = config["unseen_architectures"]
+    sources = {s for s, _ in transfer_pairs(config)}
+    for i, pair in enumerate(arch_cfg["pairs"]):
+        key = f"unseen_architectures.pairs.{i}"
+        for k in ("source", "target"):
+            if pair[k] not in zoos:
+                raise ConfigError(f"config key '{key}.{k}': no zoo named {pair[k]!r}")
+        if pair["source"] not in sources or "S_KDE30" not in config["generative"]["populations"]:
+            raise ConfigError(f"config key '{key}.source': the S_KDE30 population of zoo "
+                              f"{pair['source']!r} is used, so it must be sampled: list it in "
+                              "generative.in_dataset or as a transfer source, with S_KDE30 in "
+                              "generative.populations")
+        _check_fine_tunable(config, pair["target"], f"{key}.target")
+        source = get_architecture(zoo_architecture(zoos[pair["source"]]))
+        info = dataset_info(zoos[pair["target"]]["dataset"])
+        want = (info.channels, info.image_size, info.image_size)
+        for j, name in enumerate(arch_cfg["architectures"]):
+            arch = get_architecture(name)
+            akey = f"unseen_architectures.architectures.{j}"
+            if tuple(arch.input_shape) != want or arch.n_classes != info.n_classes:
+                raise ConfigError(
+                    f"config key {akey!r}: {name} takes inputs {list(arch.input_shape)} and "
+                    f"{arch.n_classes} classes; zoo {pair['target']!r}'s dataset has "
+                    f"{list(want)} and {info.n_classes}")
+            if arch.n_params < source.n_params:
+                raise ConfigError(
+                    f"config key {akey!r}: {name} has {arch.n_params} parameters, fewer than "
+                    f"the {source.n_params} that zoo {pair['source']!r}'s hyper-representation "
+                    "generates")
 
 
 def zoo_architecture(zoo_cfg: dict) -> str:

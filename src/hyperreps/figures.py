@@ -674,6 +674,13 @@ def plot_robustness_smoothness(noise: pd.DataFrame, smooth: pd.DataFrame, title:
     _save(fig, path)
 
 
+def _median_band(ax, frame: pd.DataFrame, x: str, y: str, color: str, label: str) -> None:
+    """Median line with the 25-75% band of column ``y`` (fractions, drawn in %) per ``x``."""
+    q = frame.groupby(x)[y].quantile([0.25, 0.5, 0.75]).unstack()
+    ax.plot(q.index, 100 * q[0.5], color=color, marker="o", ms=3, label=label)
+    ax.fill_between(q.index, 100 * q[0.25], 100 * q[0.75], color=color, alpha=0.2)
+
+
 def plot_reconstructed_finetuning(acc: pd.DataFrame, dist: pd.DataFrame, title: str,
                                   path) -> None:
     """2022 Fig. 6: test accuracy of original (w) and reconstructed (w_hat) test models over
@@ -682,10 +689,7 @@ def plot_reconstructed_finetuning(acc: pd.DataFrame, dist: pd.DataFrame, title: 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     for pop, color, label in (("w", "#1f77b4", "w (original)"),
                               ("w_hat", "#ff7f0e", "ŵ (reconstructed)")):
-        g = acc[acc.population == pop].groupby("epoch")["test_acc"]
-        q = g.quantile([0.25, 0.5, 0.75]).unstack()
-        left.plot(q.index, 100 * q[0.5], color=color, marker="o", ms=3, label=label)
-        left.fill_between(q.index, 100 * q[0.25], 100 * q[0.75], color=color, alpha=0.2)
+        _median_band(left, acc[acc.population == pop], "epoch", "test_acc", color, label)
     left.set_xlabel("fine-tuning epoch")
     left.set_ylabel("test accuracy (%)")
     left.legend(fontsize=8, frameon=False)
@@ -699,4 +703,24 @@ def plot_reconstructed_finetuning(acc: pd.DataFrame, dist: pd.DataFrame, title: 
               label="cos(w, ŵ)")
     twin.set_ylabel("cosine similarity (median)", color="#9467bd")
     fig.suptitle(title, fontsize=10)
+    _save(fig, path)
+
+
+def plot_unseen_architectures(acc: pd.DataFrame, path) -> None:
+    """2022 Table 4 drawn: per (source -> target, architecture), test accuracy of the generated
+    (gen.) and randomly initialised (r.i.) populations over training epochs (median and
+    25-75% band)."""
+    groups = list(acc.groupby(["source", "target", "architecture"], sort=False))
+    fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 3.4), squeeze=False,
+                             layout="constrained", sharey=True)
+    for ax, ((source, target, arch), block) in zip(axes[0], groups):
+        for pop, color in (("r.i.", "#7f7f7f"), ("gen.", "#d62728")):
+            _median_band(ax, block[block.population == pop], "epoch", "test_acc", color,
+                         f"{arch} ({pop})")
+        ax.set_title(f"{arch}: {source} -> {target}", fontsize=9)
+        ax.set_xlabel("training epoch")
+        ax.legend(fontsize=7, frameon=False)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    fig.suptitle("Unseen architectures (2022 Table 4): generated vs random initialisation",
+                 fontsize=10)
     _save(fig, path)
