@@ -15,6 +15,7 @@ rule train_autoencoder:
         f"{RESULTS}/benchmarks/autoencoders/{{zoo}}/train_{{variant}}.tsv"
     params:
         autoencoder=lambda wc: AE_CONFIG[wc.zoo],
+        variant=lambda wc: wc.variant,
     threads: 2
     resources:
         mem_mb=autoencoder_mem_mb,
@@ -82,6 +83,7 @@ rule probe_properties:
         # the checkpoints the hyper-representation was trained on (2021 zoos: epochs 1-25,
         # 25 per model as in 2021 App. D.1; 2022 zoos: 21-25)
         window=lambda wc: ae_window(wc.zoo),
+        class_f_scores=lambda wc: wc.zoo in F_SCORE_ZOOS,
     threads: 2
     conda:
         "../envs/hyperreps.yaml"
@@ -154,3 +156,70 @@ rule cross_zoo_reconstruction:
         "../envs/hyperreps.yaml"
     script:
         "../workflow/scripts/cross_zoo_reconstruction.py"
+
+
+rule train_ablation_autoencoder:
+    input:
+        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
+    output:
+        directory(f"{RESULTS}/autoencoders/{{zoo}}/ablation/{{objective}}_c{{ratio}}/model"),
+    log:
+        f"{LOGS}/autoencoders/{{zoo}}/train_ablation_{{objective}}_c{{ratio}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/autoencoders/{{zoo}}/train_ablation_{{objective}}_c{{ratio}}.tsv"
+    params:
+        autoencoder=lambda wc: ablation_autoencoder_config(
+            AE_CONFIG[wc.zoo], wc.objective, float(wc.ratio), zoo_n_params(wc.zoo)),
+        variant=ABLATION_VARIANT,
+    threads: 2
+    resources:
+        gpu=0 if config["device"] == "cpu" else 1,
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/train_autoencoder.py"
+
+
+rule compression_ablation:
+    input:
+        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
+        autoencoders=lambda wc: [
+            f"{RESULTS}/autoencoders/{wc.zoo}/ablation/{r['objective']}_c{r['ratio']}/model"
+            for r in ABLATION_RUNS],
+    output:
+        table=multiext(f"{RESULTS}/tables/table5_compression_ablation_{{zoo}}", ".md", ".csv",
+                       ".tex"),
+    log:
+        f"{LOGS}/autoencoders/{{zoo}}/compression_ablation.log",
+    params:
+        runs=ABLATION_RUNS,
+        window=lambda wc: ae_window(wc.zoo),
+    threads: 2
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/compression_ablation.py"
+
+
+rule probe_transfer:
+    input:
+        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
+        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
+        autoencoder=lambda wc: lwln_autoencoder(wc.zoo),
+        target_zoos=lambda wc: [f"{RESULTS}/zoos/{t}/zoo" for t in PROBE_TRANSFER[wc.zoo]],
+        target_splits=lambda wc: [f"{RESULTS}/zoos/{t}/split.json" for t in PROBE_TRANSFER[wc.zoo]],
+    output:
+        table=multiext(f"{RESULTS}/tables/probe_transfer_{{zoo}}", ".md", ".csv", ".tex"),
+        figure=f"{RESULTS}/figures/probe_transfer_{{zoo}}.png",
+    log:
+        f"{LOGS}/autoencoders/{{zoo}}/probe_transfer.log",
+    params:
+        targets=lambda wc: PROBE_TRANSFER[wc.zoo],
+        window=lambda wc: ae_window(wc.zoo),
+    threads: 2
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/probe_transfer.py"

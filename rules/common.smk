@@ -1,10 +1,13 @@
 import math
 from pathlib import Path
 
-from hyperreps.architecture import ARCHITECTURES, ParameterLayout
+from hyperreps.ablation import VARIANT as ABLATION_VARIANT
+from hyperreps.ablation import ablation_autoencoder_config, ratio_name
+from hyperreps.architecture import ARCHITECTURES, ParameterLayout, get_architecture
 from hyperreps.config import (
     ConfigError,
     autoencoder_config,
+    zoo_architecture,
     check_inputs,
     comparisons,
     finetune_epochs,
@@ -39,6 +42,11 @@ UNSEEN_ZOOS = config["unseen_zoos"]["pairs"]  # Table 3 (autoencoder zoo, condit
 UNSEEN_ARCH = config["unseen_architectures"]  # Table 4
 UNSEEN_ARCH_RUNS = [(p["source"], p["target"], a) for p in UNSEEN_ARCH["pairs"]
                     for a in UNSEEN_ARCH["architectures"]]
+ABLATION = config["compression_ablation"]  # 2021 Table 5
+ABLATION_RUNS = [dict(objective=o, ratio=ratio_name(r)) for o in ABLATION["objectives"]
+                 for r in ABLATION["ratios"]] if ABLATION["zoo"] else []
+F_SCORE_ZOOS = config["probes"]["class_f_scores"]
+PROBE_TRANSFER = {e["autoencoder"]: e["zoos"] for e in config["probe_transfer"]}  # 2021 D.3
 NOTHING = "(?!x)x"  # a regex matching no name
 
 
@@ -53,6 +61,8 @@ wildcard_constraints:
     source=names_regex(list(ZOOS)),
     target=names_regex(list(ZOOS)),
     architecture=names_regex(list(ARCHITECTURES)),
+    objective="E_c|ED|E_cD",
+    ratio=r"\d+(\.\d+)?",
 
 
 def shard_dirs(wildcards):
@@ -79,6 +89,10 @@ def shard_mem_mb(wildcards):
     n_params = ParameterLayout.for_channels(info.channels).n_params
     history = n_models * (cfg["epochs"] + 1) * n_params * 4 * 2
     return int(1500 + (data + history) / 2**20)
+
+
+def zoo_n_params(zoo):
+    return get_architecture(zoo_architecture(ZOOS[zoo])).n_params
 
 
 def ae_dirs(wildcards):
@@ -140,6 +154,7 @@ def all_targets():
         if z in TRAINED_ZOOS:
             out.append(f"{RESULTS}/figures/permutation_equivalence_{z}.png")
         if AE_CONFIG[z]["enabled"]:
+            out += [f"{RESULTS}/figures/zoo_{z}_properties.png"]  # 2021 App. Fig. 3
             out += [f"{RESULTS}/tables/reconstruction_{z}.md", f"{RESULTS}/tables/probes_{z}.md",
                     f"{RESULTS}/figures/embeddings_{z}_geometry.png",
                     f"{RESULTS}/figures/robustness_smoothness_{z}.png"]
@@ -149,6 +164,9 @@ def all_targets():
         out += [f"{RESULTS}/tables/table1_in_dataset.md", f"{RESULTS}/figures/generative"]
     out += [f"{RESULTS}/figures/fig6_reconstructed_vs_original_{z}.png"
             for z in config["generative"]["in_dataset"]]
+    out += [f"{RESULTS}/figures/probe_transfer_{z}.png" for z in PROBE_TRANSFER]
+    if ABLATION_RUNS:
+        out.append(f"{RESULTS}/tables/table5_compression_ablation_{ABLATION['zoo']}.md")
     if UNSEEN_ZOOS:
         out.append(f"{RESULTS}/tables/table3_unseen_zoos.md")
     if UNSEEN_ARCH_RUNS:

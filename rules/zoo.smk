@@ -89,6 +89,24 @@ rule plot_zoo_accuracy:
         "../workflow/scripts/plot_zoo.py"
 
 
+rule plot_zoo_properties:
+    input:
+        f"{RESULTS}/zoos/{{zoo}}/zoo",
+    output:
+        report(
+            f"{RESULTS}/figures/zoo_{{zoo}}_properties.png",
+            caption="../report/zoo_properties.rst",
+            category="Model zoos",
+            labels={"zoo": "{zoo}", "figure": "properties and UMAP of the weights"},
+        ),
+    log:
+        f"{LOGS}/zoos/{{zoo}}/plot_properties.log",
+    conda:
+        "../envs/hyperreps.yaml"
+    script:
+        "../workflow/scripts/plot_zoo_properties.py"
+
+
 rule diagnose_zoo:
     # Does the zoo share structure an autoencoder can learn? Displacement from init, the
     # init-deviation correlation, accuracy spread and the held-out PCA ceiling (by code width

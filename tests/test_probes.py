@@ -219,3 +219,22 @@ def test_weight_statistics_on_a_two_layer_example():
     assert np.all(stats[:, 21] == flat[:, 10]) and np.all(stats[:, 22] == 0)
     zoo = ParameterLayout.for_channels(1)
     assert weight_statistics(np.zeros((2, zoo.n_params)), layer_slices(zoo)).shape == (2, 70)
+
+
+def test_probe_transfer_evaluates_on_other_zoos_with_the_source_probe():
+    from hyperreps.probes import probe_transfer
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=5)
+    X = {s: rng.normal(size=(n, 5)) for s, n in (("train", 80), ("val", 30), ("test", 30),
+                                                  ("other", 40))}
+    X["other"][:, 0] += 3.0  # shifted inputs: the same linear law still holds
+    y = {s: x @ w for s, x in X.items()}
+    props = {"test_acc": y, "epoch": {s: v * 0 + np.arange(len(v)) % 3 for s, v in y.items()},
+             "ggap": {s: rng.normal(size=len(v)) for s, v in y.items()}}
+    table, preds = probe_transfer({"E": X}, props)
+    assert set(table.evaluated_on) == {"test", "other"}
+    acc = table[(table.property == "test_acc")].set_index("evaluated_on")
+    assert acc.loc["test", "r2"] > 0.99 and acc.loc["other", "r2"] > 0.99
+    true, pred = preds["test_acc", "E", "other"]
+    np.testing.assert_allclose(true, y["other"])
+    assert len(pred) == 40

@@ -65,7 +65,12 @@ def tiny_run(tmp_path_factory):
            "unseen_zoos": {"pairs": [{"autoencoder": "tiny", "zoo": "tiny"}], "epochs": [0, 1],
                            "ensemble_size": 2},
            "unseen_architectures": {"pairs": [{"source": "tiny", "target": "tiny"}],
-                                    "architectures": ["cnn3_resskip"], "epochs": [1]}}
+                                    "architectures": ["cnn3_resskip"], "epochs": [1]},
+           # the 2021 experiments: F-score targets, Table 5, in/out-of-distribution probes
+           "probes": {"class_f_scores": ["tetris"]},
+           "compression_ablation": {"zoo": "tetris", "ratios": [2, 5],
+                                    "objectives": ["E_c", "E_cD"]},
+           "probe_transfer": [{"autoencoder": "tiny", "zoos": ["imported"]}]}
     (work / "tiny.yaml").write_text(yaml.safe_dump(cfg))
     r = snakemake(["--cores", "2", "--configfile", "tiny.yaml", "--directory", str(work)], work)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -110,6 +115,17 @@ def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     t4 = pd.read_csv(results(work) / "tables/table4_unseen_architectures.csv")
     assert list(t4.initialization) == ["r.i.", "gen."] and set(t4.architecture) == {"cnn3_resskip"}
     assert (results(work) / "figures/table4_unseen_architectures.png").stat().st_size > 10_000
+    t5 = pd.read_csv(results(work) / "tables/table5_compression_ablation_tetris.csv")
+    assert list(t5.objective) == ["E_c", "E_c", "E_cD", "E_cD", "W", "s(W)"]
+    assert list(t5.latent_dim[:2]) == [50, 20] and t5.REC.isna()[:2].all()
+    assert {"EPH", "ACC", "F_C0", "F_C3"} <= set(t5.columns) and np.isfinite(t5.REC[2])
+    probes = pd.read_csv(results(work) / "tables/probes_tetris.csv")
+    assert {"f_c0", "f_c3"} <= set(probes.property)
+    transfer = pd.read_csv(results(work) / "tables/probe_transfer_tiny.csv")
+    assert set(transfer.evaluated_on) == {"test", "imported"}
+    assert set(transfer.feature_set) == {"W", "s(W)", "lwln"}
+    for z in ("tiny", "tetris"):
+        assert (results(work) / f"figures/zoo_{z}_properties.png").stat().st_size > 10_000
     t9 = pd.read_csv(results(work) / "tables/table9_cross_zoo_reconstruction.csv")
     assert list(t9.test_zoo) == ["tiny"] and t9.variant.iloc[0] == "lwln"
     assert np.isfinite(t9.r2.iloc[0])
@@ -300,3 +316,20 @@ def test_lint_is_clean():
     r = subprocess.run(SNAKEMAKE + ["--lint", "--configfile", str(ROOT / "config/demo.yaml")],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.slow
+def test_2021_demo_config_builds_table5_and_f_score_probes(tmp_path):
+    """The README's second demo (config/demo_2021.yaml: the 2021 Tetris experiments), whole."""
+    r = snakemake(["--cores", "2", "--configfile", str(ROOT / "config/demo_2021.yaml"),
+                   "--directory", str(tmp_path)], tmp_path, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = tmp_path / "results/demo_2021"
+    t5 = pd.read_csv(out / "tables/table5_compression_ablation_tetris_seed.csv")
+    learned = t5[~t5.objective.isin(["W", "s(W)"])]
+    assert len(learned) == 9 and list(learned.latent_dim[:3]) == [50, 33, 20]
+    ed = learned[learned.objective == "ED"].REC.to_numpy()
+    assert ed[0] > 50 and ed[0] > ed[-1]  # reconstructs, and less so when compressed more
+    assert (learned.EPH > 50).all()  # every code predicts the epoch
+    probes = pd.read_csv(out / "tables/probes_tetris_seed.csv")
+    assert {"f_c0", "f_c1", "f_c2", "f_c3"} <= set(probes.property)

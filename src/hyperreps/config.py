@@ -105,6 +105,7 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     _validate_generative(config)
     _validate_analyses(config)
     _validate_unseen(config)
+    _validate_probes(config)
     return config
 
 
@@ -115,20 +116,25 @@ def trajectory_epochs(config: dict, zoo: str) -> tuple[int, int]:
     return min(config["robustness"]["trajectory_start"], w["first"]), w["last"]
 
 
-def _validate_analyses(config: dict) -> None:
+def _check_autoencoder_on_zoo(config: dict, pair: dict, key: str) -> None:
+    """A ``{autoencoder, zoo}`` pair: both zoos exist, the first trains an autoencoder and the
+    second's models have the architecture it reads."""
     zoos = config["zoos"]
+    for k in ("autoencoder", "zoo"):
+        if pair[k] not in zoos:
+            raise ConfigError(f"config key '{key}.{k}': no zoo named {pair[k]!r}")
+    if not autoencoder_config(config, pair["autoencoder"])["enabled"]:
+        raise ConfigError(f"config key '{key}.autoencoder': zoo {pair['autoencoder']!r} "
+                          "has no autoencoder (autoencoder.enabled)")
+    a, b = (zoo_architecture(zoos[pair[k]]) for k in ("autoencoder", "zoo"))
+    if a != b:
+        raise ConfigError(f"config key '{key}': architectures differ ({a} and {b}); an "
+                          "autoencoder reads one architecture's weights")
+
+
+def _validate_analyses(config: dict) -> None:
     for i, pair in enumerate(config["cross_zoo_reconstruction"]):
-        key = f"cross_zoo_reconstruction.{i}"
-        for k in ("autoencoder", "zoo"):
-            if pair[k] not in zoos:
-                raise ConfigError(f"config key '{key}.{k}': no zoo named {pair[k]!r}")
-        if not autoencoder_config(config, pair["autoencoder"])["enabled"]:
-            raise ConfigError(f"config key '{key}.autoencoder': zoo {pair['autoencoder']!r} "
-                              "has no autoencoder (autoencoder.enabled)")
-        a, b = (zoo_architecture(zoos[pair[k]]) for k in ("autoencoder", "zoo"))
-        if a != b:
-            raise ConfigError(f"config key '{key}': architectures differ ({a} and {b}); an "
-                              "autoencoder reads one architecture's weights")
+        _check_autoencoder_on_zoo(config, pair, f"cross_zoo_reconstruction.{i}")
 
 
 def _check_fine_tunable(config: dict, name: str, key: str) -> None:
@@ -145,25 +151,50 @@ def _check_epochs(config: dict, name: str, epoch: int, key: str, what: str) -> N
                           f"for {cfg['epochs']} epochs")
 
 
+def _validate_probes(config: dict) -> None:
+    zoos = config["zoos"]
+    for i, name in enumerate(config["probes"]["class_f_scores"]):
+        if name not in zoos:
+            raise ConfigError(f"config key 'probes.class_f_scores.{i}': no zoo named {name!r}")
+        if not autoencoder_config(config, name)["enabled"]:
+            raise ConfigError(f"config key 'probes.class_f_scores.{i}': zoo {name!r} has no "
+                              "autoencoder, so no probes")
+    sources = set()
+    for i, entry in enumerate(config["probe_transfer"]):
+        key = f"probe_transfer.{i}"
+        source = entry["autoencoder"]
+        if source not in zoos:
+            raise ConfigError(f"config key '{key}.autoencoder': no zoo named {source!r}")
+        if source in sources:
+            raise ConfigError(f"config key '{key}.autoencoder': zoo {source!r} is listed twice")
+        sources.add(source)
+        ae = autoencoder_config(config, source)
+        for j, name in enumerate(entry["zoos"]):
+            if name not in zoos:
+                raise ConfigError(f"config key '{key}.zoos.{j}': no zoo named {name!r}")
+            _check_autoencoder_on_zoo(config, {"autoencoder": source, "zoo": name},
+                                      f"{key}.zoos.{j}")
+            _check_epochs(config, name, ae["window"]["last"], f"{key}.zoos.{j}",
+                          "the autoencoder's window ends at epoch")
+    name = config["compression_ablation"]["zoo"]
+    if name is not None:
+        if name not in zoos:
+            raise ConfigError(f"config key 'compression_ablation.zoo': no zoo named {name!r}")
+        if not autoencoder_config(config, name)["enabled"]:
+            raise ConfigError(f"config key 'compression_ablation.zoo': zoo {name!r} has "
+                              "autoencoder.enabled false")
+
+
 def _validate_unseen(config: dict) -> None:
     """Table 3 (unseen zoos) and Table 4 (unseen architectures)."""
     zoos = config["zoos"]
     unseen = config["unseen_zoos"]
     for i, pair in enumerate(unseen["pairs"]):
         key = f"unseen_zoos.pairs.{i}"
-        for k in ("autoencoder", "zoo"):
-            if pair[k] not in zoos:
-                raise ConfigError(f"config key '{key}.{k}': no zoo named {pair[k]!r}")
-        if not autoencoder_config(config, pair["autoencoder"])["enabled"]:
-            raise ConfigError(f"config key '{key}.autoencoder': zoo {pair['autoencoder']!r} "
-                              "has no autoencoder (autoencoder.enabled)")
+        _check_autoencoder_on_zoo(config, pair, key)
         if "lwln" not in autoencoder_config(config, pair["autoencoder"])["variants"]:
             raise ConfigError(f"config key '{key}.autoencoder': zoo {pair['autoencoder']!r} "
                               "trains no lwln autoencoder")
-        a, b = (zoo_architecture(zoos[pair[k]]) for k in ("autoencoder", "zoo"))
-        if a != b:
-            raise ConfigError(f"config key '{key}': architectures differ ({a} and {b}); an "
-                              "autoencoder reads one architecture's weights")
         _check_fine_tunable(config, pair["zoo"], f"{key}.zoo")
         window = autoencoder_config(config, pair["autoencoder"])["window"]
         _check_epochs(config, pair["zoo"], window["last"], f"{key}.zoo",

@@ -197,3 +197,29 @@ def summary_table(diag: ZooDiagnostics) -> pd.DataFrame:
     def fmt(v):
         return f"{v:.4g}" if isinstance(v, float) else str(v)
     return pd.DataFrame([(q, fmt(v)) for q, v in rows], columns=["quantity", "value"])
+
+
+def zoo_properties(zoo: Zoo, max_points: int = 5000, seed: int = 0) -> pd.DataFrame:
+    """2021 App. Fig. 3 rows 2-5: per checkpoint (at most ``max_points`` finite ones, a seeded
+    random subset), its test accuracy, the mean of its weights, its epoch and hyperparameters,
+    and a 2-D UMAP of the weights (15 neighbours, min_dist 0.1, seeded)."""
+    import umap  # noqa: PLC0415 - importing umap compiles numba code
+
+    n, e, p = zoo.weights.shape
+    flat = zoo.weights.reshape(n * e, p)
+    ok = np.flatnonzero(torch.isfinite(flat).all(dim=1).numpy())
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(ok, size=min(max_points, len(ok)), replace=False))
+    w = flat[pick].double().numpy()
+    models = zoo.models()
+    table = pd.DataFrame({"model": pick // e, "epoch": pick % e,
+                          "test_acc": zoo.metric("test_acc").reshape(-1)[pick],
+                          "mean_weight": w.mean(axis=1)})
+    for col in ("activation", "init", "lr"):
+        if col in models:
+            table[col] = models[col].to_numpy()[table["model"]]
+    reducer = umap.UMAP(n_neighbors=min(15, len(w) - 1), min_dist=0.1, n_components=2,
+                        random_state=seed)
+    xy = reducer.fit_transform(w)
+    table["umap_1"], table["umap_2"] = xy[:, 0], xy[:, 1]
+    return table

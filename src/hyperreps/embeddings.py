@@ -67,14 +67,40 @@ def load_embeddings(path: str | os.PathLike, zoo: Zoo | None = None) -> ZooEmbed
     return ZooEmbeddings(z, ids.tolist(), meta)
 
 
-def checkpoint_properties(zoo: Zoo) -> tuple[dict[str, np.ndarray], set[str]]:
+def checkpoint_f_scores(zoo: Zoo, test, epochs: tuple[int, int], device="cpu") -> np.ndarray:
+    """Per-class test F1 ``[models, epochs, classes]`` of the checkpoints in ``epochs``
+    (inclusive; NaN elsewhere and for non-finite checkpoints): the 2021 F_c targets."""
+    from .architecture import architecture_of  # noqa: PLC0415
+    from .population import class_probabilities  # noqa: PLC0415
+    from .probes import class_f_scores  # noqa: PLC0415
+
+    n_classes = architecture_of(zoo.layout).n_classes
+    out = np.full((zoo.n_models, zoo.n_epochs, n_classes), np.nan)
+    activations = zoo.models()["activation"].to_numpy()
+    labels = test.y.numpy()
+    for act in np.unique(activations):
+        rows = np.flatnonzero(activations == act)
+        w = zoo.weights[rows, epochs[0]:epochs[1] + 1]
+        flat = w.reshape(-1, w.shape[-1])
+        pred = class_probabilities(flat, str(act), test, device, zoo.layout).argmax(-1).numpy()
+        f1 = class_f_scores(pred, labels, n_classes)
+        f1[~torch.isfinite(flat).all(dim=1).numpy()] = np.nan
+        out[rows, epochs[0]:epochs[1] + 1] = f1.reshape(len(rows), -1, n_classes)
+    return out
+
+
+def checkpoint_properties(zoo: Zoo, f_scores: np.ndarray | None = None
+                          ) -> tuple[dict[str, np.ndarray], set[str]]:
     """Per-checkpoint properties ``[models, epochs]`` to probe, and which are categorical:
-    test accuracy, epoch, generalisation gap (train - test accuracy) and the zoo's
-    hyperparameters (the probes skip those that do not vary)."""
+    test accuracy, epoch, generalisation gap (train - test accuracy), per-class F-scores
+    ``f_c0, f_c1, ...`` where ``f_scores`` (:func:`checkpoint_f_scores`) is given, and the
+    zoo's hyperparameters (the probes skip those that do not vary)."""
     acc = zoo.metric("test_acc")
     props = {"test_acc": acc,
              "epoch": np.broadcast_to(np.arange(zoo.n_epochs, dtype=float), acc.shape),
              "ggap": zoo.metric("train_acc") - acc}
+    if f_scores is not None:
+        props.update({f"f_c{c}": f_scores[..., c] for c in range(f_scores.shape[-1])})
     models = zoo.models()
     categorical = set()
     for col in ("activation", "init", "optimizer", "lr", "weight_decay", "dropout"):
@@ -91,13 +117,13 @@ def checkpoint_properties(zoo: Zoo) -> tuple[dict[str, np.ndarray], set[str]]:
 
 
 def probe_inputs(zoo: Zoo, split: dict, embeddings: dict[str, torch.Tensor],
-                 epochs: tuple[int, int] | None = None):
+                 epochs: tuple[int, int] | None = None, f_scores: np.ndarray | None = None):
     """Features and properties for :func:`hyperreps.probes.run_probes`, row-aligned per split:
     raw weights "W", weight statistics "s(W)" and each variant's embeddings."""
     from .probes import layer_slices, weight_statistics  # noqa: PLC0415 - sklearn is heavy
 
     rows = rows_by_split(zoo, split, epochs)
-    props, categorical = checkpoint_properties(zoo)
+    props, categorical = checkpoint_properties(zoo, f_scores)
     w = zoo.weights.numpy()
     features: dict[str, dict[str, np.ndarray]] = {"W": {}, "s(W)": {}}
     features.update({v: {} for v in embeddings})

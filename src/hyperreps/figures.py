@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .architecture import architecture_of  # noqa: E402
 from .publish import atomic_path  # noqa: E402
 from .zoo import Zoo  # noqa: E402
 
@@ -28,6 +29,7 @@ def plot_zoo_accuracy(zoo: Zoo, path, name: str | None = None) -> None:
     """Test accuracy per epoch as box plots (2021 App. Fig. 3, row one), diverged models
     counted in the title."""
     acc = zoo.metric("test_acc") * 100
+    chance = 100 / architecture_of(zoo.layout).n_classes
     n_div = int(zoo.models()["diverged"].astype(bool).sum())
     epochs = np.arange(acc.shape[1])
     data = [a[np.isfinite(a)] for a in acc.T]
@@ -35,7 +37,7 @@ def plot_zoo_accuracy(zoo: Zoo, path, name: str | None = None) -> None:
     ax.boxplot(data, positions=epochs, widths=0.6, showfliers=True, flierprops={"markersize": 2})
     ax.plot(epochs, [np.median(d) if len(d) else np.nan for d in data], color="tab:red", lw=1,
             label="median")
-    ax.axhline(10, color="grey", ls=":", lw=1, label="chance (10%)")
+    ax.axhline(chance, color="grey", ls=":", lw=1, label=f"chance ({chance:.0f}%)")
     ax.set_xlabel("epoch (0 = initialisation)")
     ax.set_ylabel("test accuracy (%)")
     step = max(1, len(epochs) // 15)
@@ -723,4 +725,69 @@ def plot_unseen_architectures(acc: pd.DataFrame, path) -> None:
     axes[0][0].set_ylabel("test accuracy (%)")
     fig.suptitle("Unseen architectures (2022 Table 4): generated vs random initialisation",
                  fontsize=10)
+    _save(fig, path)
+
+
+def plot_probe_transfer(predictions: dict, table: pd.DataFrame, source: str, path) -> None:
+    """2021 App. Figs. 7-10: probes fitted on ``source``, true vs predicted property on its own
+    test split (in-distribution) and on other zoos (out-of-distribution); one row per
+    property, one column per evaluation set, one colour per feature set (R² and τ in the
+    legend)."""
+    props = list(dict.fromkeys(k[0] for k in predictions))
+    sets = list(dict.fromkeys(k[1] for k in predictions))
+    wheres = list(dict.fromkeys(k[2] for k in predictions))
+    fig, axes = plt.subplots(len(props), len(wheres), figsize=(3.6 * len(wheres),
+                             3.2 * len(props)), squeeze=False, layout="constrained")
+    colors = dict(zip(sets, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    stats = table.set_index(["property", "feature_set", "evaluated_on"])
+    for i, prop in enumerate(props):
+        for j, where in enumerate(wheres):
+            ax = axes[i][j]
+            lo, hi = np.inf, -np.inf
+            for fs in sets:
+                if (prop, fs, where) not in predictions:
+                    continue
+                y, pred = predictions[prop, fs, where]
+                s = stats.loc[(prop, fs, where)]
+                ax.scatter(y, pred, s=5, alpha=0.4, color=colors[fs],
+                           label=f"{fs}: R² {s.r2:.2f}, τ {s.kendall_tau:.2f}")
+                if len(y):
+                    lo, hi = min(lo, np.min(y)), max(hi, np.max(y))
+            if np.isfinite(lo):
+                ax.plot([lo, hi], [lo, hi], color="k", lw=0.8, ls="--")
+            title = "in-distribution (test split)" if where == "test" else f"out-of-distribution: {where}"
+            ax.set_title(f"{prop}, {title}", fontsize=8)
+            ax.set_xlabel(f"true {prop}", fontsize=8)
+            ax.set_ylabel(f"predicted {prop}", fontsize=8)
+            ax.legend(fontsize=6, frameon=False)
+    fig.suptitle(f"Probes fitted on zoo {source}: in- and out-of-distribution (2021 App. D.3)",
+                 fontsize=10)
+    _save(fig, path)
+
+
+def plot_zoo_properties(props: pd.DataFrame, title: str, path) -> None:
+    """2021 App. Fig. 3 rows 2-5 for one zoo: accuracy over the mean of the weights (coloured
+    by epoch), and a 2-D UMAP of the weights coloured by activation, initialisation and
+    epoch."""
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.8), layout="constrained")
+    sc = axes[0].scatter(props["mean_weight"], 100 * props["test_acc"], c=props["epoch"], s=4,
+                         cmap="viridis", alpha=0.6)
+    axes[0].set_xlabel("mean of the weights")
+    axes[0].set_ylabel("test accuracy (%)")
+    fig.colorbar(sc, ax=axes[0], label="epoch")
+    for ax, col in zip(axes[1:3], ("activation", "init")):
+        values = props[col].astype(str) if col in props else pd.Series(["n/a"] * len(props))
+        for v in sorted(values.unique()):
+            m = (values == v).to_numpy()
+            ax.scatter(props["umap_1"][m], props["umap_2"][m], s=4, alpha=0.6, label=v)
+        ax.legend(fontsize=7, markerscale=3, frameon=False, title=col, title_fontsize=8)
+    sc = axes[3].scatter(props["umap_1"], props["umap_2"], c=props["epoch"], s=4, cmap="viridis",
+                         alpha=0.6)
+    fig.colorbar(sc, ax=axes[3], label="epoch")
+    for ax, what in zip(axes[1:], ("activation", "initialisation", "epoch")):
+        ax.set_xlabel("UMAP 1")
+        ax.set_ylabel("UMAP 2")
+        ax.set_title(f"UMAP of the weights by {what}", fontsize=9)
+    axes[0].set_title("accuracy vs mean weight", fontsize=9)
+    fig.suptitle(title, fontsize=10)
     _save(fig, path)

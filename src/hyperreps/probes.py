@@ -103,7 +103,7 @@ def _usable_rows(
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Every split's features and targets without the rows where either is non-finite."""
     Xs, ys = {}, {}
-    for split in SPLITS:
+    for split in X:  # train, val, test and any further set to evaluate on (probe transfer)
         x = np.asarray(X[split], dtype=float)
         t = np.asarray(y[split], dtype=float) if numeric else np.asarray(y[split])
         if x.ndim != 2 or t.ndim != 1 or len(x) != len(t):
@@ -124,13 +124,16 @@ def _standardised(Xs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def ridge_probe(
-    X: dict[str, np.ndarray], y: dict[str, np.ndarray], alphas: Sequence[float] = RIDGE_ALPHAS
+    X: dict[str, np.ndarray], y: dict[str, np.ndarray], alphas: Sequence[float] = RIDGE_ALPHAS,
+    predictions: bool = False,
 ) -> tuple[float, dict[str, dict]]:
     """Ridge regression probe of a numeric property.
 
-    ``X[split]`` is ``[N, D]``, ``y[split]`` is ``[N]`` for split in train / val / test. Fits on
-    train, picks ``alpha`` by validation R² (ties go to the earlier, by default larger, alpha)
-    and returns it with ``{split: {"r2", "kendall_tau", "n"}}``.
+    ``X[split]`` is ``[N, D]``, ``y[split]`` is ``[N]`` for split in train / val / test, and
+    any further key is evaluated too (e.g. another zoo: 2021 App. D.3). Fits on train, picks
+    ``alpha`` by validation R² (ties go to the earlier, by default larger, alpha) and returns
+    it with ``{split: {"r2", "kendall_tau", "n"}}`` (plus the usable targets ``y`` and their
+    predictions ``pred`` with ``predictions=True``).
     """
     Xs, ys = _usable_rows(X, y, numeric=True)
     Zs = _standardised(Xs)
@@ -143,10 +146,12 @@ def ridge_probe(
     if best_model is None:
         raise ValueError("validation R² is undefined: the usable validation targets are constant")
     metrics = {}
-    for split in SPLITS:
+    for split in Zs:
         pred = best_model.predict(Zs[split]) if len(Zs[split]) else np.empty(0)
         metrics[split] = {"r2": r2(ys[split], pred), "kendall_tau": kendall_tau(ys[split], pred),
                           "n": len(ys[split])}
+        if predictions:
+            metrics[split].update(y=ys[split], pred=pred)
     return float(best_alpha), metrics
 
 
@@ -167,7 +172,7 @@ def logistic_probe(
         if score > best_val:
             best_C, best_model, best_val = C, model, score
     metrics = {}
-    for split in SPLITS:
+    for split in Zs:
         n = len(ys[split])
         acc = float(np.mean(best_model.predict(Zs[split]) == ys[split])) if n else float("nan")
         metrics[split] = {"accuracy": acc, "n": n}
@@ -273,3 +278,49 @@ def probe_summary(results: Sequence[ProbeResult], split: str = "test") -> pd.Dat
     summary = pd.DataFrame(list(rows.values()), index=index, columns=columns)
     summary.attrs["skipped"] = list(getattr(results, "skipped", []))
     return summary
+
+
+def class_f_scores(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per-class F1 scores ``[..., n_classes]`` of predicted labels ``[..., N]`` against
+    ``labels`` ``[N]`` (the 2021 papers' F_c targets): 2 TP / (2 TP + FP + FN), 0 where a
+    class is neither predicted nor present (as ``sklearn.metrics.f1_score`` with
+    ``zero_division=0``)."""
+    pred = np.asarray(pred)
+    labels = np.asarray(labels)
+    out = np.zeros(pred.shape[:-1] + (n_classes,))
+    for c in range(n_classes):
+        p, t = pred == c, labels == c
+        tp = (p & t).sum(-1)
+        denom = p.sum(-1) + t.sum()
+        out[..., c] = np.divide(2 * tp, denom, out=np.zeros(denom.shape, dtype=float),
+                                where=denom > 0)
+    return out
+
+
+TRANSFER_PROPERTIES = ("test_acc", "epoch", "ggap")
+
+
+def probe_transfer(features: dict[str, dict[str, np.ndarray]],
+                   properties: dict[str, dict[str, np.ndarray]],
+                   props: Sequence[str] = TRANSFER_PROPERTIES
+                   ) -> tuple[pd.DataFrame, dict[tuple[str, str, str], tuple]]:
+    """In- and out-of-distribution probes (2021 App. D.3, Figs. 7-10): ridge probes fitted on
+    the source zoo's train split (penalty on its val split) and evaluated on its test split
+    and on every further key of ``features[name]`` (other zoos' test models). Returns the long
+    table (property, feature_set, evaluated_on, r2, kendall_tau, n) and the targets and
+    predictions per (property, feature set, evaluated_on)."""
+    rows, predictions = [], {}
+    for prop in props:
+        y = properties[prop]
+        train = np.asarray(y["train"], dtype=float)
+        if len(np.unique(train[np.isfinite(train)])) < 2:
+            continue
+        for name, X in features.items():
+            _, metrics = ridge_probe(X, y, predictions=True)
+            for where, m in metrics.items():
+                if where in ("train", "val"):
+                    continue
+                rows.append(dict(property=prop, feature_set=name, evaluated_on=where,
+                                 r2=m["r2"], kendall_tau=m["kendall_tau"], n=m["n"]))
+                predictions[prop, name, where] = (m["y"], m["pred"])
+    return pd.DataFrame(rows), predictions

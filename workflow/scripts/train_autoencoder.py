@@ -15,7 +15,7 @@ from hyperreps.zoo import load_zoo  # noqa: E402
 log = setup_logging(snakemake)  # noqa: F821
 set_cpu_threads(snakemake.threads)  # noqa: F821
 device = resolve_device(snakemake.config["device"])  # noqa: F821
-variant = snakemake.wildcards.variant  # noqa: F821
+variant = snakemake.params.variant  # noqa: F821
 arch, settings, window = settings_from_config(snakemake.params.autoencoder, variant)  # noqa: F821
 zoo = load_zoo(snakemake.input.zoo)  # noqa: F821
 split = json.loads(Path(snakemake.input.split).read_text())  # noqa: F821
