@@ -112,6 +112,9 @@ def test_table3_reports_mean_and_max_of_models_and_ensembles(digits):
     s = models[(models.population == "S_KDE30") & (models.epoch == 2)].test_acc
     assert table["one model"].iloc[1] == f"{100 * s.mean():.1f} / {100 * s.max():.1f}"
     assert (table["ensemble size"] == 2).all() and table["n_B_T"].iloc[0] == 3
+    e = ens[(ens.population == "B_T") & (ens.epoch == 2)].iloc[0]  # mean and max over draws
+    assert table["B_T ensemble"].iloc[1] == (f"{100 * e.accuracy_mean:.1f} / "
+                                             f"{100 * e.accuracy_max:.1f}")
 
 
 def _cfg(**extra):

@@ -109,16 +109,17 @@ def unseen_zoo_table(models: pd.DataFrame, ensembles: pd.DataFrame) -> pd.DataFr
         b = block.loc[block["population"] == "B_T", "test_acc"]
         ens = ensembles[(ensembles["source"] == source) & (ensembles["target"] == target)
                         & (ensembles["epoch"] == epoch)].set_index("population")
+
+        def ensemble_cell(name):
+            if name not in ens.index:
+                return "n/a"
+            mean, best = ens.loc[name, ["accuracy_mean", "accuracy_max"]]
+            return f"{100 * mean:.1f} / {100 * best:.1f}"
+
         test = mann_whitney(s, b)
         rows.append({"training zoo": source, "conditioning zoo (unseen)": target, "epoch": epoch,
-                     "one model": _mean_max(s),
-                     "ensemble": _mean_max([ens.loc["S_KDE30", "accuracy_mean"],
-                                            ens.loc["S_KDE30", "accuracy_max"]])
-                     if "S_KDE30" in ens.index else "n/a",
-                     "B_T one model": _mean_max(b),
-                     "B_T ensemble": _mean_max([ens.loc["B_T", "accuracy_mean"],
-                                                ens.loc["B_T", "accuracy_max"]])
-                     if "B_T" in ens.index else "n/a",
+                     "one model": _mean_max(s), "ensemble": ensemble_cell("S_KDE30"),
+                     "B_T one model": _mean_max(b), "B_T ensemble": ensemble_cell("B_T"),
                      "ensemble size": int(ens["size"].iloc[0]) if len(ens) else 0,
                      "n": int(test["n_a"]), "n_B_T": int(test["n_b"]),
                      "p (vs B_T)": test["p_value"], "CLES (vs B_T)": test["cles"]})
