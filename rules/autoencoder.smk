@@ -208,6 +208,8 @@ rule probe_transfer:
         zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
         split=f"{RESULTS}/zoos/{{zoo}}/split.json",
         autoencoder=lambda wc: lwln_autoencoder(wc.zoo),
+        embeddings=lambda wc: (f"{RESULTS}/autoencoders/{wc.zoo}/{lwln_variant(wc.zoo)}/"
+                               "embeddings.safetensors"),
         target_zoos=lambda wc: [f"{RESULTS}/zoos/{t}/zoo" for t in PROBE_TRANSFER[wc.zoo]],
         target_splits=lambda wc: [f"{RESULTS}/zoos/{t}/split.json" for t in PROBE_TRANSFER[wc.zoo]],
     output:

@@ -7,7 +7,6 @@ from hyperreps.architecture import ARCHITECTURES, ParameterLayout, get_architect
 from hyperreps.config import (
     ConfigError,
     autoencoder_config,
-    zoo_architecture,
     check_inputs,
     comparisons,
     finetune_epochs,
@@ -15,6 +14,7 @@ from hyperreps.config import (
     trajectory_epochs,
     transfer_pairs,
     validate_config,
+    zoo_architecture,
 )
 from hyperreps.data import dataset_info
 
@@ -104,12 +104,15 @@ def ae_embeddings(wildcards):
             for v in VARIANTS[wildcards.zoo]]
 
 
-def lwln_autoencoder(zoo):
-    """The autoencoder with layer-wise loss normalisation (the first variant if the zoo has
-    none): the one Table 9 and Fig. 6 use."""
+def lwln_variant(zoo):
+    """The autoencoder variant with layer-wise loss normalisation (the first variant if the
+    zoo has none): the one Tables 3 and 9, Fig. 6 and the probe transfer use."""
     variants = VARIANTS[zoo]
-    variant = "lwln" if "lwln" in variants else variants[0]
-    return f"{RESULTS}/autoencoders/{zoo}/{variant}/model"
+    return "lwln" if "lwln" in variants else variants[0]
+
+
+def lwln_autoencoder(zoo):
+    return f"{RESULTS}/autoencoders/{zoo}/{lwln_variant(zoo)}/model"
 
 
 def ae_window(zoo):

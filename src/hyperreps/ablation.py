@@ -49,7 +49,6 @@ def ablation_autoencoder_config(ae: dict, objective: str, ratio: float, n_params
     return out
 
 
-PROBED = ("epoch", "test_acc", "ggap")
 COLUMNS = {"epoch": "EPH", "test_acc": "ACC", "ggap": "GGAP"}
 
 
@@ -66,7 +65,8 @@ def ablation_row(objective: str, ratio, latent_dim: int, rec_r2: float,
 
 
 def ablation_table(rows: list[dict]) -> pd.DataFrame:
-    """Rows ordered as the paper (E_c, ED, E_cD; ratios ascending), "–" where REC is undefined."""
+    """Rows ordered as the paper (E_c, ED, E_cD; ratios ascending; then W and s(W)), columns
+    as the paper's (REC is NaN where undefined: E_c and the baselines)."""
     table = pd.DataFrame(rows)
     order = {o: i for i, o in enumerate([*OBJECTIVES, "W", "s(W)"])}
     table = table.sort_values(["objective", "c"], key=lambda s: s.map(order) if s.name ==

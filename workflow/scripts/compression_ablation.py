@@ -26,22 +26,20 @@ split = json.loads(Path(snakemake.input.split).read_text())  # noqa: F821
 data = load_dataset(zoo.dataset, DataSettings.from_config(snakemake.config["data"]))  # noqa: F821
 window = tuple(p.window)
 f_scores = checkpoint_f_scores(zoo, data.test, window, device)
-rows = []
+codes, models = {}, {}
 for run, path in zip(p.runs, snakemake.input.autoencoders):  # noqa: F821
     model, info, _ = load_autoencoder(path)
-    z = embed_zoo(model, zoo, device)
-    features, props, categorical = probe_inputs(zoo, split, {"E": z}, window, f_scores)
-    if not rows:  # the papers' baselines on the same targets, once
-        base = run_probes({k: features[k] for k in ("W", "s(W)")}, props, categorical)
-        summary = probe_summary(base, "test")
-        for fs in ("W", "s(W)"):
-            rows.append(ablation_row(fs, float("nan"), features[fs]["train"].shape[1],
-                                     float("nan"), summary, fs))
-    summary = probe_summary(run_probes({"E": features["E"]}, props, categorical), "test")
-    rec = info["metrics"]["r2"]["test"]["overall"]
-    rows.append(ablation_row(run["objective"], run["ratio"], model.arch.latent_dim, rec,
-                             summary, "E"))
-    log.info("%s c=%s (latent %d): %s", run["objective"], run["ratio"], model.arch.latent_dim,
+    name = f"{run['objective']} c={run['ratio']}"
+    codes[name] = embed_zoo(model, zoo, device)
+    models[name] = (run, model.arch.latent_dim, info["metrics"]["r2"]["test"]["overall"])
+# one set of probe inputs: W and s(W) (the papers' baselines) and every code, same targets
+features, props, categorical = probe_inputs(zoo, split, codes, window, f_scores)
+summary = probe_summary(run_probes(features, props, categorical), "test")
+rows = [ablation_row(fs, float("nan"), features[fs]["train"].shape[1], float("nan"), summary, fs)
+        for fs in ("W", "s(W)")]
+for name, (run, latent_dim, rec) in models.items():
+    rows.append(ablation_row(run["objective"], run["ratio"], latent_dim, rec, summary, name))
+    log.info("%s (latent %d): %s", name, latent_dim,
              {k: round(v, 1) if isinstance(v, float) else v for k, v in rows[-1].items()})
 table = ablation_table(rows)
 write_table(table, snakemake.output.table, floatfmt=".1f",  # noqa: F821

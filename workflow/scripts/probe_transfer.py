@@ -9,7 +9,7 @@ from _common import setup_logging  # noqa: E402
 
 from hyperreps.autoencoder import load_autoencoder  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
-from hyperreps.embeddings import embed_zoo, probe_inputs  # noqa: E402
+from hyperreps.embeddings import embed_zoo, load_embeddings, probe_inputs  # noqa: E402
 from hyperreps.figures import plot_probe_transfer  # noqa: E402
 from hyperreps.probes import TRANSFER_PROPERTIES, probe_transfer  # noqa: E402
 from hyperreps.tables import write_table  # noqa: E402
@@ -24,14 +24,16 @@ model, info, _ = load_autoencoder(inp.autoencoder)
 variant = info["variant"]
 
 
-def inputs(zoo_path, split_path):
+def inputs(zoo_path, split_path, embeddings=None):
+    """Probe features and targets of a zoo; its embeddings read from ``embeddings`` (the
+    source's, embedded by the workflow already) or computed with the source's autoencoder."""
     zoo = load_zoo(zoo_path)
     split = json.loads(Path(split_path).read_text())
-    z = embed_zoo(model, zoo, device)
+    z = load_embeddings(embeddings, zoo).z if embeddings else embed_zoo(model, zoo, device)
     return probe_inputs(zoo, split, {variant: z}, window)
 
 
-features, props, _ = inputs(inp.zoo, inp.split)
+features, props, _ = inputs(inp.zoo, inp.split, inp.embeddings)
 for name, zoo_path, split_path in zip(p.targets, inp.target_zoos, inp.target_splits):
     f, t, _ = inputs(zoo_path, split_path)
     for fs in features:
