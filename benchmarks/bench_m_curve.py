@@ -5,10 +5,13 @@
     python benchmarks/bench_m_curve.py --device cuda --models 64 256 1000
 
 Digits, batch 10, tanh, Adam (the issue's setting). For each M: one warm-up epoch, then
-``--epochs`` timed epochs of ``train_population`` (evaluation included, as in a shard); reported
+``--epochs`` timed epochs of ``train_population``, each with its val/test evaluation as in a
+shard (the one-at-a-time baseline evaluates nothing, so the ratio is conservative); reported
 are models*epochs/s, image-model passes/s (M x training images x epochs / s) and the ratio to
 the one-at-a-time rate measured in the same run. A vectorised trainer should not lose rate per
-model as M grows; the curve says where it does. Writes JSON and a figure (``--out``).
+model as M grows; the curve says where it does. ``--chunks`` compares the trainer's models per
+chunk. Writes JSON and a figure (``--out``). Runs against an older checkout too
+(``PYTHONPATH=<worktree>/src``), for before/after curves from the same script.
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ from hyperreps.architecture import ParameterLayout
 from hyperreps.data import load_dataset
 from hyperreps.device import CPU_MALLOC_ENV, malloc_env_missing, resolve_device
 from hyperreps.population import ModelSpec, TrainSettings, train_population
+
+try:
+    from hyperreps.population import models_per_chunk_for
+except ImportError:  # a trainer from before the chunking: the whole population at once
+    def models_per_chunk_for(device, n_models):
+        return n_models
 from hyperreps.reference import train_one_at_a_time
 
 LAYOUT = ParameterLayout.for_channels(1)
@@ -45,13 +54,25 @@ def settings(epochs: int) -> TrainSettings:
     return TrainSettings(activation="tanh", optimizer="adam", epochs=epochs, batch_size=10)
 
 
-def vectorised_rate(m: int, epochs: int, device, data) -> float:
-    train_population(specs(m), settings(1), data.train, data.evals(), LAYOUT, device=device)
-    sync(device)
-    t = time.perf_counter()
-    train_population(specs(m), settings(epochs), data.train, data.evals(), LAYOUT, device=device)
-    sync(device)
-    return m * epochs / (time.perf_counter() - t)
+def _train(m: int, epochs: int, device, data, chunk: int | None, on_epoch):
+    kwargs = {} if chunk is None else {"models_per_chunk": chunk}  # (older trainers: no chunks)
+    train_population(specs(m), settings(epochs), data.train, data.evals(), LAYOUT,
+                     device=device, on_epoch=on_epoch, **kwargs)
+
+
+def vectorised_rate(m: int, epochs: int, device, data, chunk: int | None = None) -> float:
+    """Steady-state rate of a zoo shard: the time from the end of epoch 1 (a warm-up) to the
+    end of epoch ``1 + epochs``, each epoch with its val/test evaluation; the one-off epoch-0
+    evaluation of the whole train split is left out (1/50 of an epoch's cost in a real zoo,
+    but a third of the only epoch of a one-epoch run)."""
+    stamps = {}
+
+    def stamp(epoch, _metrics):
+        sync(device)
+        stamps[epoch] = time.perf_counter()
+
+    _train(m, epochs + 1, device, data, chunk, stamp)
+    return m * epochs / (stamps[epochs + 1] - stamps[1])
 
 
 def baseline_rate(n: int, epochs: int, device, data) -> float:
@@ -65,14 +86,22 @@ def baseline_rate(n: int, epochs: int, device, data) -> float:
     return n * epochs / (time.perf_counter() - t)
 
 
-def profile(m: int, device, data, top: int = 12) -> str:
-    """torch.profiler table of one epoch at population size ``m`` (self CPU time)."""
+def profile(m: int, device, data, chunk: int | None = None, top: int = 12) -> str:
+    """torch.profiler table of one steady-state epoch (the second, with its evaluation) at
+    population size ``m`` (self CPU time; self CUDA time on a GPU)."""
     from torch.profiler import ProfilerActivity, profile as torch_profile  # noqa: PLC0415
 
-    train_population(specs(m), settings(1), data.train, {}, LAYOUT, device=device)
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    with torch_profile(activities=acts) as prof:
-        train_population(specs(m), settings(1), data.train, {}, LAYOUT, device=device)
+    prof = torch_profile(activities=acts)
+
+    def switch(epoch, _metrics):
+        sync(device)
+        if epoch == 1:
+            prof.start()
+        elif epoch == 2:
+            prof.stop()
+
+    _train(m, 2, device, data, chunk, switch)
     key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
     return prof.key_averages().table(sort_by=key, row_limit=top)
 
@@ -84,16 +113,23 @@ def plot(rows: list[dict], base: float, path: Path, title: str) -> None:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-    ms = [r["models"] for r in rows]
-    ax.plot(ms, [r["speedup"] for r in rows], marker="o", label="vectorised / one-at-a-time")
     ax.axhline(1, color="grey", ls=":", lw=1)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("models in the population (M)")
     ax.set_ylabel("models*epochs/s relative to one at a time")
     twin = ax.twinx()
-    twin.plot(ms, [r["passes_per_s"] / 1e3 for r in rows], color="tab:orange", marker="s",
-              ls="--", label="image-model passes/s (thousands)")
-    twin.set_ylabel("image-model passes/s (thousands)", color="tab:orange")
+    curves: dict[str, list[dict]] = {}  # one curve per chunk setting of the sweep
+    for r in rows:
+        c = r.get("chunk_setting")
+        curves.setdefault("trainer's default chunk" if c is None else f"chunks of {c}",
+                          []).append(r)
+    for i, (name, rs) in enumerate(sorted(curves.items())):
+        ms = [r["models"] for r in rs]
+        ax.plot(ms, [r["speedup"] for r in rs], marker="o", color=f"C{i}",
+                label=f"{name}: speed-up")
+        twin.plot(ms, [r["passes_per_s"] / 1e3 for r in rs], marker="s", ls="--", lw=0.8,
+                  color=f"C{i}", alpha=0.6)
+    twin.set_ylabel("image-model passes/s (thousands, dashed)")
     ax.set_title(f"{title}; one at a time: {base:.2f} models*epochs/s", fontsize=9)
     fig.legend(loc="lower center", fontsize=8, frameon=False, ncol=2)
     fig.savefig(path, dpi=130)
@@ -106,6 +142,8 @@ def main():
     ap.add_argument("--baseline-models", type=int, default=4)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--chunks", type=int, nargs="*", default=[], metavar="C",
+                    help="models per chunk to compare at every M (default: the trainer's)")
     ap.add_argument("--profile", type=int, nargs="*", default=[], metavar="M")
     ap.add_argument("--label", default="", help="a name for this run in the output (e.g. before)")
     ap.add_argument("--out", default="benchmarks/results/m_curve")
@@ -120,13 +158,19 @@ def main():
     print(f"one at a time: {base:.2f} models*epochs/s", flush=True)
     rows = []
     for m in args.models:
-        rate = vectorised_rate(m, args.epochs, device, data)
-        rows.append({"models": m, "models_epochs_per_s": round(rate, 3),
-                     "passes_per_s": round(rate * len(data.train)),
-                     "speedup": round(rate / base, 2)})
-        print(f"M={m:5d}  {rate:9.2f} models*epochs/s  {rate * len(data.train):10.0f} "
-              f"passes/s  {rate / base:6.2f}x", flush=True)
-    profiles = {m: profile(m, device, data) for m in args.profile}
+        for chunk in args.chunks or [None]:
+            if chunk and chunk > m:
+                continue
+            used = min(m, chunk or models_per_chunk_for(device, m))
+            rate = vectorised_rate(m, args.epochs, device, data, chunk)
+            rows.append({"models": m, "models_per_chunk": used, "chunk_setting": chunk,
+                         "models_epochs_per_s": round(rate, 3),
+                         "passes_per_s": round(rate * len(data.train)),
+                         "speedup": round(rate / base, 2)})
+            print(f"M={m:5d} chunk {used:5d}  {rate:9.2f} models*epochs/s  "
+                  f"{rate * len(data.train):10.0f} passes/s  {rate / base:6.2f}x", flush=True)
+    profiles = {m: profile(m, device, data, (args.chunks or [None])[0])
+                for m in args.profile}
     for m, table in profiles.items():
         print(f"\nprofile, one epoch at M={m}:\n{table}")
     env = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),

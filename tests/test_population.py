@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from hyperreps.architecture import ACTIVATIONS, ParameterLayout, ReferenceModel, zoo_cnn_name, init_parameters
 from hyperreps.reference import train_one_at_a_time
-from hyperreps.population import (ModelSpec, SplitData, TrainSettings, population_forward,
-                                  train_population)
+from hyperreps.population import (ModelSpec, SplitData, TrainSettings, _channels_last,
+                                  evaluate_population, population_forward, train_population)
 
 
 def toy_data(n=60, channels=1, seed=0):
@@ -42,6 +43,59 @@ def test_vectorised_equals_one_at_a_time(optimizer, order, activation):
         assert not torch.equal(res.weights[i, -1], res.weights[i, 0])  # it did train
 
 
+CHUNKED_SPECS = [ModelSpec(seed=1, init="kaiming_uniform", lr=1e-3, dropout=0.3),
+                 ModelSpec(seed=2, init="uniform", lr=3e-4, weight_decay=1e-3),
+                 ModelSpec(seed=3, init="xavier_normal", lr=3e-3, dropout=0.5),
+                 ModelSpec(seed=4, init="normal", lr=1e-4, weight_decay=0.1),
+                 ModelSpec(seed=5, init="kaiming_normal", lr=1e-3)]
+
+
+@hypothesis_settings(max_examples=6, deadline=None)
+@given(per_chunk=st.integers(1, 5), optimizer=st.sampled_from(["adam", "sgd"]),
+       order=st.sampled_from(["per_model", "shared"]))
+def test_chunked_training_equals_the_whole_population_at_once(per_chunk, optimizer, order):
+    """Chunks of models per step change nothing but speed, dropout included: its draws are
+    taken for the whole population and sliced per chunk."""
+    train, test = toy_data(n=37), {"test": toy_data(20, seed=1)}
+    ts = TrainSettings(activation="tanh", optimizer=optimizer, epochs=2, data_order=order,
+                       shuffle_seed=3)
+    layout = ParameterLayout.for_channels(1)
+    whole = train_population(CHUNKED_SPECS, ts, train, test, layout, dtype=torch.float64,
+                             models_per_chunk=len(CHUNKED_SPECS))
+    chunked = train_population(CHUNKED_SPECS, ts, train, test, layout, dtype=torch.float64,
+                               models_per_chunk=per_chunk)
+    assert torch.allclose(chunked.weights, whole.weights, atol=1e-12, rtol=0)
+    for k, v in whole.metrics.items():
+        np.testing.assert_allclose(chunked.metrics[k], v, atol=1e-6, err_msg=k)
+
+
+def test_chunked_evaluation_equals_one_pass():
+    layout = ParameterLayout.for_channels(1)
+    flat = torch.stack([init_parameters(layout, "kaiming_uniform", s, torch.float64)
+                        for s in range(5)])
+    data = toy_data(23, seed=5)
+    loss, acc = evaluate_population(layout.unflatten(flat), data, "tanh", models_per_chunk=5,
+                                    image_model_budget=10**6)
+    for per_chunk, budget in [(1, 1), (2, 7), (3, 512)]:
+        l2, a2 = evaluate_population(layout.unflatten(flat), data, "tanh",
+                                     models_per_chunk=per_chunk, image_model_budget=budget)
+        assert torch.allclose(l2, loss, atol=1e-6) and torch.equal(a2, acc)
+
+
+@pytest.mark.parametrize("n_models", [1, 3])
+def test_one_channel_convolutions_run_channels_last(n_models):
+    """With one input channel the weight's layout is ambiguous and torch fell back to the
+    standard layout, where the max pooling after conv1 was 10-20x slower (evaluation, and a
+    population of one): conv1 must get an unambiguously channels-last weight."""
+    layout = ParameterLayout.for_channels(1)
+    params = layout.unflatten(torch.stack([init_parameters(layout, "uniform", s)
+                                           for s in range(n_models)]))
+    w = _channels_last(params["conv1.weight"].reshape(-1, 1, 5, 5))
+    out = torch.nn.functional.conv2d(toy_data(4).x.float(), w)
+    assert out.is_contiguous(memory_format=torch.channels_last) and not out.is_contiguous()
+    assert torch.equal(w, params["conv1.weight"].reshape(-1, 1, 5, 5))
+
+
 def test_three_channel_population_matches_module():
     layout = ParameterLayout.for_channels(3)
     flat = torch.stack([init_parameters(layout, "kaiming_normal", s, torch.float64)
@@ -66,7 +120,8 @@ def test_epoch_zero_is_initial_state_and_metrics_recorded():
     assert (res.diverged_epoch == -1).all()
 
 
-def test_diverged_model_is_recorded_and_others_unaffected():
+@pytest.mark.parametrize("models_per_chunk", [None, 1, 2])
+def test_diverged_model_is_recorded_and_others_unaffected(models_per_chunk):
     layout = ParameterLayout.for_channels(1)
     data = toy_data(40)
     settings = TrainSettings(optimizer="sgd", epochs=3, activation="relu")
@@ -74,7 +129,7 @@ def test_diverged_model_is_recorded_and_others_unaffected():
             ModelSpec(seed=2, init="kaiming_uniform", lr=1e-3)]
     bad = ModelSpec(seed=3, init="normal", lr=1e30)
     res = train_population([good[0], bad, good[1]], settings, data, {}, layout,
-                           dtype=torch.float64)
+                           dtype=torch.float64, models_per_chunk=models_per_chunk)
     alone = train_population(good, settings, data, {}, layout, dtype=torch.float64)
     assert res.diverged_epoch[1] >= 1 and res.diverged_epoch[0] == res.diverged_epoch[2] == -1
     e = res.diverged_epoch[1]
