@@ -17,6 +17,13 @@ from hyperreps.config import (
     zoo_architecture,
 )
 from hyperreps.data import dataset_info
+from hyperreps.resources import (
+    ae_tokens,
+    autoencoder_memory_mb,
+    autoencoder_minutes,
+    population_memory_mb,
+    population_training_minutes,
+)
 
 try:
     validate_config(config)
@@ -48,6 +55,7 @@ ABLATION_RUNS = [dict(objective=o, ratio=ratio_name(r)) for o in ABLATION["objec
 F_SCORE_ZOOS = config["probes"]["class_f_scores"]
 PROBE_TRANSFER = {e["autoencoder"]: e["zoos"] for e in config["probe_transfer"]}  # 2021 D.3
 NOTHING = "(?!x)x"  # a regex matching no name
+JOB_DEVICE = "cpu" if config["device"] == "cpu" else "gpu"  # jobs sized for (resources)
 
 
 def names_regex(names):
@@ -77,18 +85,48 @@ def _shard(wildcards):
 
 
 def shard_runtime(wildcards):
-    """Minutes for one shard on a 2-core CPU at ~4000 image-models/s, with slack."""
+    """Minutes for one shard, from the measured training rate (hyperreps.resources)."""
     cfg, info, n_models = _shard(wildcards)
-    work = n_models * cfg["epochs"] * info.train_size * 1.3
-    return max(10, math.ceil(2 * work / 4000 / 60))
+    return population_training_minutes(n_models, cfg["epochs"], info.train_size,
+                                       info.val_size + info.test_size,
+                                       zoo_architecture(cfg), JOB_DEVICE)
 
 
 def shard_mem_mb(wildcards):
     cfg, info, n_models = _shard(wildcards)
-    data = (info.train_size * 1.4) * info.channels * 28 * 28 * 4
-    n_params = ParameterLayout.for_channels(info.channels).n_params
-    history = n_models * (cfg["epochs"] + 1) * n_params * 4 * 2
-    return int(1500 + (data + history) / 2**20)
+    images = info.train_size + info.val_size + info.test_size
+    return population_memory_mb(n_models, cfg["epochs"], zoo_n_params(wildcards.zoo), images,
+                                info.channels * info.image_size**2)
+
+
+def _finetune_job(zoo, n_models, epochs):
+    """(minutes, MB) of training ``n_models`` of zoo ``zoo``'s architecture for ``epochs`` on
+    its data (fine-tuning jobs: sampled populations and their baselines)."""
+    cfg = ZOOS[zoo]
+    info = dataset_info(cfg["dataset"])
+    images = info.train_size + info.val_size + info.test_size
+    minutes = population_training_minutes(n_models, epochs, info.train_size,
+                                          info.val_size + info.test_size,
+                                          zoo_architecture(cfg), JOB_DEVICE)
+    mem = population_memory_mb(n_models, epochs, zoo_n_params(zoo), images,
+                               info.channels * info.image_size**2)
+    return minutes, mem
+
+
+def _finetune_models(wildcards):
+    """Every population of a source fine-tuned together: the sampled ones and B_T."""
+    gen = config["generative"]
+    return gen["n_models"] * (len(gen["populations"]) + 1)
+
+
+def finetune_runtime(wildcards):
+    epochs = finetune_epochs(config, wildcards.source, wildcards.target)
+    return _finetune_job(wildcards.target, _finetune_models(wildcards), epochs)[0]
+
+
+def finetune_mem_mb(wildcards):
+    epochs = finetune_epochs(config, wildcards.source, wildcards.target)
+    return _finetune_job(wildcards.target, _finetune_models(wildcards), epochs)[1]
 
 
 def zoo_n_params(zoo):
@@ -134,19 +172,24 @@ def _ae_work(wildcards):
     return n_train * window * ae["training"]["epochs"], ae["architecture"]
 
 
+def _ae_size(wildcards):
+    layout = get_architecture(zoo_architecture(ZOOS[wildcards.zoo])).layout
+    return AE_CONFIG[wildcards.zoo]["architecture"], layout.n_params, ae_tokens(layout)
+
+
 def autoencoder_runtime(wildcards):
-    """Minutes, assuming ~2000 checkpoints/s on a GPU at paper size (CPU runs are small)."""
+    """Minutes, from the measured autoencoder training rate (hyperreps.resources)."""
     work, _ = _ae_work(wildcards)
-    return max(10, math.ceil(2 * work / 2000 / 60))
+    return autoencoder_minutes(work, *_ae_size(wildcards), JOB_DEVICE)
 
 
 def autoencoder_mem_mb(wildcards):
-    """Parameters with gradients and Adam state, plus the attention activations of a batch."""
-    a, batch = AE_CONFIG[wildcards.zoo]["architecture"], AE_CONFIG[wildcards.zoo]["training"]["batch_size"]
-    d, blocks = a["d_model"], 2 * a["n_layers"]
-    params = blocks * (4 * d * d + 2 * d * a["d_ff"]) + 2 * 48 * d * a["latent_dim"]
-    activations = 2 * batch * 49 * (d + a["d_ff"]) * blocks * 8
-    return int(3000 + (params * 16 + activations * 4) / 2**20)
+    ae = AE_CONFIG[wildcards.zoo]
+    cfg = ZOOS[wildcards.zoo]
+    window = ae["window"]["last"] - ae["window"]["first"] + 1
+    checkpoints = cfg.get("seeds", {}).get("count", 1000) * window
+    return autoencoder_memory_mb(*_ae_size(wildcards), ae["training"]["batch_size"],
+                                 checkpoints, JOB_DEVICE)
 
 
 def all_targets():

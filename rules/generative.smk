@@ -51,6 +51,8 @@ rule finetune_populations:
     threads: 2
     resources:
         gpu=0 if config["device"] == "cpu" else 1,
+        mem_mb=finetune_mem_mb,
+        runtime=finetune_runtime,
     conda:
         "../envs/hyperreps.yaml"
     script:

@@ -90,6 +90,7 @@ class DatasetInfo:
     preprocess: Callable  # uint8/float [N, C, H, W] -> float32 [N, C, 28, 28]
     defaults: dict = field(default_factory=dict)  # the zoo hyperparameters of the papers
     train_size: int = 0  # images in the train split after carving out val (for job sizing)
+    test_size: int = 0  # images in the test split (for job sizing)
     image_size: int = 28
     n_classes: int = 10
     architecture: str | None = None  # default zoo architecture; None = the zoo CNN
@@ -383,18 +384,18 @@ DATASETS: dict[str, DatasetInfo] = {
         # The papers' MNIST settings stay at chance here within a small budget (BRIEF):
         # kaiming_uniform with lr 1e-3 learns in a few epochs of 130 steps.
         dict(activation="tanh", init="kaiming_uniform", optimizer="adam", lr=1e-3,
-             weight_decay=0.0, dropout=0.0), train_size=1294),
+             weight_decay=0.0, dropout=0.0), train_size=1294, test_size=359),
     "digits_rot90": DatasetInfo(
         "digits_rot90", 1, 144, "bundled with scikit-learn (digits rotated by 90 degrees)",
         _digits_raw(True), _prep_digits,
         dict(activation="tanh", init="kaiming_uniform", optimizer="adam", lr=1e-3,
-             weight_decay=0.0, dropout=0.0), train_size=1294),
+             weight_decay=0.0, dropout=0.0), train_size=1294, test_size=359),
     "mnist": DatasetInfo(
         "mnist", 1, 10_000, "put the four MNIST idx files (optionally .gz) in DATA/MNIST/raw, "
         "or set data.allow_download",
         _idx_family("MNIST", (), "copy the four MNIST idx files (train-images-idx3-ubyte ..., "
                     "optionally .gz) into that folder, or set data.allow_download: true"),
-        _prep_mnist, dict(_MNIST_DEFAULTS), train_size=50000),
+        _prep_mnist, dict(_MNIST_DEFAULTS), train_size=50000, test_size=10000),
     "fashion_mnist": DatasetInfo(
         "fashion_mnist", 1, 10_000,
         "apt-get install dataset-fashion-mnist (Debian), put the idx files in "
@@ -403,30 +404,30 @@ DATASETS: dict[str, DatasetInfo] = {
                     "apt-get install dataset-fashion-mnist (Debian puts the idx files in "
                     f"{DEBIAN_FASHION}), copy the idx files into the first folder, or set "
                     "data.allow_download: true"),
-        _prep_half, dict(_MNIST_DEFAULTS), train_size=50000),
+        _prep_half, dict(_MNIST_DEFAULTS), train_size=50000, test_size=10000),
     "svhn": DatasetInfo(
         "svhn", 1, 13_257, "train_32x32.mat and test_32x32.mat in DATA/SVHN", _svhn_raw, _prep_svhn,
         dict(activation="tanh", init="uniform", optimizer="adam", lr=3e-3, weight_decay=0.0,
-             dropout=0.0), train_size=60000),
+             dropout=0.0), train_size=60000, test_size=26032),
     "usps": DatasetInfo(
         "usps", 1, 1_291, "usps.bz2 and usps.t.bz2 in DATA/USPS", _usps_raw, _prep_usps,
         # 000 Table 4 (the reference script uses uniform init and lr 3e-4)
         dict(activation="tanh", init="kaiming_uniform", optimizer="adam", lr=1e-4,
-             weight_decay=1e-3, dropout=0.0), train_size=6000),
+             weight_decay=1e-3, dropout=0.0), train_size=6000, test_size=2007),
     "cifar10": DatasetInfo(
         "cifar10", 3, 8_000, "cifar-10-batches-py in DATA", _cifar10_raw, _prep_natural,
         dict(activation="gelu", init="kaiming_uniform", optimizer="adam", lr=1e-4,
-             weight_decay=1e-2, dropout=0.0), train_size=42000),
+             weight_decay=1e-2, dropout=0.0), train_size=42000, test_size=10000),
     "stl10": DatasetInfo(
         "stl10", 3, 800, "stl10_binary in DATA", _stl10_raw, _prep_natural,
         dict(activation="tanh", init="kaiming_uniform", optimizer="adam", lr=1e-4,
-             weight_decay=1e-3, dropout=0.0), train_size=4200),
+             weight_decay=1e-3, dropout=0.0), train_size=4200, test_size=8000),
     "tetris": DatasetInfo(
         "tetris", 1, 750, "generated in code (hyperreps.data.tetris_images)", _tetris_raw,
         lambda x: x.float(),
         # 2021 App. C Table 3, TETRIS-SEED: uniform init, Adam, tanh, lr 3e-5
         dict(activation="tanh", init="uniform", optimizer="adam", lr=3e-5, weight_decay=0.0,
-             dropout=0.0), train_size=4250, image_size=4, n_classes=4,
+             dropout=0.0), train_size=4250, test_size=1000, image_size=4, n_classes=4,
         architecture="tetris_mlp"),
 }
 
