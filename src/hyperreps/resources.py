@@ -33,8 +33,9 @@ from .tokens import Tokenizer
 CPU_TRAIN_PASSES_PER_S = 29_300
 # Evaluation (forward only, chunks of 32 models x 16 images): 163k image-models/s.
 CPU_EVAL_PASSES_PER_S = 163_000
-# Below one chunk the rate per model is lower (M-curve, after): fraction of the full rate.
-SMALL_POPULATION_FRACTION = {1: 0.15, 8: 0.55, 16: 0.8}
+# Below one chunk the rate per model is lower (M-curve, after: 20.8k passes/s at M = 8, 26.8k
+# at 16, one model at a time 3.8k): fraction of the full rate.
+SMALL_POPULATION_FRACTION = {1: 0.13, 8: 0.70, 16: 0.90}
 # Autoencoder training, CPU, 2 threads: the demo's digits autoencoder (d_model 64, d_ff 128,
 # latent 256, flatten, 48 tokens) trained 414-417 checkpoints/s (results/demo, 2026-11-23).
 CPU_AE_REFERENCE = {"architecture": {"d_model": 64, "n_layers": 2, "d_ff": 128,
