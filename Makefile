@@ -19,5 +19,5 @@ test: $(STAMP)  ## the test suite, including an end-to-end Snakemake run on a ti
 lint: $(STAMP)
 	$(VENV)/bin/snakemake --lint --configfile config/demo.yaml
 
-bench: $(STAMP)  ## vectorised vs one-at-a-time zoo training (writes benchmarks/results/)
-	$(VENV)/bin/python benchmarks/bench_population.py
+bench: $(STAMP)  ## zoo-training throughput vs M against one at a time (writes benchmarks/results/)
+	$(VENV)/bin/python benchmarks/bench_m_curve.py

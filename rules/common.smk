@@ -1,9 +1,8 @@
-import math
 from pathlib import Path
 
 from hyperreps.ablation import VARIANT as ABLATION_VARIANT
 from hyperreps.ablation import ablation_autoencoder_config, ratio_name
-from hyperreps.architecture import ARCHITECTURES, ParameterLayout, get_architecture
+from hyperreps.architecture import ARCHITECTURES, get_architecture
 from hyperreps.config import (
     ConfigError,
     autoencoder_config,
@@ -84,49 +83,44 @@ def _shard(wildcards):
     return cfg, dataset_info(cfg["dataset"]), n_models
 
 
-def shard_runtime(wildcards):
-    """Minutes for one shard, from the measured training rate (hyperreps.resources)."""
-    cfg, info, n_models = _shard(wildcards)
-    return population_training_minutes(n_models, cfg["epochs"], info.train_size,
-                                       info.val_size + info.test_size,
-                                       zoo_architecture(cfg), JOB_DEVICE)
-
-
-def shard_mem_mb(wildcards):
-    cfg, info, n_models = _shard(wildcards)
-    images = info.train_size + info.val_size + info.test_size
-    return population_memory_mb(n_models, cfg["epochs"], zoo_n_params(wildcards.zoo), images,
-                                info.channels * info.image_size**2)
-
-
-def _finetune_job(zoo, n_models, epochs):
+def _population_job(zoo, n_models, epochs):
     """(minutes, MB) of training ``n_models`` of zoo ``zoo``'s architecture for ``epochs`` on
-    its data (fine-tuning jobs: sampled populations and their baselines)."""
+    its data: zoo shards and fine-tuning jobs (hyperreps.resources, from measured rates)."""
     cfg = ZOOS[zoo]
     info = dataset_info(cfg["dataset"])
-    images = info.train_size + info.val_size + info.test_size
     minutes = population_training_minutes(n_models, epochs, info.train_size,
                                           info.val_size + info.test_size,
                                           zoo_architecture(cfg), JOB_DEVICE)
-    mem = population_memory_mb(n_models, epochs, zoo_n_params(zoo), images,
+    mem = population_memory_mb(n_models, epochs, zoo_n_params(zoo),
+                               info.train_size + info.val_size + info.test_size,
                                info.channels * info.image_size**2)
     return minutes, mem
 
 
-def _finetune_models(wildcards):
-    """Every population of a source fine-tuned together: the sampled ones and B_T."""
+def shard_runtime(wildcards):
+    cfg, _, n_models = _shard(wildcards)
+    return _population_job(wildcards.zoo, n_models, cfg["epochs"])[0]
+
+
+def shard_mem_mb(wildcards):
+    cfg, _, n_models = _shard(wildcards)
+    return _population_job(wildcards.zoo, n_models, cfg["epochs"])[1]
+
+
+def _finetune_job(wildcards):
+    """Every population of a source is fine-tuned together: the sampled ones and B_T."""
     gen = config["generative"]
-    return gen["n_models"] * (len(gen["populations"]) + 1)
+    n_models = gen["n_models"] * (len(gen["populations"]) + 1)
+    epochs = finetune_epochs(config, wildcards.source, wildcards.target)
+    return _population_job(wildcards.target, n_models, epochs)
 
 
 def finetune_runtime(wildcards):
-    epochs = finetune_epochs(config, wildcards.source, wildcards.target)
-    return _finetune_job(wildcards.target, _finetune_models(wildcards), epochs)[0]
+    return _finetune_job(wildcards)[0]
 
 
 def finetune_mem_mb(wildcards):
-    epochs = finetune_epochs(config, wildcards.source, wildcards.target)
-    return _finetune_job(wildcards.target, _finetune_models(wildcards), epochs)[1]
+    return _finetune_job(wildcards)[1]
 
 
 def zoo_n_params(zoo):
@@ -164,12 +158,11 @@ def diagnostics_window(zoo):
     return ae_window(zoo) if AE_CONFIG[zoo]["enabled"] else None
 
 
-def _ae_work(wildcards):
-    """Checkpoint-passes of one autoencoder training (train split x window x epochs)."""
-    cfg, ae = ZOOS[wildcards.zoo], AE_CONFIG[wildcards.zoo]
-    n_train = cfg.get("seeds", {}).get("count", 1000) * 0.7  # a lower bound for grids
-    window = ae["window"]["last"] - ae["window"]["first"] + 1
-    return n_train * window * ae["training"]["epochs"], ae["architecture"]
+def _ae_checkpoints(wildcards):
+    """(models in the zoo, epochs in the autoencoder's window)."""
+    ae = AE_CONFIG[wildcards.zoo]
+    models = ZOOS[wildcards.zoo].get("seeds", {}).get("count", 1000)  # a lower bound for grids
+    return models, ae["window"]["last"] - ae["window"]["first"] + 1
 
 
 def _ae_size(wildcards):
@@ -178,18 +171,18 @@ def _ae_size(wildcards):
 
 
 def autoencoder_runtime(wildcards):
-    """Minutes, from the measured autoencoder training rate (hyperreps.resources)."""
-    work, _ = _ae_work(wildcards)
+    """Minutes for the checkpoint-passes of one training (train split x window x epochs),
+    from the measured autoencoder training rate (hyperreps.resources)."""
+    models, window = _ae_checkpoints(wildcards)
+    work = models * 0.7 * window * AE_CONFIG[wildcards.zoo]["training"]["epochs"]
     return autoencoder_minutes(work, *_ae_size(wildcards), JOB_DEVICE)
 
 
 def autoencoder_mem_mb(wildcards):
-    ae = AE_CONFIG[wildcards.zoo]
-    cfg = ZOOS[wildcards.zoo]
-    window = ae["window"]["last"] - ae["window"]["first"] + 1
-    checkpoints = cfg.get("seeds", {}).get("count", 1000) * window
-    return autoencoder_memory_mb(*_ae_size(wildcards), ae["training"]["batch_size"],
-                                 checkpoints, JOB_DEVICE)
+    models, window = _ae_checkpoints(wildcards)
+    return autoencoder_memory_mb(*_ae_size(wildcards),
+                                 AE_CONFIG[wildcards.zoo]["training"]["batch_size"],
+                                 models * window, JOB_DEVICE)
 
 
 def all_targets():
