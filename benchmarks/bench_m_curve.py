@@ -2,6 +2,7 @@
 
     python benchmarks/bench_m_curve.py                          # CPU: M = 8 ... 512
     python benchmarks/bench_m_curve.py --profile 64 512         # + torch.profiler top entries
+    python benchmarks/bench_m_curve.py --models 32 --ops 32 512 # + time per aten op (CPU)
     python benchmarks/bench_m_curve.py --device cuda --models 64 256 1000
 
 Digits, batch 10, tanh, Adam (the issue's setting). For each M: one warm-up epoch, then
@@ -106,6 +107,60 @@ def profile(m: int, device, data, chunk: int | None = None, top: int = 12) -> st
     return prof.key_averages().table(sort_by=key, row_limit=top)
 
 
+def op_times(m: int, device, data, chunk: int | None = None, top: int = 12) -> dict:
+    """Time per aten op in one steady-state epoch at population size ``m``, forward and
+    backward, taken by a dispatch mode around each op (CPU only: a GPU op returns before it
+    runs). Unlike ``--profile`` this leaves the allocator alone (under torch.profiler the
+    pooling gradient's zero-fill page-faults at large M); the Python hook slows the epoch, not
+    the ops, so each op's time is read against the next, untimed epoch. Also reported: the
+    passes/s the trainer would reach if everything but the convolutions took no time."""
+    import collections  # noqa: PLC0415
+
+    from torch.utils._python_dispatch import TorchDispatchMode  # noqa: PLC0415
+
+    if device.type != "cpu":
+        raise SystemExit("--ops times CPU ops; use --profile on a GPU")
+
+    class OpTimer(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.seconds = collections.defaultdict(float)
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            t = time.perf_counter()
+            out = func(*args, **(kwargs or {}))
+            self.seconds[func.overloadpacket.__name__] += time.perf_counter() - t
+            return out
+
+    timer, stamps = OpTimer(), {}
+
+    def switch(epoch, _metrics):
+        stamps[epoch] = time.perf_counter()
+        if epoch == 1:
+            timer.__enter__()
+        elif epoch == 2:
+            timer.__exit__(None, None, None)
+
+    _train(m, 3, device, data, chunk, switch)
+    epoch_s = stamps[3] - stamps[2]  # the untimed epoch
+    conv_s = sum(v for k, v in timer.seconds.items() if k.startswith("convolution"))
+    top_ops = sorted(timer.seconds.items(), key=lambda kv: -kv[1])[:top]
+    return {"models": m, "epoch_s": round(epoch_s, 3),
+            "ops_s": round(sum(timer.seconds.values()), 3),
+            "passes_per_s": round(m * len(data.train) / epoch_s),
+            "convolution_only_passes_per_s": round(m * len(data.train) / conv_s),
+            "top": [{"op": k, "s": round(v, 3), "share": round(v / epoch_s, 3)}
+                    for k, v in top_ops]}
+
+
+def format_op_times(r: dict) -> str:
+    lines = [f"ops of one epoch at M={r['models']}: untimed epoch {r['epoch_s']:.2f} s "
+             f"({r['passes_per_s']} passes/s), ops {r['ops_s']:.2f} s; convolutions alone "
+             f"would allow {r['convolution_only_passes_per_s']} passes/s"]
+    lines += [f"  {t['op']:36s} {t['s']:7.3f} s {100 * t['share']:5.1f}%" for t in r["top"]]
+    return "\n".join(lines)
+
+
 def plot(rows: list[dict], base: float, path: Path, title: str) -> None:
     import matplotlib  # noqa: PLC0415
 
@@ -145,6 +200,8 @@ def main():
     ap.add_argument("--chunks", type=int, nargs="*", default=[], metavar="C",
                     help="models per chunk to compare at every M (default: the trainer's)")
     ap.add_argument("--profile", type=int, nargs="*", default=[], metavar="M")
+    ap.add_argument("--ops", type=int, nargs="*", default=[], metavar="M",
+                    help="time each aten op of one epoch at these M (CPU; no profiler)")
     ap.add_argument("--label", default="", help="a name for this run in the output (e.g. before)")
     ap.add_argument("--out", default="benchmarks/results/m_curve")
     args = ap.parse_args()
@@ -173,6 +230,9 @@ def main():
                 for m in args.profile}
     for m, table in profiles.items():
         print(f"\nprofile, one epoch at M={m}:\n{table}")
+    ops = [op_times(m, device, data, (args.chunks or [None])[0]) for m in args.ops]
+    for r in ops:
+        print("\n" + format_op_times(r))
     env = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
            "cpu": platform.processor() or platform.machine(),
            "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
@@ -181,7 +241,8 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(
         {"environment": env, "one_at_a_time_models_epochs_per_s": round(base, 3),
-         "results": rows, "profiles": {str(m): t for m, t in profiles.items()}}, indent=1))
+         "results": rows, "profiles": {str(m): t for m, t in profiles.items()},
+         "op_times": ops}, indent=1))
     plot(rows, base, out.with_suffix(".png"),
          f"{args.label or 'M-curve'} on {env['gpu'] or env['cpu']}, {env['threads']} threads")
     print(f"wrote {out}.json and {out}.png")
