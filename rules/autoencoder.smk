@@ -14,7 +14,7 @@ rule train_autoencoder:
     benchmark:
         f"{RESULTS}/benchmarks/autoencoders/{{zoo}}/train_{{variant}}.tsv"
     params:
-        autoencoder=lambda wc: AE_CONFIG[wc.zoo],
+        autoencoder=ae_config,
         variant=lambda wc: wc.variant,
     threads: 2
     resources:
@@ -169,11 +169,12 @@ rule train_ablation_autoencoder:
     benchmark:
         f"{RESULTS}/benchmarks/autoencoders/{{zoo}}/train_ablation_{{objective}}_c{{ratio}}.tsv"
     params:
-        autoencoder=lambda wc: ablation_autoencoder_config(
-            AE_CONFIG[wc.zoo], wc.objective, float(wc.ratio), zoo_n_params(wc.zoo)),
+        autoencoder=ae_config,
         variant=ABLATION_VARIANT,
     threads: 2
     resources:
+        mem_mb=autoencoder_mem_mb,
+        runtime=autoencoder_runtime,
         gpu=0 if config["device"] == "cpu" else 1,
     conda:
         "../envs/hyperreps.yaml"

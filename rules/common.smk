@@ -91,7 +91,7 @@ def _population_job(zoo, n_models, epochs):
     minutes = population_training_minutes(n_models, epochs, info.train_size,
                                           info.val_size + info.test_size,
                                           zoo_architecture(cfg), JOB_DEVICE)
-    mem = population_memory_mb(n_models, epochs, zoo_n_params(zoo),
+    mem = population_memory_mb(n_models, epochs, zoo_layout(zoo).n_params,
                                info.train_size + info.val_size + info.test_size,
                                info.channels * info.image_size**2)
     return minutes, mem
@@ -123,8 +123,8 @@ def finetune_mem_mb(wildcards):
     return _finetune_job(wildcards)[1]
 
 
-def zoo_n_params(zoo):
-    return get_architecture(zoo_architecture(ZOOS[zoo])).n_params
+def zoo_layout(zoo):
+    return get_architecture(zoo_architecture(ZOOS[zoo])).layout
 
 
 def ae_dirs(wildcards):
@@ -158,31 +158,38 @@ def diagnostics_window(zoo):
     return ae_window(zoo) if AE_CONFIG[zoo]["enabled"] else None
 
 
-def _ae_checkpoints(wildcards):
-    """(models in the zoo, epochs in the autoencoder's window)."""
+def ae_config(wildcards):
+    """The autoencoder block a training job uses: the zoo's, or, for a job of the compression
+    ablation (wildcards objective and ratio), its variant of it."""
     ae = AE_CONFIG[wildcards.zoo]
+    if hasattr(wildcards, "objective"):
+        return ablation_autoencoder_config(ae, wildcards.objective, float(wildcards.ratio),
+                                           zoo_layout(wildcards.zoo).n_params)
+    return ae
+
+
+def _ae_job(wildcards):
+    """(autoencoder block, models in the zoo, epochs in its window, architecture, parameters
+    and tokens of the zoo's models): what sizes an autoencoder training job."""
+    ae = ae_config(wildcards)
     models = ZOOS[wildcards.zoo].get("seeds", {}).get("count", 1000)  # a lower bound for grids
-    return models, ae["window"]["last"] - ae["window"]["first"] + 1
-
-
-def _ae_size(wildcards):
-    layout = get_architecture(zoo_architecture(ZOOS[wildcards.zoo])).layout
-    return AE_CONFIG[wildcards.zoo]["architecture"], layout.n_params, ae_tokens(layout)
+    window = ae["window"]["last"] - ae["window"]["first"] + 1
+    layout = zoo_layout(wildcards.zoo)
+    return ae, models, window, (ae["architecture"], layout.n_params, ae_tokens(layout))
 
 
 def autoencoder_runtime(wildcards):
     """Minutes for the checkpoint-passes of one training (train split x window x epochs),
     from the measured autoencoder training rate (hyperreps.resources)."""
-    models, window = _ae_checkpoints(wildcards)
-    work = models * 0.7 * window * AE_CONFIG[wildcards.zoo]["training"]["epochs"]
-    return autoencoder_minutes(work, *_ae_size(wildcards), JOB_DEVICE)
+    ae, models, window, size = _ae_job(wildcards)
+    work = models * 0.7 * window * ae["training"]["epochs"]
+    return autoencoder_minutes(work, *size, JOB_DEVICE)
 
 
 def autoencoder_mem_mb(wildcards):
-    models, window = _ae_checkpoints(wildcards)
-    return autoencoder_memory_mb(*_ae_size(wildcards),
-                                 AE_CONFIG[wildcards.zoo]["training"]["batch_size"],
-                                 models * window, JOB_DEVICE)
+    ae, models, window, size = _ae_job(wildcards)
+    return autoencoder_memory_mb(*size, ae["training"]["batch_size"], models * window,
+                                 JOB_DEVICE)
 
 
 def all_targets():

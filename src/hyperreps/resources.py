@@ -24,8 +24,8 @@ from functools import lru_cache
 
 import torch
 
-from .architecture import get_architecture, zoo_cnn_name
-from .population import models_per_chunk_for
+from .architecture import get_architecture, init_parameters, zoo_cnn_name
+from .population import models_per_chunk_for, per_model_nll, population_forward
 from .tokens import Tokenizer
 
 # Measured, CPU, 2 threads (docs/benchmarks.md, "M-curve: after"): training 29.3k image-model
@@ -58,9 +58,6 @@ def training_flops_per_image(architecture: str) -> tuple[float, float]:
     """FLOPs of one model on one image: (training step: forward + backward, forward alone),
     counted by torch's FLOP counter on the architecture's own forward pass."""
     from torch.utils.flop_counter import FlopCounterMode
-
-    from .architecture import init_parameters
-    from .population import per_model_nll, population_forward
 
     arch = get_architecture(architecture)
     layout = arch.layout

@@ -44,8 +44,9 @@ GENERATED, RANDOM_INIT = "gen.", "r.i."
 # --------------------------------------------------------------------------- Table 3
 
 
-def samples_for_zoo(model: HyperAutoencoder, zoo: Zoo, split: dict, window: tuple[int, int], n: int, seed: int, kde: dict,
-                    top_fraction: float = 0.3, device="cpu") -> tuple[torch.Tensor, dict]:
+def samples_for_zoo(model: HyperAutoencoder, zoo: Zoo, split: dict, window: tuple[int, int],
+                    n: int, seed: int, kde: dict, top_fraction: float = 0.3, device="cpu"
+                    ) -> tuple[torch.Tensor, dict]:
     """S_KDE30 from ``model`` with the anchors of another zoo: ``zoo``'s training-split
     checkpoints in ``window`` (inclusive), encoded by ``model``; the top ``top_fraction`` by
     test accuracy are the KDE's anchors. Returns the decoded weights ``[n, P]`` and counts."""
