@@ -30,14 +30,19 @@ import torch
 from hyperreps.architecture import ParameterLayout
 from hyperreps.data import load_dataset
 from hyperreps.device import CPU_MALLOC_ENV, malloc_env_missing, resolve_device
-from hyperreps.population import ModelSpec, TrainSettings, train_population
 
 try:
-    from hyperreps.population import models_per_chunk_for
-except ImportError:  # a trainer from before the chunking: the whole population at once
-    def models_per_chunk_for(device, n_models):
-        return n_models
-from hyperreps.reference import train_one_at_a_time
+    from hyperreps.trainer.evaluate import models_per_chunk_for
+    from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
+    from hyperreps.trainer.one_at_a_time import train_one_at_a_time
+except ImportError:  # a checkout from before the hyperreps.trainer package
+    from hyperreps.population import ModelSpec, TrainSettings, train_population
+    from hyperreps.reference import train_one_at_a_time
+    try:
+        from hyperreps.population import models_per_chunk_for
+    except ImportError:  # a trainer from before the chunking: the whole population at once
+        def models_per_chunk_for(device, n_models):
+            return n_models
 
 LAYOUT = ParameterLayout.for_channels(1)
 

@@ -1,6 +1,6 @@
 """Sweep: one autoencoder setting on a saved zoo, against the zoo's PCA ceiling.
 
-Trains with the library's :func:`hyperreps.autoencoder.train_autoencoder` on the training
+Trains with the library's :func:`hyperreps.autoencoder.train.train_autoencoder` on the training
 split's checkpoints of a window, selects on validation, prints R² per split, the PCA ceiling
 at the code width and the fraction reached. Used for the sweeps in docs/experiments.md:
 
@@ -15,9 +15,10 @@ import time
 import torch
 
 from hyperreps.augment import AugmentSettings
-from hyperreps.autoencoder import Architecture, TrainSettings, checkpoint_sets, train_autoencoder
+from hyperreps.autoencoder.model import AutoencoderShape
+from hyperreps.autoencoder.train import AutoencoderTraining, train_autoencoder
 from hyperreps.diagnostics import diagnose_zoo
-from hyperreps.zoo import load_zoo, split_models
+from hyperreps.zoo import checkpoint_sets, load_zoo, split_models
 
 p = argparse.ArgumentParser()
 p.add_argument("zoo")
@@ -46,16 +47,16 @@ torch.set_num_threads(2)
 zoo = load_zoo(a.zoo)
 split = split_models(zoo)
 data = checkpoint_sets(zoo, split, tuple(a.window))
-arch = Architecture(d_model=a.d_model, n_layers=a.layers, n_heads=a.heads,
-                    d_ff=a.d_ff or 2 * a.d_model, latent_dim=a.latent, dropout=a.dropout,
-                    projection_layers=2, projection_width=a.d_model, projection_dim=16,
-                    compression=a.compression)
-settings = TrainSettings(epochs=a.epochs, batch_size=a.batch, lr=a.lr, beta=a.beta,
-                         lwln=not a.baseline, eval_every=a.eval_every, plateau_patience=1000,
-                         reconstruction_target=a.target, select=a.select,
-                         standardize=a.standardize,
-                         augment=AugmentSettings(permute=a.permute, erase_p=a.erase,
-                                                 noise=a.noise))
+arch = AutoencoderShape(d_model=a.d_model, n_layers=a.layers, n_heads=a.heads,
+                        d_ff=a.d_ff or 2 * a.d_model, latent_dim=a.latent, dropout=a.dropout,
+                        projection_layers=2, projection_width=a.d_model, projection_dim=16,
+                        compression=a.compression)
+settings = AutoencoderTraining(epochs=a.epochs, batch_size=a.batch, lr=a.lr, beta=a.beta,
+                               lwln=not a.baseline, eval_every=a.eval_every, plateau_patience=1000,
+                               reconstruction_target=a.target, select=a.select,
+                               standardize=a.standardize,
+                               augment=AugmentSettings(permute=a.permute, erase_p=a.erase,
+                                                       noise=a.noise))
 t0 = time.time()
 res = train_autoencoder(data, zoo.layout, arch, settings)
 dt = time.time() - t0

@@ -12,11 +12,12 @@ import numpy as np
 import torch
 
 from hyperreps.architecture import get_architecture
-from hyperreps.autoencoder import (Architecture, AugmentSettings, TrainSettings, checkpoint_sets,
-                                   train_autoencoder)
+from hyperreps.augment import AugmentSettings
+from hyperreps.autoencoder.model import AutoencoderShape
+from hyperreps.autoencoder.train import AutoencoderTraining, train_autoencoder
 from hyperreps.data import load_dataset
-from hyperreps.population import ModelSpec, TrainSettings as ZooSettings, train_population
-from hyperreps.zoo import load_zoo
+from hyperreps.trainer.loop import ModelSpec, TrainSettings as ZooSettings, train_population
+from hyperreps.zoo import checkpoint_sets, load_zoo
 
 torch.set_num_threads(2)
 
@@ -47,12 +48,13 @@ def autoencoder_sweep():
             (32, 64, "token", 1.0, 50, 30), (32, 64, "flatten", 0.5, 50, 20),
             (32, 64, "flatten", 0.9, 50, 20), (32, 64, "flatten", 0.99, 50, 20),
             (32, 64, "flatten", 1.0, 50, 20), (32, 64, "flatten", 1.0, 20, 20)]:
-        arch = Architecture(d_model=d, n_layers=2, n_heads=1, d_ff=ff, latent_dim=latent,
-                            dropout=0.0, projection_layers=2, projection_width=32,
-                            projection_dim=16, compression=comp)
-        settings = TrainSettings(epochs=epochs, batch_size=32, lr=1e-3, beta=beta, eval_every=5,
-                                 plateau_patience=1000, standardize=True, lwln=False,
-                                 augment=AugmentSettings(permute=True, erase_p=0.0))
+        arch = AutoencoderShape(d_model=d, n_layers=2, n_heads=1, d_ff=ff, latent_dim=latent,
+                                dropout=0.0, projection_layers=2, projection_width=32,
+                                projection_dim=16, compression=comp)
+        settings = AutoencoderTraining(epochs=epochs, batch_size=32, lr=1e-3, beta=beta,
+                                       eval_every=5, plateau_patience=1000, standardize=True,
+                                       lwln=False,
+                                       augment=AugmentSettings(permute=True, erase_p=0.0))
         t = time.time()
         r = train_autoencoder(data, zoo.layout, arch, settings)
         print(d, ff, comp, beta, latent, epochs, f"{time.time() - t:.0f}s",

@@ -18,7 +18,7 @@ import torch
 from hyperreps.architecture import ParameterLayout
 from hyperreps.data import load_dataset
 from hyperreps.diagnostics import diagnose_zoo
-from hyperreps.population import ModelSpec, TrainSettings, train_population
+from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
 from hyperreps.zoo import Zoo, metadata_table, save_zoo, split_models
 
 p = argparse.ArgumentParser()

@@ -3,18 +3,17 @@ from pathlib import Path
 from hyperreps.ablation import VARIANT as ABLATION_VARIANT
 from hyperreps.ablation import ablation_autoencoder_config, ratio_name
 from hyperreps.architecture import ARCHITECTURES, get_architecture
-from hyperreps.config import (
-    ConfigError,
+from hyperreps.config.checks import check_inputs, validate_config
+from hyperreps.config.plan import plan_shards
+from hyperreps.config.queries import (
     autoencoder_config,
-    check_inputs,
     comparisons,
     finetune_epochs,
-    plan_shards,
     trajectory_epochs,
     transfer_pairs,
-    validate_config,
     zoo_architecture,
 )
+from hyperreps.config.schema import ConfigError
 from hyperreps.data import dataset_info
 from hyperreps.resources import (
     ae_tokens,

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from hyperreps.architecture import ParameterLayout
+from hyperreps.metrics import METRICS
 from hyperreps.zoo import Zoo, metadata_table
 
 
@@ -13,7 +14,7 @@ def make_zoo(n_models=6, n_epochs=3, channels=1, diverged=(), first_id=0, seed=0
     g = torch.Generator().manual_seed(seed)
     w = torch.randn(n_models, n_epochs, layout.n_params, generator=g)
     metrics = {k: np.random.default_rng(seed).uniform(0, 1, (n_models, n_epochs))
-               for k in ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")}
+               for k in METRICS}
     div = np.full(n_models, -1)
     for i in diverged:
         div[i] = 1

@@ -7,7 +7,9 @@ from sklearn.metrics import f1_score
 
 from hyperreps.ablation import (ablation_autoencoder_config, ablation_row, ablation_table,
                                 latent_width, ratio_name)
-from hyperreps.config import ConfigError, autoencoder_config, validate_config
+from hyperreps.config.checks import validate_config
+from hyperreps.config.queries import autoencoder_config
+from hyperreps.config.schema import ConfigError
 from hyperreps.embeddings import checkpoint_properties
 from hyperreps.probes import class_f_scores
 from helpers import make_zoo

@@ -46,9 +46,11 @@ from hypothesis import given, settings as hsettings, strategies as st  # noqa: E
 
 from hyperreps.architecture import ARCHITECTURES, get_architecture  # noqa: E402
 from hyperreps.augment import permutation_index, random_permutations  # noqa: E402
-from hyperreps.population import ModelSpec, SplitData, TrainSettings, population_forward, train_population  # noqa: E402
-from hyperreps.reference import train_one_at_a_time  # noqa: E402
+from hyperreps.data import SplitData  # noqa: E402
 from hyperreps.tokens import Tokenizer  # noqa: E402
+from hyperreps.trainer.forward import population_forward  # noqa: E402
+from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population  # noqa: E402
+from hyperreps.trainer.one_at_a_time import train_one_at_a_time  # noqa: E402
 
 ARCH_NAMES = sorted(ARCHITECTURES)
 

@@ -7,14 +7,16 @@ import torch
 
 from hyperreps.architecture import ParameterLayout
 from hyperreps.augment import AugmentSettings
-from hyperreps.autoencoder import (Architecture, AutoencoderFileError, HyperAutoencoder,
-                                   TrainSettings, decode_latents, encode_weights, layer_sigma,
-                                   load_autoencoder, nt_xent, parameter_scale, r2_scores,
-                                   reconstruction_loss, save_autoencoder, train_autoencoder)
+from hyperreps.autoencoder.io import AutoencoderFileError, load_autoencoder, save_autoencoder
+from hyperreps.autoencoder.loss import (layer_sigma, nt_xent, parameter_scale, r2_scores,
+                                        reconstruction_loss)
+from hyperreps.autoencoder.model import AutoencoderShape, HyperAutoencoder
+from hyperreps.autoencoder.train import (AutoencoderTraining, decode_latents, encode_weights,
+                                         train_autoencoder)
 
 LAYOUT = ParameterLayout.for_channels(1)
-TINY = Architecture(d_model=16, n_layers=1, n_heads=2, d_ff=32, latent_dim=8, dropout=0.0,
-                    projection_layers=2, projection_width=16, projection_dim=4)
+TINY = AutoencoderShape(d_model=16, n_layers=1, n_heads=2, d_ff=32, latent_dim=8, dropout=0.0,
+                        projection_layers=2, projection_width=16, projection_dim=4)
 
 
 def _zoo_like(n, seed=0, scale=(0.3, 0.05, 0.01, 0.2, 0.5), rank=3):
@@ -59,13 +61,13 @@ def test_lwln_sigma_uses_the_train_split_only():
     for layer, s in zip(LAYOUT.layers, sigma):
         assert s.item() == pytest.approx(data["train"][:, LAYOUT.layer_slice(layer.name)]
                                          .double().std().item(), rel=1e-5)
-    settings = TrainSettings(epochs=1, batch_size=20, lwln=True, mixed_precision=False)
+    settings = AutoencoderTraining(epochs=1, batch_size=20, lwln=True, mixed_precision=False)
     trained = train_autoencoder(data, LAYOUT, TINY, settings)
     assert torch.allclose(trained.sigma, sigma)
     other = dict(data, val=data["val"] / 50, test=data["test"] * 3)
     assert torch.allclose(train_autoencoder(other, LAYOUT, TINY, settings).sigma, sigma)
-    baseline = train_autoencoder(data, LAYOUT, TINY, TrainSettings(epochs=1, batch_size=20,
-                                                                   lwln=False))
+    baseline = train_autoencoder(data, LAYOUT, TINY, AutoencoderTraining(epochs=1, batch_size=20,
+                                                                         lwln=False))
     assert torch.equal(baseline.sigma, torch.ones(5))
 
 
@@ -109,11 +111,11 @@ def test_r2_in_raw_and_in_lwln_normalised_space():
 @pytest.mark.slow
 def test_training_learns_and_keeps_the_best_validation_epoch(tmp_path):
     data = {"train": _zoo_like(64, 1), "val": _zoo_like(16, 2), "test": _zoo_like(16, 3)}
-    arch = Architecture(d_model=32, n_layers=1, n_heads=2, d_ff=64, latent_dim=16, dropout=0.0,
-                        projection_layers=2, projection_width=32, projection_dim=8)
+    arch = AutoencoderShape(d_model=32, n_layers=1, n_heads=2, d_ff=64, latent_dim=16, dropout=0.0,
+                            projection_layers=2, projection_width=32, projection_dim=8)
     # permutations off: the synthetic zoo is low-rank in one fixed unit order
-    settings = TrainSettings(epochs=30, batch_size=16, lr=3e-3, beta=0.9, lwln=True,
-                             augment=AugmentSettings(permute=False, erase_p=0.5))
+    settings = AutoencoderTraining(epochs=30, batch_size=16, lr=3e-3, beta=0.9, lwln=True,
+                                   augment=AugmentSettings(permute=False, erase_p=0.5))
     trained = train_autoencoder(data, LAYOUT, arch, settings)
     h = trained.history
     assert h["recon_loss"].iloc[-5:].mean() < h["recon_loss"].iloc[:2].mean()
@@ -143,7 +145,7 @@ def test_encode_marks_non_finite_rows_nan():
 
 def test_loading_a_mismatched_autoencoder_names_the_file(tmp_path):
     data = {"train": _zoo_like(8, 1), "val": _zoo_like(4, 2)}
-    trained = train_autoencoder(data, LAYOUT, TINY, TrainSettings(epochs=1, batch_size=8))
+    trained = train_autoencoder(data, LAYOUT, TINY, AutoencoderTraining(epochs=1, batch_size=8))
     save_autoencoder(tmp_path / "ae", trained, {})
     info = (tmp_path / "ae" / "autoencoder.json")
     info.write_text(info.read_text().replace('"latent_dim": 8', '"latent_dim": 9'))
@@ -155,7 +157,7 @@ def test_loading_a_mismatched_autoencoder_names_the_file(tmp_path):
 
 def test_flatten_compression_bottleneck():
     # flatten: all 48 token outputs -> one Linear to latent_dim; no CLS position
-    arch = Architecture(**{**TINY.__dict__, "compression": "flatten", "latent_dim": 40})
+    arch = AutoencoderShape(**{**TINY.__dict__, "compression": "flatten", "latent_dim": 40})
     model = HyperAutoencoder(LAYOUT, arch)
     assert model.enc_pos.num_embeddings == 48 and not hasattr(model, "cls")
     assert model.to_latent.in_features == 48 * arch.d_model
@@ -164,15 +166,15 @@ def test_flatten_compression_bottleneck():
     assert z.shape == (5, 40) and y.shape == (5, LAYOUT.n_params) and z.abs().max() < 1
     # the code width: flatten uses all of latent_dim; a CLS token caps it at d_model
     assert arch.code_width == 40
-    assert Architecture(**{**TINY.__dict__, "latent_dim": 40}).code_width == TINY.d_model
+    assert AutoencoderShape(**{**TINY.__dict__, "latent_dim": 40}).code_width == TINY.d_model
     with pytest.raises(ValueError, match="compression"):
-        Architecture(compression="average")
+        AutoencoderShape(compression="average")
 
 
 def test_flatten_compression_round_trips_through_storage(tmp_path):
-    arch = Architecture(**{**TINY.__dict__, "compression": "flatten"})
+    arch = AutoencoderShape(**{**TINY.__dict__, "compression": "flatten"})
     data = {"train": _zoo_like(20, 1), "val": _zoo_like(6, 2)}
-    trained = train_autoencoder(data, LAYOUT, arch, TrainSettings(
+    trained = train_autoencoder(data, LAYOUT, arch, AutoencoderTraining(
         epochs=2, batch_size=8, lr=1e-3, augment=AugmentSettings(permute=False, erase_p=0)))
     save_autoencoder(tmp_path / "ae", trained, {"variant": "lwln"})
     model, info, _ = load_autoencoder(tmp_path / "ae")
@@ -185,7 +187,7 @@ def test_reconstruction_target_option(monkeypatch):
     # 'input': the loss compares the decoder output with the corrupted input it was given;
     # 'clean': with the permuted view before erasing. Erasing every view (p = 1) with a
     # large block makes the two differ; the loss function sees which one is the target.
-    import hyperreps.autoencoder as ae
+    import hyperreps.autoencoder.train as ae
     seen = []
     real = ae.reconstruction_loss
 
@@ -198,34 +200,34 @@ def test_reconstruction_target_option(monkeypatch):
     aug = AugmentSettings(permute=False, erase_p=1.0, erase_scale=(0.3, 0.3))
     for target, erased in (("input", True), ("clean", False)):
         seen.clear()
-        train_autoencoder(data, LAYOUT, TINY, TrainSettings(
+        train_autoencoder(data, LAYOUT, TINY, AutoencoderTraining(
             epochs=1, batch_size=8, eval_every=1, reconstruction_target=target, augment=aug))
         training_target = seen[0]  # the first call is the training step's loss
         zeros = (training_target == 0).float().mean().item()
         assert (zeros > 0.25) == erased, (target, zeros)
     with pytest.raises(ValueError, match="reconstruction_target"):
-        TrainSettings(reconstruction_target="noisy")
+        AutoencoderTraining(reconstruction_target="noisy")
 
 
 def test_select_last_keeps_the_last_epoch():
     data = {"train": _zoo_like(20, 1), "val": _zoo_like(6, 2)}
     s = dict(epochs=4, batch_size=8, lr=1e-3, eval_every=1,
              augment=AugmentSettings(permute=False, erase_p=0))
-    last = train_autoencoder(data, LAYOUT, TINY, TrainSettings(select="last", **s))
+    last = train_autoencoder(data, LAYOUT, TINY, AutoencoderTraining(select="last", **s))
     assert last.metrics["best_epoch"] == 4 and last.metrics["select"] == "last"
     assert last.metrics["best_val_recon_loss"] == pytest.approx(
         last.history["val_recon_loss"].iloc[-1])
-    best = train_autoencoder(data, LAYOUT, TINY, TrainSettings(**s))
+    best = train_autoencoder(data, LAYOUT, TINY, AutoencoderTraining(**s))
     assert best.metrics["best_val_recon_loss"] == pytest.approx(
         best.history["val_recon_loss"].min())
     with pytest.raises(ValueError, match="select"):
-        TrainSettings(select="best_train")
+        AutoencoderTraining(select="best_train")
 
 
 def test_standardize_works_on_deviations_and_survives_storage(tmp_path):
     data = {"train": _zoo_like(20, 1), "val": _zoo_like(6, 2)}
-    s = TrainSettings(epochs=2, batch_size=8, lr=1e-3, standardize=True,
-                      augment=AugmentSettings(permute=False, erase_p=0))
+    s = AutoencoderTraining(epochs=2, batch_size=8, lr=1e-3, standardize=True,
+                            augment=AugmentSettings(permute=False, erase_p=0))
     trained = train_autoencoder(data, LAYOUT, TINY, s)
     model = trained.model.eval()
     mean, sigma = data["train"].mean(0), layer_sigma(data["train"], LAYOUT)

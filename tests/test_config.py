@@ -3,7 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hyperreps.config import ConfigError, expand_models, load_config, plan_shards, validate_config
+from hyperreps.config.checks import load_config, validate_config
+from hyperreps.config.plan import expand_models, plan_shards
+from hyperreps.config.schema import ConfigError
 from hyperreps.data import DATASETS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +103,7 @@ def test_every_shipped_config_validates_and_paper_grids_have_paper_sizes():
 
 
 def test_generative_stage_runs_where_the_config_says():
-    from hyperreps.config import comparisons, finetune_epochs, transfer_pairs
+    from hyperreps.config.queries import comparisons, finetune_epochs, transfer_pairs
 
     grid = {"dataset": "digits", "epochs": 30,
             "hyperparameters": {"activation": ["tanh", "relu"]}}
@@ -129,7 +131,7 @@ def test_generative_stage_runs_where_the_config_says():
 
 
 def test_paper_config_follows_the_papers_where_the_reference_disagrees():
-    from hyperreps.config import autoencoder_config
+    from hyperreps.config.queries import autoencoder_config
 
     paper = load_config(ROOT / "config" / "config.yaml")
     # 2021 App. D.1: the autoencoder (and the probes) use the checkpoints of all 25 epochs
@@ -156,7 +158,7 @@ def test_shards_share_activation_and_optimizer():
 def test_inputs_are_checked_before_any_job(tmp_path):
     """Missing datasets, a missing import folder and an import too short for the window are
     named up front (they used to surface only when a job ran)."""
-    from hyperreps.config import check_inputs
+    from hyperreps.config.checks import check_inputs
     from test_importers import write_model
 
     write_model(tmp_path / "rt", "m0", 1, epochs=3)  # epochs 0..2

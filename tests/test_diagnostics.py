@@ -6,6 +6,7 @@ import torch
 
 from hyperreps.diagnostics import (diagnose_zoo, init_deviation_correlation, pca_basis, pca_r2,
                                    summary_table)
+from hyperreps.metrics import r_squared
 from hyperreps.zoo import split_models
 
 from helpers import make_zoo
@@ -32,6 +33,23 @@ def test_pca_r2_of_unrelated_held_out_models_is_about_zero():
     mean, vh = pca_basis(train)
     r2 = pca_r2(mean, vh, held, [5, 29])
     assert abs(r2[5]) < 0.1 and r2[29] < 0.25  # only chance overlap of random subspaces
+
+
+def test_pca_r2_is_r_squared_of_the_rank_k_reconstruction():
+    # the analytic residual equals metrics.r_squared of mean + proj_k with the training mean
+    # as baseline, for every k (k past the basis' rank is capped)
+    g = torch.Generator().manual_seed(3)
+    mix = torch.randn(30, 30, generator=g, dtype=torch.float64)
+    train = torch.randn(20, 30, generator=g, dtype=torch.float64) @ mix + 0.5
+    held = torch.randn(12, 30, generator=g, dtype=torch.float64) @ mix
+    mean, vh = pca_basis(train)
+    widths = [0, 1, 3, 7, 19, 20, 50]
+    r2 = pca_r2(mean, vh, held, widths)
+    for k in widths:
+        b = vh[:min(k, vh.shape[0])]
+        proj_k = (held - mean) @ b.T @ b
+        assert r2[k] == pytest.approx(r_squared(mean + proj_k, held, mean), rel=1e-12, abs=1e-12)
+    assert r2[0] == pytest.approx(0.0, abs=1e-12) and r2[50] == r2[20]
 
 
 def test_init_deviation_correlation():

@@ -3,9 +3,8 @@
 import numpy as np
 import torch
 
-from hyperreps.data import DatasetSplits, load_dataset
+from hyperreps.data import DatasetSplits, SplitData, load_dataset
 from hyperreps.equivalence import equivalence_settings, permutation_equivalence
-from hyperreps.population import SplitData
 
 
 def _small_digits():

@@ -2,9 +2,10 @@ import matplotlib.figure
 import numpy as np
 import pytest
 
-import hyperreps.figures as figures
+import hyperreps.figures.autoencoder as autoencoder_figures
 from hyperreps.architecture import ParameterLayout
-from hyperreps.figures import plot_embedding_geometry, plot_layer_reconstruction
+from hyperreps.figures.autoencoder import plot_embedding_geometry, plot_layer_reconstruction
+from hyperreps.metrics import r_squared
 
 N = 20
 
@@ -17,7 +18,8 @@ def _reconstruction_case(seed=0):
     rec = {"baseline": w + rng.normal(0, 0.1, w.shape), "lwln": w + rng.normal(0, 0.02, w.shape)}
     acc = rng.uniform(0.6, 0.9, N)
     acc_rec = {k: np.clip(acc - rng.uniform(0, 0.1, N), 0, 1) for k in rec}
-    return w, rec, slices, acc, acc_rec
+    train_mean = rng.normal(0, 0.05, layout.n_params)  # the training models' mean
+    return w, rec, slices, acc, acc_rec, train_mean
 
 
 def _embedding_case(seed=0, z=24):
@@ -34,23 +36,39 @@ def _only(folder, name):
 
 
 def test_layer_reconstruction_writes_png(tmp_path):
-    w, rec, slices, acc, acc_rec = _reconstruction_case()
+    w, rec, slices, acc, acc_rec, mean = _reconstruction_case()
     assert len(slices) == 5
-    plot_layer_reconstruction(w, rec, slices, acc, acc_rec, tmp_path / "rec.png", title="tiny")
+    plot_layer_reconstruction(w, rec, slices, acc, acc_rec, mean, tmp_path / "rec.png",
+                              title="tiny")
     _only(tmp_path, "rec.png")
 
 
 def test_layer_reconstruction_with_nan_rows(tmp_path):
-    w, rec, slices, acc, acc_rec = _reconstruction_case()
+    w, rec, slices, acc, acc_rec, mean = _reconstruction_case()
     w[3] = np.nan
     rec["baseline"][5, 10] = np.nan
     acc[3] = np.nan
     acc_rec["baseline"][[1, 2]] = np.nan
     rec["lwln"][:] = np.nan  # a variant without a single finite row still gets its row
     acc_rec["lwln"][:] = np.nan
-    plot_layer_reconstruction(w, rec, slices, acc, acc_rec, tmp_path / "rec.png")
+    plot_layer_reconstruction(w, rec, slices, acc, acc_rec, mean, tmp_path / "rec.png")
     _only(tmp_path, "rec.png")
 
+
+
+def test_layer_r2_is_against_the_training_mean(monkeypatch):
+    """The per-layer R² on the panels uses the training models' mean as its baseline, as the
+    reconstruction table's r2_epoch_<layer> does (not the test models' own mean)."""
+    saved = []
+    monkeypatch.setattr(autoencoder_figures, "save_figure", lambda fig, path: saved.append(fig))
+    w, rec, slices, acc, acc_rec, mean = _reconstruction_case()
+    plot_layer_reconstruction(w, rec, slices, acc, acc_rec, mean, "x.png")
+    s = slices["fc2"]
+    want = r_squared(rec["lwln"][:, s], w[:, s], mean[s])
+    own = r_squared(rec["lwln"][:, s], w[:, s], w[:, s].mean(axis=0))
+    assert abs(want - own) > 1e-3  # the two baselines differ on this case
+    titles = [ax.get_title() for ax in saved[0].axes]
+    assert f"fc2   R²={want:.3f}" in titles
 
 @pytest.mark.parametrize("breaks, argument", [
     (lambda c: c[0].__setitem__(0, c[0][0][:, :-5]), "original"),
@@ -60,6 +78,7 @@ def test_layer_reconstruction_with_nan_rows(tmp_path):
     (lambda c: c[0][4].pop("lwln"), "acc_reconstructed"),
     (lambda c: c[0][4].__setitem__("baseline", c[0][4]["baseline"][:, None]),
      "acc_reconstructed"),
+    (lambda c: c[0].__setitem__(5, c[0][5][:-1]), "train_mean"),
 ])
 def test_layer_reconstruction_rejects_bad_shapes(tmp_path, breaks, argument):
     case = [list(_reconstruction_case())]
@@ -76,7 +95,7 @@ def test_embedding_geometry_writes_png(tmp_path):
 
 
 def test_embedding_geometry_with_nan_rows_few_dims_and_subsampling(tmp_path, monkeypatch):
-    monkeypatch.setattr(figures, "_MAX_PAIR_POINTS", 8)  # pairs from a subsample of 8 rows
+    monkeypatch.setattr(autoencoder_figures, "_MAX_PAIR_POINTS", 8)  # pairs from 8 rows
     emb, top = _embedding_case(z=4)  # fewer dimensions than max_dims
     emb["baseline"][0] = np.nan  # a top row
     emb["lwln"][[7, 8]] = np.inf
@@ -88,9 +107,10 @@ def test_embedding_geometry_with_nan_rows_few_dims_and_subsampling(tmp_path, mon
 def test_cosine_distances_subsample_is_fixed():
     z = np.random.default_rng(1).normal(size=(3000, 5))
     top = np.arange(3000) < 900
-    d1, t1, used = figures._cosine_distances(z, top, np.random.default_rng(figures._PAIR_SEED))
-    d2, t2, _ = figures._cosine_distances(z, top, np.random.default_rng(figures._PAIR_SEED))
-    assert used == figures._MAX_PAIR_POINTS and d1.size == used * (used - 1) // 2
+    seed = autoencoder_figures._PAIR_SEED
+    d1, t1, used = autoencoder_figures._cosine_distances(z, top, np.random.default_rng(seed))
+    d2, t2, _ = autoencoder_figures._cosine_distances(z, top, np.random.default_rng(seed))
+    assert used == autoencoder_figures._MAX_PAIR_POINTS and d1.size == used * (used - 1) // 2
     np.testing.assert_array_equal(d1, d2)
     np.testing.assert_array_equal(t1, t2)
     assert 0 < t1.size < d1.size and np.all((d1 >= 0) & (d1 <= 2))

@@ -5,18 +5,19 @@ import pytest
 import torch
 
 from hyperreps.architecture import ParameterLayout, init_parameters
-from hyperreps.autoencoder import Architecture, HyperAutoencoder, encode_weights
-from hyperreps.data import load_dataset
+from hyperreps.autoencoder.model import AutoencoderShape, HyperAutoencoder
+from hyperreps.autoencoder.train import encode_weights
+from hyperreps.data import SplitData, load_dataset
 from hyperreps.finetune import (accuracy_table, ensemble_accuracy, finetune_populations,
                                finetune_settings)
-from hyperreps.population import SplitData, class_probabilities, evaluate_weights
 from hyperreps.populations import (Anchors, anchor_set, generate_populations, novelty,
                                    population_zoo)
+from hyperreps.trainer.evaluate import class_probabilities, evaluate_weights
 from helpers import make_zoo
 
 LAYOUT = ParameterLayout.for_channels(1)
-TINY = Architecture(d_model=8, n_layers=1, n_heads=2, d_ff=16, latent_dim=4, dropout=0.0,
-                    projection_layers=1, projection_width=8, projection_dim=4)
+TINY = AutoencoderShape(d_model=8, n_layers=1, n_heads=2, d_ff=16, latent_dim=4, dropout=0.0,
+                        projection_layers=1, projection_width=8, projection_dim=4)
 
 
 @pytest.fixture(scope="module")

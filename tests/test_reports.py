@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hyperreps import figures, reports, stats
+from hyperreps import populations, reports, stats
+from hyperreps.figures import generative, style
 
 IN, TR = ("MNIST", "MNIST"), ("SVHN", "MNIST")
 # (population, base accuracy, last epoch) per pair: accuracy = base + 0.1 epoch + 0.02 (model - 2)
@@ -46,10 +47,10 @@ def _vector(acc, pair, population, epoch):
 def test_order_and_colours():
     assert reports.order_populations(["X", "B_T", "S_KDE30", "Y", "X", "S_U"]) == \
         ["S_U", "S_KDE30", "B_T", "X", "Y"]
-    assert reports.POPULATION_ORDER[-2:] == ("B_F", "B_T")
-    assert set(reports.POPULATION_COLORS) == set(reports.POPULATION_ORDER)
-    assert reports.population_color("B_T") == "#000000"
-    assert reports.population_color("new") == reports.population_color("new")
+    assert populations.ALL_POPULATIONS[-2:] == ("B_F", "B_T")
+    assert set(style.POPULATION_COLORS) == set(populations.ALL_POPULATIONS)
+    assert style.population_color("B_T") == "#000000"
+    assert style.population_color("new") == style.population_color("new")
 
 
 def test_in_dataset_table():
@@ -179,8 +180,8 @@ def test_duplicated_rows_rejected():
     lambda a: reports.in_dataset_table(a), lambda a: reports.transfer_table(a),
     lambda a: reports.median_ci_table(a, [(0, 0)]), lambda a: reports.mwu_table(a, [(0, 0)]),
     reports.population_summary,
-    lambda a: figures.plot_sampler_comparison(a, *IN, 0, "x.png"),
-    lambda a: figures.plot_accuracy_over_epochs(a, *IN, "x.png"),
+    lambda a: generative.plot_sampler_comparison(a, *IN, 0, "x.png", n_classes=10),
+    lambda a: generative.plot_accuracy_over_epochs(a, *IN, "x.png", n_classes=10),
 ])
 def test_missing_column_named(call):
     with pytest.raises(ValueError, match="test_acc"):
@@ -189,7 +190,8 @@ def test_missing_column_named(call):
 
 def test_missing_ensemble_column_named(tmp_path):
     with pytest.raises(ValueError, match="accuracy_std"):
-        figures.plot_ensembles(_ens().drop(columns="accuracy_std"), "SVHN", tmp_path / "e.png")
+        generative.plot_ensembles(_ens().drop(columns="accuracy_std"), "SVHN",
+                                  tmp_path / "e.png", n_classes=10)
 
 
 def _only(folder, name):
@@ -199,32 +201,36 @@ def _only(folder, name):
 
 @pytest.mark.parametrize("pair", [IN, TR])
 def test_plot_sampler_comparison(tmp_path, pair):
-    figures.plot_sampler_comparison(_acc(), *pair, 0, tmp_path / "fig4.png", scratch_epoch=5)
+    generative.plot_sampler_comparison(_acc(), *pair, 0, tmp_path / "fig4.png", n_classes=10,
+                                       scratch_epoch=5)
     _only(tmp_path, "fig4.png")
 
 
 def test_plot_accuracy_over_epochs(tmp_path):
-    figures.plot_accuracy_over_epochs(_acc(), *IN, tmp_path / "a" / "fig14.png", offset=3)
+    generative.plot_accuracy_over_epochs(_acc(), *IN, tmp_path / "a" / "fig14.png",
+                                         n_classes=10, offset=3)
     _only(tmp_path / "a", "fig14.png")
-    figures.plot_accuracy_over_epochs(_acc(), *TR, tmp_path / "b" / "fig17.png",
-                                      populations=["B_T", "S_KDE30"])
+    generative.plot_accuracy_over_epochs(_acc(), *TR, tmp_path / "b" / "fig17.png",
+                                         n_classes=10, populations=["B_T", "S_KDE30"])
     _only(tmp_path / "b", "fig17.png")
     with pytest.raises(ValueError, match="S_GAN"):
-        figures.plot_accuracy_over_epochs(_acc(), *TR, tmp_path / "c.png", populations=["S_GAN"])
+        generative.plot_accuracy_over_epochs(_acc(), *TR, tmp_path / "c.png", n_classes=10,
+                                             populations=["S_GAN"])
 
 
 def test_plot_ensembles(tmp_path):
-    figures.plot_ensembles(_ens(), "SVHN", tmp_path / "fig5.png")
+    generative.plot_ensembles(_ens(), "SVHN", tmp_path / "fig5.png", n_classes=10)
     _only(tmp_path, "fig5.png")
 
 
 def test_plots_reject_unknown_pair_or_epoch(tmp_path):
     with pytest.raises(ValueError, match="no rows"):
-        figures.plot_sampler_comparison(_acc(), "CIFAR", "MNIST", 0, tmp_path / "x.png")
+        generative.plot_sampler_comparison(_acc(), "CIFAR", "MNIST", 0, tmp_path / "x.png",
+                                           n_classes=10)
     with pytest.raises(ValueError, match="epoch 9"):
-        figures.plot_sampler_comparison(_acc(), *IN, 9, tmp_path / "x.png")
+        generative.plot_sampler_comparison(_acc(), *IN, 9, tmp_path / "x.png", n_classes=10)
     with pytest.raises(ValueError, match="no rows"):
-        figures.plot_ensembles(_ens(), "MNIST", tmp_path / "x.png")
+        generative.plot_ensembles(_ens(), "MNIST", tmp_path / "x.png", n_classes=10)
     assert not any(tmp_path.iterdir())
 
 
@@ -232,9 +238,9 @@ def test_in_dataset_curves_start_beside_b_t_at_the_windows_end(monkeypatch):
     """2022 Figs. 14/16: samples start at B_T's epoch 25 (the hyper-representation's window
     end); transfer curves all start at 0."""
     saved = []
-    monkeypatch.setattr(figures, "_save", lambda fig, path: saved.append(fig))
-    figures.plot_accuracy_over_epochs(_acc(), *IN, "x.png", offset=25)
-    figures.plot_accuracy_over_epochs(_acc(), *TR, "y.png")
+    monkeypatch.setattr(generative, "save_figure", lambda fig, path: saved.append(fig))
+    generative.plot_accuracy_over_epochs(_acc(), *IN, "x.png", n_classes=10, offset=25)
+    generative.plot_accuracy_over_epochs(_acc(), *TR, "y.png", n_classes=10)
     starts = [{line.get_label().split(" ")[0]: line.get_xdata()[0]
                for line in fig.axes[0].get_lines() if "(n=" in line.get_label()}
               for fig in saved]
@@ -244,8 +250,8 @@ def test_in_dataset_curves_start_beside_b_t_at_the_windows_end(monkeypatch):
 
 def test_sampler_comparison_reads_b_t_at_its_own_epoch(monkeypatch):
     saved = []
-    monkeypatch.setattr(figures, "_save", lambda fig, path: saved.append(fig))
-    figures.plot_sampler_comparison(_acc(), *IN, 0, "x.png", scratch_epoch=6)
+    monkeypatch.setattr(generative, "save_figure", lambda fig, path: saved.append(fig))
+    generative.plot_sampler_comparison(_acc(), *IN, 0, "x.png", n_classes=10, scratch_epoch=6)
     ax = saved[0].axes[0]
     bt = [c for c in ax.collections if len(c.get_offsets())][-1].get_offsets()[:, 1]
     np.testing.assert_allclose(np.sort(bt), 100 * np.sort(_vector(_acc(), IN, "B_T", 6)))
@@ -256,5 +262,21 @@ def test_plot_gan_losses(tmp_path):
     losses = pd.DataFrame({"epoch": [1, 2, 3], "d_loss": [1.4, 1.3, 1.35],
                            "g_loss": [0.7, 0.8, 0.75], "d_real": [0.5, 0.6, 0.55],
                            "d_fake": [0.5, 0.4, 0.45]})
-    figures.plot_gan_losses(losses, "MNIST: S_GAN", tmp_path / "gan.png")
+    generative.plot_gan_losses(losses, "MNIST: S_GAN", tmp_path / "gan.png")
     _only(tmp_path, "gan.png")
+
+
+def test_chance_line_follows_the_datasets_classes(monkeypatch):
+    """Chance is 100 / n_classes: 25% for the 4-class Tetris zoo, 10% for digits."""
+    saved = []
+    monkeypatch.setattr(generative, "save_figure", lambda fig, path: saved.append(fig))
+    generative.plot_sampler_comparison(_acc(), *IN, 0, "x.png", n_classes=4)
+    generative.plot_accuracy_over_epochs(_acc(), *IN, "y.png", n_classes=4)
+    generative.plot_ensembles(_ens(), "SVHN", "z.png", n_classes=10)
+    lines = [[ln for ln in ax.get_lines() if ln.get_label().startswith("chance")]
+             for fig in saved for ax in fig.axes]
+    assert [len(ls) for ls in lines] == [1, 1, 1, 1]  # ensembles: one panel per epoch
+    assert [ls[0].get_ydata()[0] for ls in lines] == [25.0, 25.0, 10.0, 10.0]
+    assert [ls[0].get_label() for ls in lines[1:3]] == ["chance (25%)", "chance (10%)"]
+    with pytest.raises(ValueError, match="n_classes"):
+        generative.plot_ensembles(_ens(), "SVHN", "z.png", n_classes=1)

@@ -8,9 +8,10 @@ import torch
 from torch import nn
 
 from helpers import make_zoo
-from hyperreps.population import SplitData, evaluate_weights
+from hyperreps.data import SplitData
 from hyperreps.reconstruction import cross_zoo_reconstruction
 from hyperreps.robustness import interpolation_smoothness, noise_robustness, smoothness_summary
+from hyperreps.trainer.evaluate import evaluate_weights
 
 
 class LinearAutoencoder(nn.Module):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from sklearn.neighbors import KernelDensity
 
+from hyperreps.metrics import nearest_anchor
 from hyperreps.sampling import (
     draw_latents,
     kde_log_density,
-    nearest_distance,
     sample_counterfactual,
     sample_gan,
     sample_kde,
@@ -40,7 +40,7 @@ def anchors() -> np.ndarray:
 
 def shifted_copy(samples: np.ndarray, anchors: np.ndarray, tol: float) -> np.ndarray:
     """Per sample: is it its nearest anchor plus one constant in every dimension?"""
-    _, idx = nearest_distance(samples, anchors)
+    _, idx = nearest_anchor(samples, anchors)
     residual = samples.astype(np.float64) - anchors[idx]
     return residual.std(axis=1) < tol
 
@@ -53,7 +53,7 @@ def reference_kde(anchors: np.ndarray, n: int) -> np.ndarray:
 
 def test_copy_check_catches_the_reference_bug(anchors):
     buggy = reference_kde(anchors, 20)
-    dist, _ = nearest_distance(buggy, anchors)
+    dist, _ = nearest_anchor(buggy, anchors)
     assert shifted_copy(buggy, anchors, tol=BW).all()
     assert dist.max() < 5 * BW * np.sqrt(anchors.shape[1])
 
@@ -73,7 +73,7 @@ def test_reference_kde_population_returns_near_copies(anchors):
 def test_kde_samples_are_not_anchor_copies(anchors):
     samples = sample_kde(anchors, 200, seed=1, bandwidth=BW)
     assert samples.shape == (200, 16) and samples.dtype == np.float32
-    dist, _ = nearest_distance(samples, anchors)
+    dist, _ = nearest_anchor(samples, anchors)
     assert dist.min() > 20 * BW * np.sqrt(anchors.shape[1])
     assert not shifted_copy(samples, anchors, tol=10 * BW).any()
 
@@ -139,7 +139,7 @@ def test_gan_has_the_sizes_of_2022_appendix_e2(anchors):
         (16, 128), (128, 256), (256, 512), (512, anchors.shape[1])]
     assert sum(isinstance(m, nn.ReLU) for m in gen) == 3
     # the schema's defaults are the same numbers
-    from hyperreps.config import load_schema
+    from hyperreps.config.schema import load_schema
 
     gan = load_schema()["properties"]["generative"]["properties"]["gan"]["properties"]
     assert {k: v["default"] for k, v in gan.items()} == {
@@ -216,13 +216,13 @@ def test_top_fraction_mask():
         top_fraction_mask(np.array([0.1, np.nan]))
 
 
-def test_nearest_distance():
+def test_nearest_anchor():
     anchors = np.array([[0.0, 0.0], [1.0, 1.0]])
-    dist, idx = nearest_distance(np.array([[0.9, 1.0], [0.0, 0.3]]), anchors)
+    dist, idx = nearest_anchor(np.array([[0.9, 1.0], [0.0, 0.3]]), anchors)
     np.testing.assert_allclose(dist, [0.1, 0.3])
     np.testing.assert_array_equal(idx, [1, 0])
-    with pytest.raises(ValueError, match="samples must be"):
-        nearest_distance(np.zeros((2, 3)), anchors)
+    with pytest.raises(ValueError, match="must share D"):
+        nearest_anchor(np.zeros((2, 3)), anchors)
 
 
 def test_unknown_method(anchors):

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from hyperreps.architecture import ACTIVATIONS, Layer, ParameterLayout, ReferenceModel, zoo_cnn_name
 from hyperreps.augment import (AugmentSettings, Augmenter, add_noise, permutation_index,
                                random_erasing, random_permutations)
-from hyperreps.population import population_forward
 from hyperreps.tokens import Tokenizer
+from hyperreps.trainer.forward import population_forward
 
 
 @pytest.mark.parametrize("channels,lengths", [(1, [26, 201, 25, 37, 21]),

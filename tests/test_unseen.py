@@ -6,11 +6,12 @@ import pytest
 import torch
 
 from hyperreps.architecture import get_architecture, init_parameters
-from hyperreps.autoencoder import HyperAutoencoder, decode_latents, encode_weights
-from hyperreps.config import ConfigError, validate_config
-from hyperreps.data import load_dataset
+from hyperreps.autoencoder.model import HyperAutoencoder
+from hyperreps.autoencoder.train import decode_latents, encode_weights
+from hyperreps.config.checks import validate_config
+from hyperreps.config.schema import ConfigError
+from hyperreps.data import SplitData, load_dataset
 from hyperreps.finetune import finetune_settings
-from hyperreps.population import SplitData
 from hyperreps.unseen import (GENERATED, RANDOM_INIT, samples_for_zoo, transplant,
                               unseen_architecture_accuracy, unseen_architecture_run,
                               unseen_architecture_table, unseen_zoo_accuracy, unseen_zoo_table)

@@ -13,8 +13,9 @@ import pytest
 import torch
 import yaml
 
-from hyperreps.autoencoder import load_autoencoder
-from hyperreps.config import load_config, plan_shards
+from hyperreps.autoencoder.io import load_autoencoder
+from hyperreps.config.checks import load_config
+from hyperreps.config.plan import plan_shards
 from hyperreps.embeddings import load_embeddings
 from hyperreps.zoo import load_zoo
 from test_importers import write_model

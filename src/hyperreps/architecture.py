@@ -4,7 +4,7 @@ A :class:`ModelArchitecture` is a sequence of ops (layers, pooling, activation, 
 connections). From it follow the flat layout (:class:`ParameterLayout`), the neuron tokens
 (:mod:`hyperreps.tokens`), the permutation symmetry (:meth:`ModelArchitecture.permutation_groups`,
 used by :mod:`hyperreps.augment`), the vectorised population forward pass
-(:func:`hyperreps.population.population_forward`) and a one-model module
+(:func:`hyperreps.trainer.forward.population_forward`) and a one-model module
 (:class:`ReferenceModel`). Registered (:data:`ARCHITECTURES`):
 
 - ``zoo_cnn`` / ``zoo_cnn_rgb``, the zoo CNN (2022 App. A Table 6; 2021 App. C), 28x28 inputs:
@@ -229,7 +229,7 @@ def add(tag, *branch: Op) -> Op:
 class ModelArchitecture:
     """A network described as data: from it follow the flat layout (main-path layers in order,
     then skip-branch layers), the permutation groups, the vectorised population forward pass
-    (:func:`hyperreps.population.population_forward`) and a one-model ``nn.Module``
+    (:func:`hyperreps.trainer.forward.population_forward`) and a one-model ``nn.Module``
     (:class:`ReferenceModel`)."""
 
     name: str

@@ -37,7 +37,6 @@ import torch
 import torch.nn.functional as F
 
 from .publish import copy_file
-from .population import SplitData
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +62,20 @@ class DataSettings:
     def from_config(cls, cfg: dict) -> "DataSettings":
         return cls(Path(cfg.get("root", "data")), bool(cfg.get("allow_download", False)),
                    bool(cfg.get("verify_checksums", True)))
+
+
+@dataclass
+class SplitData:
+    """Images ``[N, C, 28, 28]`` (float) and labels ``[N]`` (int64) of one split."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def to(self, device, dtype=None) -> "SplitData":
+        return SplitData(self.x.to(device=device, dtype=dtype or self.x.dtype), self.y.to(device))
 
 
 @dataclass

@@ -56,7 +56,12 @@ def pca_basis(train: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def pca_r2(mean: torch.Tensor, basis: torch.Tensor, held_out: torch.Tensor,
            widths) -> dict[int, float]:
     """Held-out R² of the rank-k projection for each k in ``widths`` (k is capped at the
-    basis' rank; the R² baseline is the training mean)."""
+    basis' rank; the R² baseline is the training mean).
+
+    This is :func:`hyperreps.metrics.r_squared` of the rank-k reconstruction with the
+    training mean as baseline, ``r_squared(mean + proj_k(held_out - mean), held_out, mean)``,
+    computed analytically from the orthonormal basis: the residual of a rank-k projection is
+    |x|² minus the first k squared coefficients, so every k costs one cumulative sum."""
     x = held_out.double() - mean
     total = float((x ** 2).sum())  # the training mean's error: the R² baseline
     coef = x @ basis.T  # [N, r]

@@ -18,7 +18,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .publish import atomic_path
-from .autoencoder import HyperAutoencoder, encode_weights
+from .autoencoder.model import HyperAutoencoder
+from .autoencoder.train import encode_weights
 from .zoo import Zoo, rows_by_split
 
 
@@ -71,7 +72,7 @@ def checkpoint_f_scores(zoo: Zoo, test, epochs: tuple[int, int], device="cpu") -
     """Per-class test F1 ``[models, epochs, classes]`` of the checkpoints in ``epochs``
     (inclusive; NaN elsewhere and for non-finite checkpoints): the 2021 F_c targets."""
     from .architecture import architecture_of  # noqa: PLC0415
-    from .population import class_probabilities  # noqa: PLC0415
+    from .trainer.evaluate import class_probabilities  # noqa: PLC0415
     from .probes import class_f_scores  # noqa: PLC0415
 
     n_classes = architecture_of(zoo.layout).n_classes

@@ -22,7 +22,8 @@ import torch
 
 from .architecture import ParameterLayout
 from .augment import permutation_index, random_permutations
-from .population import ModelSpec, TrainSettings, evaluate_weights, train_population
+from .trainer.evaluate import evaluate_weights
+from .trainer.loop import ModelSpec, TrainSettings, train_population
 
 
 def permutation_equivalence(spec: ModelSpec, settings: TrainSettings, data, seed: int = 0,
@@ -57,9 +58,9 @@ def permutation_equivalence(spec: ModelSpec, settings: TrainSettings, data, seed
 
 
 def equivalence_settings(model: dict, epochs: int) -> tuple[ModelSpec, TrainSettings]:
-    """The ModelSpec and TrainSettings of one model row of :func:`hyperreps.config.expand_models`
-    trained for ``epochs`` epochs (no dropout: its masks are drawn per unit position, so a
-    permuted model would see other masks)."""
+    """The ModelSpec and TrainSettings of one model row of
+    :func:`hyperreps.config.plan.expand_models` trained for ``epochs`` epochs (no dropout: its
+    masks are drawn per unit position, so a permuted model would see other masks)."""
     spec = ModelSpec(seed=model["seed"], init=model["init"], lr=float(model["lr"]),
                      weight_decay=float(model["weight_decay"]), dropout=0.0)
     settings = TrainSettings(activation=model["activation"], optimizer=model["optimizer"],

@@ -19,8 +19,8 @@ import pandas as pd
 import torch
 
 from .architecture import ParameterLayout
-from .config import HYPERPARAMETERS
-from .population import ModelSpec, TrainSettings, train_population
+from .config.plan import HYPERPARAMETERS
+from .trainer.loop import ModelSpec, TrainSettings, train_population
 from .zoo import Zoo, metadata_table, single_setting
 
 FINETUNE_SETTINGS = (*HYPERPARAMETERS, "batch_size")

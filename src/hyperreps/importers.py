@@ -27,7 +27,8 @@ import pandas as pd
 import torch
 
 from .architecture import ParameterLayout
-from .zoo import METRIC_COLUMNS, Zoo
+from .metrics import METRICS
+from .zoo import Zoo
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ def import_raytune_zoo(root: str | Path, dataset: str, channels: int = 1,
             base[ours] = params.get(theirs)
         for epoch, res in enumerate(results):
             rec = dict(base, epoch=epoch)
-            for k in METRIC_COLUMNS:
+            for k in METRICS:
                 v = res.get(k)
                 rec[k] = float(v) if v is not None and (diverged_epoch < 0 or epoch < diverged_epoch) \
                     else np.nan

@@ -1,22 +1,20 @@
 """Populations of models to fine-tune: samples from the hyper-representation and baselines
 (2022 §3.2, App. E), plus the novelty baselines and metrics of the 2025 memorisation audit.
 
-Anchors are the source zoo's training-split checkpoints in the autoencoder's epoch window;
-"30" populations use the anchors at or above the 0.7 quantile of test accuracy.
+The population vocabulary is defined here once (:data:`LATENT_POPULATIONS` / :data:`SAMPLED`,
+:data:`NOVELTY_BASELINES`, :data:`BASELINES`; :data:`ALL_POPULATIONS` in the papers' display
+order); the config schema's population enums, the tables' order and the figures' colours
+follow it (tests/test_populations.py).
 
-- S_U, S_C, S_KDE, S_KDE30, S_Neigh, S_Neigh30, S_GAN, S_GAN30: latents drawn by
-  :mod:`hyperreps.sampling` from the LWLN autoencoder's embeddings and decoded by it;
-- S_KDE30_ref: S_KDE30 sampled as the reference code does (one random state for every
-  dimension: near-copies of anchors), reported beside the corrected S_KDE30;
-- B_KDE30: S_KDE30 with the baseline (plain-MSE) autoencoder;
-- N_noise: top-30% checkpoints plus Gaussian noise (std ``noise_std`` in weight space; with
-  ``noise_match: <population>`` the std is set so that N_noise's median distance to its
-  nearest anchor equals that population's: the 2025 audit's comparison at equal novelty);
-- N_avg: the average of a random pair or triple of top-30% checkpoints;
-- B_F: training-split models at the window's last epoch, to be fine-tuned as they are.
+Anchors are the source zoo's training-split checkpoints in the autoencoder's epoch window;
+"30" populations use the anchors at or above the 0.7 quantile of test accuracy (the top 30%).
+N_noise's std is ``noise_std`` in weight space, or with ``noise_match: <population>`` the std
+for which N_noise's median distance to its nearest anchor equals that population's (the 2025
+audit's comparison at equal novelty).
 
 Novelty: the Euclidean distance of each model to its nearest anchor checkpoint in weight
-space, and the fraction of test images on which their predictions agree.
+space (:func:`hyperreps.metrics.nearest_anchor`), and the fraction of test images on which
+their predictions agree.
 """
 
 from __future__ import annotations
@@ -27,29 +25,46 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .autoencoder import HyperAutoencoder, decode_latents
-from .population import SplitData, class_probabilities
+from .autoencoder.model import HyperAutoencoder
+from .autoencoder.train import decode_latents
+from .data import SplitData
+from .metrics import METRICS, nearest_anchor
 from .sampling import draw_latents, gan_samples, top_fraction_mask
-from .zoo import METRIC_COLUMNS, Zoo, metadata_table, rows_by_split
+from .trainer.evaluate import class_probabilities
+from .zoo import Zoo, metadata_table, rows_by_split
 
 log = logging.getLogger(__name__)
 
-# name -> (sampler, anchors, autoencoder variant)
-LATENT_POPULATIONS = {
-    "S_U": ("uniform", "all", "lwln"),
-    "S_C": ("counterfactual", "all", "lwln"),
-    "S_KDE": ("kde", "all", "lwln"),
-    "S_KDE30": ("kde", "top", "lwln"),
+# The population vocabulary. Populations decoded from a hyper-representation: name ->
+# (sampler of hyperreps.sampling, anchors it is fitted on: all or the top 30%, autoencoder
+# variant that encodes the anchors and decodes the samples).
+LATENT_POPULATIONS: dict[str, tuple[str, str, str]] = {
+    "S_U": ("uniform", "all", "lwln"),  # uniform in the latent box [-1, 1]^d
+    "S_C": ("counterfactual", "all", "lwln"),  # the lowest-density points of a uniform pool
+    "S_KDE": ("kde", "all", "lwln"),  # a per-dimension KDE of the anchors
+    "S_KDE30": ("kde", "top", "lwln"),  # S_KDE of the top-30% anchors
+    # S_KDE30 as the reference code samples it (one random state for every dimension:
+    # near-copies of anchors), reported beside the corrected S_KDE30
     "S_KDE30_ref": ("kde_reference", "top", "lwln"),
-    "S_Neigh": ("neigh", "all", "lwln"),
-    "S_Neigh30": ("neigh", "top", "lwln"),
-    "S_GAN": ("gan", "all", "lwln"),
-    "S_GAN30": ("gan", "top", "lwln"),
-    "B_KDE30": ("kde", "top", "baseline"),
+    "S_Neigh": ("neigh", "all", "lwln"),  # uniform in the anchors' UMAP box, mapped back
+    "S_Neigh30": ("neigh", "top", "lwln"),  # S_Neigh of the top-30% anchors
+    "S_GAN": ("gan", "all", "lwln"),  # a latent GAN trained on the anchors (2022 App. E.2)
+    "S_GAN30": ("gan", "top", "lwln"),  # S_GAN of the top-30% anchors
+    "B_KDE30": ("kde", "top", "baseline"),  # S_KDE30 with the baseline (plain-MSE) autoencoder
 }
+SAMPLED: tuple[str, ...] = tuple(LATENT_POPULATIONS)
+NOVELTY_BASELINES: tuple[str, ...] = (  # training checkpoints moved a little (2025 audit)
+    "N_noise",  # top-30% checkpoints plus Gaussian noise in weight space
+    "N_avg",  # the average of a random pair or triple of top-30% checkpoints
+)
+FINE_TUNED_SOURCE = "B_F"  # the source's training models at the window's last epoch, as they are
+SCRATCH = "B_T"  # the target's test models trained from scratch (zoo stage), over their epochs
+BASELINES: tuple[str, ...] = (FINE_TUNED_SOURCE, SCRATCH)
+# what generate_populations makes (config key generative.populations); B_T comes from the zoo
+GENERATED: tuple[str, ...] = (*SAMPLED, *NOVELTY_BASELINES, FINE_TUNED_SOURCE)
+ALL_POPULATIONS: tuple[str, ...] = (*GENERATED, SCRATCH)  # the papers' display order
+
 SAMPLER_SETTINGS = {"kde_reference": "kde"}  # samplers that share another's config block
-OTHER_POPULATIONS = ("N_noise", "N_avg", "B_F")
-POPULATIONS = (*LATENT_POPULATIONS, *OTHER_POPULATIONS)
 
 
 @dataclass
@@ -115,8 +130,7 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
             if match:
                 if match not in out:
                     raise ValueError(f"noise_match: population {match!r} is not generated")
-                target = float(np.nanmedian(nearest_anchor_distance(out[match],
-                                                                    anchors.weights)[0]))
+                target = float(np.nanmedian(nearest_anchor(out[match], anchors.weights)[0]))
                 std = _matching_noise_std(pick, noise, anchors.weights, target)
                 log.info("N_noise: std %.4g matches %s's median nearest-anchor distance %.4g",
                          std, match, target)
@@ -135,7 +149,7 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
             pick = rng.choice(len(pool), size=min(n, len(pool)), replace=False)
             out[name] = pool[np.sort(pick)]
         else:
-            raise ValueError(f"unknown population {name!r}; choose from {POPULATIONS}")
+            raise ValueError(f"unknown population {name!r}; choose from {GENERATED}")
         log.info("population %s: %d models", name, len(out[name]))
     return {name: out[name] for name in names}
 
@@ -146,7 +160,7 @@ def _matching_noise_std(pick: torch.Tensor, noise: torch.Tensor, anchors: torch.
     ``target`` (bisection; the distance grows with s, starting at |noise| * s while the
     source is the nearest anchor and bending once other anchors come closer)."""
     def median_distance(std):
-        return float(np.nanmedian(nearest_anchor_distance(pick + std * noise, anchors)[0]))
+        return float(np.nanmedian(nearest_anchor(pick + std * noise, anchors)[0]))
     lo, hi = 0.0, target / float(noise.norm(dim=1).median()) + 1e-12
     while median_distance(hi) < target and hi < 1e6:
         lo, hi = hi, 2 * hi
@@ -157,27 +171,11 @@ def _matching_noise_std(pick: torch.Tensor, noise: torch.Tensor, anchors: torch.
 
 
 @torch.no_grad()
-def nearest_anchor_distance(weights: torch.Tensor, anchors: torch.Tensor
-                            ) -> tuple[np.ndarray, np.ndarray]:
-    """Euclidean distance of each model to its nearest anchor checkpoint, and that anchor's
-    index; non-finite models get NaN and -1."""
-    n = len(weights)
-    dist, idx = np.full(n, np.nan), np.full(n, -1)
-    rows = torch.nonzero(torch.isfinite(weights).all(dim=1)).flatten()
-    a = anchors.double()
-    for i in range(0, len(rows), 256):
-        r = rows[i:i + 256]
-        best = torch.cdist(weights[r].double(), a).min(dim=1)
-        dist[r.numpy()], idx[r.numpy()] = best.values.numpy(), best.indices.numpy()
-    return dist, idx
-
-
-@torch.no_grad()
 def novelty(weights: torch.Tensor, anchors: torch.Tensor, activation: str, data: SplitData,
             device="cpu", layout=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(distance to the nearest anchor, index of that anchor, prediction agreement with it on
     ``data``) per model; non-finite models get NaN and index -1."""
-    dist, idx = nearest_anchor_distance(weights, anchors)
+    dist, idx = nearest_anchor(weights, anchors)
     agree = np.full(len(weights), np.nan)
     rows = torch.nonzero(torch.isfinite(weights).all(dim=1)).flatten()
     if len(rows) == 0:
@@ -193,7 +191,7 @@ def population_zoo(weights: torch.Tensor, name: str, layout, dataset: str,
                    activation: str) -> Zoo:
     """A population in the zoo format: one epoch (as sampled), metrics not yet measured."""
     n = len(weights)
-    metrics = {k: np.full((n, 1), np.nan) for k in METRIC_COLUMNS}
+    metrics = {k: np.full((n, 1), np.nan) for k in METRICS}
     rows = [dict(model_id=i, seed=-1, population=name, activation=activation, init="sampled")
             for i in range(n)]
     diverged = np.where(torch.isfinite(weights).all(dim=1).numpy(), -1, 0)

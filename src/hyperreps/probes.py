@@ -8,7 +8,8 @@ properties from it, on the zoo's train / validation / test splits.
 * Numeric properties (test accuracy, epoch, generalisation gap ``train_acc - test_acc``, and
   numeric hyperparameters such as lr, weight decay or dropout when the zoo varies them): ridge
   regression with intercept on standardised features. The penalty is picked among
-  :data:`RIDGE_ALPHAS` by R² on the validation split. Reported: R² = 1 - MSE / Var(y) and
+  :data:`RIDGE_ALPHAS` by R² on the validation split. Reported: R² = 1 - MSE / Var(y)
+  (:func:`hyperreps.metrics.r_squared` against the targets' own mean; NaN for constant y) and
   Kendall's τ between targets and predictions, on every split.
 * Categorical properties (activation, initialisation, optimiser): multinomial logistic
   regression on standardised features, its inverse penalty ``C`` picked among
@@ -36,6 +37,8 @@ import pandas as pd
 from scipy.stats import kendalltau
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
+
+from .metrics import r_squared
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -76,12 +79,6 @@ class ProbeResults(list[ProbeResult]):
     def __init__(self, results: Iterable[ProbeResult] = (), skipped: Iterable[str] = ()):
         super().__init__(results)
         self.skipped: list[str] = list(skipped)
-
-
-def r2(y: np.ndarray, pred: np.ndarray) -> float:
-    """R² = 1 - MSE / Var(y); NaN when ``y`` is constant (or empty)."""
-    var = float(np.var(y)) if len(y) else 0.0
-    return float(1.0 - np.mean((y - pred) ** 2) / var) if var > 0 else float("nan")
 
 
 def kendall_tau(y: np.ndarray, pred: np.ndarray) -> float:
@@ -140,7 +137,7 @@ def ridge_probe(
     best_alpha, best_model, best_val = None, None, -np.inf
     for alpha in alphas:
         model = Ridge(alpha=alpha).fit(Zs["train"], ys["train"])
-        score = r2(ys["val"], model.predict(Zs["val"]))
+        score = r_squared(model.predict(Zs["val"]), ys["val"])
         if score > best_val:
             best_alpha, best_model, best_val = alpha, model, score
     if best_model is None:
@@ -148,8 +145,8 @@ def ridge_probe(
     metrics = {}
     for split in Zs:
         pred = best_model.predict(Zs[split]) if len(Zs[split]) else np.empty(0)
-        metrics[split] = {"r2": r2(ys[split], pred), "kendall_tau": kendall_tau(ys[split], pred),
-                          "n": len(ys[split])}
+        metrics[split] = {"r2": r_squared(pred, ys[split]),
+                          "kendall_tau": kendall_tau(ys[split], pred), "n": len(ys[split])}
         if predictions:
             metrics[split].update(y=ys[split], pred=pred)
     return float(best_alpha), metrics

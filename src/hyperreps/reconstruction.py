@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .autoencoder import (HyperAutoencoder, checkpoint_sets, decode_latents, encode_weights,
-                          r2_scores)
-from .population import SplitData, evaluate_weights
-from .zoo import Zoo
+from .autoencoder.loss import r2_scores
+from .autoencoder.model import HyperAutoencoder
+from .autoencoder.train import decode_latents, encode_weights
+from .data import SplitData
+from .trainer.evaluate import evaluate_weights
+from .zoo import Zoo, checkpoint_sets
 
 
 @dataclass
@@ -33,7 +35,7 @@ class ReconstructionResult:
 def evaluate_reconstruction(zoo: Zoo, split: dict, autoencoders: dict[str, tuple[HyperAutoencoder,
                             dict, dict]], test_data: SplitData, epoch: int,
                             device="cpu", ceiling: dict | None = None) -> ReconstructionResult:
-    """``autoencoders`` maps a variant to :func:`~hyperreps.autoencoder.load_autoencoder`'s
+    """``autoencoders`` maps a variant to :func:`~hyperreps.autoencoder.io.load_autoencoder`'s
     (model, info, tensors). Models of the test split that diverged before ``epoch`` are left
     out (they are excluded from the split already). ``ceiling`` (the zoo diagnostics'
     ``ceiling_by_width``: lists ``k`` and ``r2_test``) adds each variant's PCA ceiling at its

@@ -10,7 +10,8 @@ trained from scratch on the target) is part of every pair, over its own epochs.
 Conventions shared by all tables:
 
 * Rows follow the (source, target) pairs in order of first appearance, then the populations in
-  :data:`POPULATION_ORDER` (names not listed there after it, in order of first appearance).
+  :data:`hyperreps.populations.ALL_POPULATIONS` (names not listed there after it, in order of
+  first appearance).
 * Non-finite accuracies (diverged models) are left out of every statistic, as in
   :mod:`hyperreps.stats`; ``std`` is the sample standard deviation (``ddof=1``).
 * Formatted cells give percentages with one decimal: ``"mean ± std"`` (only the mean where a
@@ -19,13 +20,11 @@ Conventions shared by all tables:
   does not apply to its row.
 
 The functions do no file IO; :func:`hyperreps.tables.write_table` writes their results.
-:data:`POPULATION_COLORS` and :func:`population_color` fix one colour per population for every
-figure.
+The populations' colours in figures are :mod:`hyperreps.figures.style`'s.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Union
 
@@ -33,26 +32,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-
-POPULATION_ORDER: tuple[str, ...] = (
-    "S_U", "S_C", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_Neigh", "S_Neigh30", "S_GAN",
-    "S_GAN30", "B_KDE30", "N_noise", "N_avg", "B_F", "B_T",
-)
-SCRATCH = "B_T"  # the population trained from scratch on the target, over its own epochs
-
-# Samplers in hues (light: fitted on all anchors, dark: on the top 30%), the baseline
-# autoencoder in purple, novelty baselines in browns, B_F grey and B_T black.
-POPULATION_COLORS: dict[str, str] = {
-    "S_U": "#e377c2", "S_C": "#bcbd22",
-    "S_KDE": "#6baed6", "S_KDE30": "#08519c", "S_KDE30_ref": "#17becf",
-    "S_Neigh": "#74c476", "S_Neigh30": "#006d2c",
-    "S_GAN": "#fd8d3c", "S_GAN30": "#a63603",
-    "B_KDE30": "#9467bd",
-    "N_noise": "#8c564b", "N_avg": "#c49c94",
-    "B_F": "#7f7f7f", "B_T": "#000000",
-}
-_EXTRA_COLORS: tuple[str, ...] = ("#17becf", "#d62728", "#ff9896", "#dbdb8d", "#9edae5",
-                                  "#c5b0d5", "#f7b6d2", "#393b79")
+from .populations import ALL_POPULATIONS, FINE_TUNED_SOURCE, SAMPLED, SCRATCH
 
 ACC_COLUMNS: tuple[str, ...] = ("source", "target", "population", "model", "epoch", "test_acc",
                                 "diverged", "nn_distance", "nn_agreement")
@@ -68,19 +48,11 @@ _MWU_FIELDS: tuple[str, ...] = ("p_value", "cles", "u", "n_a", "n_b")
 
 
 def order_populations(names: Iterable[str]) -> list[str]:
-    """The distinct ``names`` in :data:`POPULATION_ORDER`, unknown names after them in order of
-    first appearance."""
+    """The distinct ``names`` in :data:`~hyperreps.populations.ALL_POPULATIONS`, unknown names
+    after them in order of first appearance."""
     seen = list(dict.fromkeys(names))
-    return [p for p in POPULATION_ORDER if p in seen] + [p for p in seen
-                                                         if p not in POPULATION_ORDER]
-
-
-def population_color(name: str) -> str:
-    """The fixed colour of a population; unknown names get a colour derived from the name, so
-    the same in every figure."""
-    if name in POPULATION_COLORS:
-        return POPULATION_COLORS[name]
-    return _EXTRA_COLORS[zlib.crc32(name.encode()) % len(_EXTRA_COLORS)]
+    return [p for p in ALL_POPULATIONS if p in seen] + [p for p in seen
+                                                        if p not in ALL_POPULATIONS]
 
 
 def check_columns(table: pd.DataFrame, columns: Iterable[str], name: str = "acc") -> None:
@@ -305,12 +277,13 @@ def median_ci_table(acc: pd.DataFrame, comparisons: Comparisons) -> pd.DataFrame
 
 
 def is_sampled(name: str) -> bool:
-    """Populations decoded from a hyper-representation (S_*, B_KDE30)."""
-    return name.startswith(("S_", "B_KDE"))
+    """Populations decoded from a hyper-representation
+    (:data:`hyperreps.populations.SAMPLED`: S_*, B_KDE30)."""
+    return name in SAMPLED
 
 
 def mwu_table(acc: pd.DataFrame, comparisons: Comparisons,
-              references: Sequence[str] = (SCRATCH, "B_F"),
+              references: Sequence[str] = (SCRATCH, FINE_TUNED_SOURCE),
               novelty_baselines: Sequence[str] = ()) -> pd.DataFrame:
     """Paper Tables 11/13: two-sided Mann-Whitney U test (:func:`hyperreps.stats.mann_whitney`)
     of every population other than the ``references`` against each reference, per (source,

@@ -3,7 +3,7 @@
 A job's work is counted in floating-point operations and divided by a rate measured on the
 reference machine (2 cores, AVX-512, torch 2.14.1; ``docs/benchmarks.md``):
 
-- zoo shards and fine-tuning (:func:`hyperreps.population.train_population`): FLOPs of one
+- zoo shards and fine-tuning (:func:`hyperreps.trainer.loop.train_population`): FLOPs of one
   training step per image and model, counted by ``torch.utils.flop_counter`` for the zoo's
   architecture and image size, over the measured image-model passes/s of the M-curve
   (``benchmarks/bench_m_curve.py``); evaluation likewise with forward FLOPs;
@@ -25,7 +25,8 @@ from functools import lru_cache
 import torch
 
 from .architecture import get_architecture, init_parameters, zoo_cnn_name
-from .population import models_per_chunk_for, per_model_nll, population_forward
+from .trainer.evaluate import models_per_chunk_for
+from .trainer.forward import per_model_nll, population_forward
 from .tokens import Tokenizer
 
 # Measured, CPU, 2 threads (docs/benchmarks.md, "M-curve: after"): training 29.3k image-model

@@ -17,8 +17,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .autoencoder import HyperAutoencoder, decode_latents, encode_weights, r2_scores
-from .population import SplitData, evaluate_weights
+from .autoencoder.loss import r2_scores
+from .autoencoder.model import HyperAutoencoder
+from .autoencoder.train import decode_latents, encode_weights
+from .data import SplitData
+from .trainer.evaluate import evaluate_weights
 from .zoo import Zoo
 
 NOISE_LEVELS = (0.0, 0.001, 0.01, 0.03, 0.1, 0.3, 1.0)

@@ -44,8 +44,9 @@ Each sampler is ``sample_xxx(anchors, n, seed, **settings) -> float32 [n, d]``;
     The latent GAN of 2022 App. E.2 trained on the anchors; see :func:`train_latent_gan`.
 
 The "30" variants (S_KDE30, ...) are the same samplers fitted on the best anchors only: the
-caller selects them with :func:`top_fraction_mask`. :func:`nearest_distance` measures how far
-samples are from their nearest anchor (novelty check).
+caller selects them with :func:`top_fraction_mask`. How far samples are from their nearest
+anchor (novelty check) is :func:`hyperreps.metrics.nearest_anchor`. Which population uses which
+sampler is :data:`hyperreps.populations.LATENT_POPULATIONS`.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from typing import Callable
 
 import numpy as np
 import torch
-from sklearn.neighbors import KernelDensity, NearestNeighbors
+from sklearn.neighbors import KernelDensity
 from torch import nn
 from torch.nn.functional import binary_cross_entropy_with_logits
 from torch.nn.utils.parametrizations import spectral_norm
@@ -365,13 +366,3 @@ def top_fraction_mask(acc: np.ndarray, fraction: float = 0.3) -> np.ndarray:
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
     return acc >= np.quantile(acc, 1 - fraction)
-
-
-def nearest_distance(samples: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Euclidean distance from each sample to its nearest anchor, and that anchor's index."""
-    a = _check_anchors(anchors, min_anchors=1)
-    s = np.asarray(samples, dtype=np.float64)
-    if s.ndim != 2 or s.shape[1] != a.shape[1]:
-        raise ValueError(f"samples must be [n, {a.shape[1]}] like the anchors, got {s.shape}")
-    dist, index = NearestNeighbors(n_neighbors=1).fit(a).kneighbors(s)
-    return dist[:, 0], index[:, 0]

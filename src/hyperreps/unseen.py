@@ -28,12 +28,13 @@ import pandas as pd
 import torch
 
 from .architecture import ModelArchitecture, init_parameters
-from .autoencoder import HyperAutoencoder, decode_latents, encode_weights
+from .autoencoder.model import HyperAutoencoder
+from .autoencoder.train import decode_latents, encode_weights
 from .finetune import ensemble_accuracy, finetune_populations
-from .population import class_probabilities
 from .reports import format_mean_std
 from .sampling import draw_latents, top_fraction_mask
 from .stats import mann_whitney
+from .trainer.evaluate import class_probabilities
 from .zoo import Zoo, rows_by_split
 
 log = logging.getLogger(__name__)

@@ -31,12 +31,12 @@ from safetensors.torch import load_file, save_file
 
 from .architecture import ARCHITECTURES, ParameterLayout, Tensor, architecture_of, zoo_cnn_name
 from .data import file_sha256
+from .metrics import METRICS
 from .publish import staged_dir, write_text
 
 FORMAT = "hyperreps-zoo"
 VERSION = 1
 WEIGHTS, METADATA, MANIFEST = "weights.safetensors", "metadata.csv", "manifest.json"
-METRIC_COLUMNS = ["train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"]
 HYPERPARAMETER_COLUMNS = ["activation", "init", "optimizer", "lr", "weight_decay", "dropout",
                           "batch_size"]
 
@@ -69,7 +69,7 @@ class Zoo:
 
     def models(self) -> pd.DataFrame:
         """One row per model (hyperparameters and divergence), in weight-tensor order."""
-        cols = [c for c in self.metadata.columns if c not in METRIC_COLUMNS + ["epoch"]]
+        cols = [c for c in self.metadata.columns if c not in [*METRICS, "epoch"]]
         return (self.metadata[cols].drop_duplicates("model_id")
                 .set_index("model_id").loc[self._order()].reset_index())
 
@@ -241,7 +241,7 @@ def load_zoo(path: str | os.PathLike) -> Zoo:
         meta = pd.read_csv(path / METADATA)
     except Exception as e:  # noqa: BLE001 - any parse failure means a corrupt table
         raise _corrupt(path / METADATA, f"unreadable ({e})") from None
-    missing = {"model_id", "epoch", *METRIC_COLUMNS, "diverged"} - set(meta.columns)
+    missing = {"model_id", "epoch", *METRICS, "diverged"} - set(meta.columns)
     if missing:
         raise _corrupt(path / METADATA, f"missing columns {sorted(missing)}")
     if len(meta) != shape[0] * shape[1] or set(meta["model_id"]) != set(ids):
@@ -275,7 +275,7 @@ def metadata_table(rows: list[dict], metrics: dict[str, np.ndarray],
         d_ep = int(diverged_epoch[i])
         for e in range(n_epochs):
             rec = dict(row, epoch=e)
-            rec.update({k: float(metrics[k][i, e]) for k in METRIC_COLUMNS})
+            rec.update({k: float(metrics[k][i, e]) for k in METRICS})
             rec["diverged"] = d_ep >= 0
             rec["diverged_epoch"] = d_ep
             records.append(rec)
@@ -331,6 +331,22 @@ def rows_by_split(zoo: Zoo, split: dict, epochs: tuple[int, int] | None = None
         models = np.array([pos[int(m)] for m in split[name]], dtype=np.int64)
         ep = np.arange(first, last + 1)
         out[name] = (np.repeat(models, len(ep)), np.tile(ep, len(models)))
+    return out
+
+
+def checkpoint_sets(zoo: Zoo, split: dict, epochs: tuple[int, int]) -> dict[str, torch.Tensor]:
+    """Flat weights ``[N, P]`` of every finite checkpoint of the split's models in the epoch
+    window ``[first, last]`` (inclusive), per split."""
+    first, last = epochs
+    if not 0 <= first <= last < zoo.n_epochs:
+        raise ValueError(f"epoch window [{first}, {last}] is outside the zoo's epochs "
+                         f"0..{zoo.n_epochs - 1}")
+    out = {}
+    for name, (m, e) in rows_by_split(zoo, split, epochs).items():
+        w = zoo.weights[m, e]
+        out[name] = w[torch.isfinite(w).all(dim=1)].float()
+    if len(out["train"]) < 2:
+        raise ValueError("the training split has fewer than 2 finite checkpoints in the window")
     return out
 
 

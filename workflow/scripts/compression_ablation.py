@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
 from _common import setup_logging  # noqa: E402
 
 from hyperreps.ablation import ablation_row, ablation_table  # noqa: E402
-from hyperreps.autoencoder import load_autoencoder  # noqa: E402
+from hyperreps.autoencoder.io import load_autoencoder  # noqa: E402
 from hyperreps.data import DataSettings, load_dataset  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
 from hyperreps.embeddings import checkpoint_f_scores, embed_zoo, probe_inputs  # noqa: E402

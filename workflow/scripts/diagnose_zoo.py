@@ -7,9 +7,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
 from _common import setup_logging  # noqa: E402
 
-from hyperreps.autoencoder import Architecture  # noqa: E402
+from hyperreps.autoencoder.model import AutoencoderShape  # noqa: E402
 from hyperreps.diagnostics import diagnose_zoo, summary_table  # noqa: E402
-from hyperreps.figures import plot_zoo_diagnostics  # noqa: E402
+from hyperreps.figures.zoo import plot_zoo_diagnostics  # noqa: E402
 from hyperreps.publish import write_text  # noqa: E402
 from hyperreps.tables import render, write_csv, write_table  # noqa: E402
 from hyperreps.zoo import load_zoo, write_json_atomic  # noqa: E402
@@ -18,7 +18,7 @@ log = setup_logging(snakemake)  # noqa: F821
 name = snakemake.wildcards.zoo  # noqa: F821
 zoo = load_zoo(snakemake.input.zoo)  # noqa: F821
 split = json.loads(Path(snakemake.input.split).read_text())  # noqa: F821
-code_width = Architecture(**snakemake.params.architecture).code_width  # noqa: F821
+code_width = AutoencoderShape(**snakemake.params.architecture).code_width  # noqa: F821
 window = snakemake.params.window  # noqa: F821
 if window is None:  # no autoencoder: the zoo's last five epochs
     window = (max(1, zoo.n_epochs - 5), zoo.n_epochs - 1)

@@ -12,8 +12,8 @@ import pandas as pd  # noqa: E402
 from hyperreps.data import DataSettings, load_dataset  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
 from hyperreps.finetune import ensemble_accuracy  # noqa: E402
-from hyperreps.population import class_probabilities  # noqa: E402
 from hyperreps.tables import write_csv  # noqa: E402
+from hyperreps.trainer.evaluate import class_probabilities  # noqa: E402
 from hyperreps.zoo import load_zoo, single_setting  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821

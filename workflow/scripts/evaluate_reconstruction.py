@@ -7,10 +7,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
 from _common import setup_logging  # noqa: E402
 
-from hyperreps.autoencoder import load_autoencoder  # noqa: E402
+from hyperreps.autoencoder.io import load_autoencoder  # noqa: E402
 from hyperreps.data import DataSettings, load_dataset  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
-from hyperreps.figures import plot_layer_reconstruction  # noqa: E402
+from hyperreps.figures.autoencoder import plot_layer_reconstruction  # noqa: E402
 from hyperreps.reconstruction import evaluate_reconstruction  # noqa: E402
 from hyperreps.tables import write_table  # noqa: E402
 from hyperreps.zoo import load_zoo  # noqa: E402
@@ -39,8 +39,11 @@ caption = (f"Reconstruction of zoo {zoo_name}: test-split models at epoch {epoch
            "held-out R² of a PCA code of the autoencoder's width (zoo diagnostics), "
            "of_ceiling = r2_test / pca_ceiling.")
 write_table(result.table, snakemake.output.table, caption=caption)  # noqa: F821
+# the R² baseline of the table's r2_epoch_<layer>: the training models' mean, the same for
+# every variant (all are trained on the zoo's one window of its training split)
+train_mean = next(iter(autoencoders.values()))[2]["train_mean"]
 plot_layer_reconstruction(result.original, result.reconstructed, result.layer_slices,
-                          result.acc_original, result.acc_reconstructed,
+                          result.acc_original, result.acc_reconstructed, train_mean,
                           snakemake.output.figure,  # noqa: F821
                           title=f"{zoo_name}: test models at epoch {epoch}, original vs reconstructed")
 log.info("\n%s", result.table.to_string())

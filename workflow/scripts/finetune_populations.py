@@ -12,13 +12,12 @@ from _common import setup_logging  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from hyperreps.autoencoder import checkpoint_sets  # noqa: E402
 from hyperreps.data import DataSettings, load_dataset  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
 from hyperreps.finetune import accuracy_table, finetune_populations, finetune_settings  # noqa: E402
 from hyperreps.populations import novelty  # noqa: E402
 from hyperreps.tables import write_csv  # noqa: E402
-from hyperreps.zoo import load_zoo, save_zoo, write_json_atomic  # noqa: E402
+from hyperreps.zoo import checkpoint_sets, load_zoo, save_zoo, write_json_atomic  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821
 set_cpu_threads(snakemake.threads)  # noqa: F821

@@ -9,8 +9,10 @@ from _common import setup_logging  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from hyperreps.figures import (plot_accuracy_over_epochs, plot_ensembles,  # noqa: E402
-                               plot_gan_losses, plot_sampler_comparison)
+from hyperreps.data import dataset_info  # noqa: E402
+from hyperreps.figures.generative import (plot_accuracy_over_epochs,  # noqa: E402
+                                          plot_ensembles, plot_gan_losses,
+                                          plot_sampler_comparison)
 from hyperreps.reports import (in_dataset_table, median_ci_table, mwu_table,  # noqa: E402
                                population_summary, transfer_table)
 from hyperreps.tables import write_table  # noqa: E402
@@ -25,6 +27,11 @@ in_dataset = [p for (s, t), p in pairs.items() if s == t]
 transfer = [p for (s, t), p in pairs.items() if s != t]
 acc = pd.concat([pd.read_csv(p) for p in snakemake.input.accuracy], ignore_index=True)  # noqa: F821
 ens = [pd.read_csv(p) for p in snakemake.input.ensembles]  # noqa: F821
+
+
+def classes_of(zoo):
+    """The number of classes of a zoo's dataset (where the figures draw chance)."""
+    return dataset_info(snakemake.config["zoos"][zoo]["dataset"]).n_classes  # noqa: F821
 
 
 def epochs_of(group, key):
@@ -69,19 +76,22 @@ with staged_dir(out.figures) as figures:
         # hyper-representation's training models had (in-dataset; 25 in the paper)
         plot_sampler_comparison(acc, source, target, 0,
                                 figures / f"sampler_comparison_{stem}_epoch0.png",
+                                n_classes=classes_of(target),
                                 scratch_epoch=p["offset"] if source == target else 0)
         last = p["epochs"]
         reference = max(c["reference_epoch"] for c in p["comparisons"])
         plot_sampler_comparison(acc, source, target, last,
                                 figures / f"sampler_comparison_{stem}_epoch{last}.png",
-                                scratch_epoch=reference)
+                                n_classes=classes_of(target), scratch_epoch=reference)
         # 2022 Figs. 14-21: in-dataset samples start on B_T's axis at the window's last epoch
         plot_accuracy_over_epochs(acc, source, target,
                                   figures / f"accuracy_over_epochs_{stem}.png",
+                                  n_classes=classes_of(target),
                                   offset=p["offset"] if source == target else 0)
     for table in ens:
         source = table["source"].iloc[0]
-        plot_ensembles(table, source, figures / f"ensembles_{source}.png")
+        plot_ensembles(table, source, figures / f"ensembles_{source}.png",
+                       n_classes=classes_of(source))
     for folder in snakemake.input.populations:  # noqa: F821
         for path in sorted(Path(folder).glob("gan_losses_*.csv")):
             name = path.stem.removeprefix("gan_losses_")

@@ -7,11 +7,12 @@ sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
 from _common import setup_logging  # noqa: E402
 
 from hyperreps.architecture import get_architecture  # noqa: E402
-from hyperreps.config import expand_models, zoo_architecture  # noqa: E402
+from hyperreps.config.plan import expand_models  # noqa: E402
+from hyperreps.config.queries import zoo_architecture  # noqa: E402
 from hyperreps.data import DataSettings, load_dataset  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
 from hyperreps.equivalence import equivalence_settings, permutation_equivalence  # noqa: E402
-from hyperreps.figures import plot_permutation_equivalence  # noqa: E402
+from hyperreps.figures.zoo import plot_permutation_equivalence  # noqa: E402
 from hyperreps.tables import write_table  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821

@@ -10,7 +10,7 @@ from _common import setup_logging  # noqa: E402
 import numpy as np  # noqa: E402
 
 from hyperreps.embeddings import load_embeddings  # noqa: E402
-from hyperreps.figures import plot_embedding_geometry  # noqa: E402
+from hyperreps.figures.autoencoder import plot_embedding_geometry  # noqa: E402
 from hyperreps.zoo import load_zoo, rows_by_split  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821

@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
 from _common import setup_logging  # noqa: E402
 
 from hyperreps.diagnostics import zoo_properties  # noqa: E402
-from hyperreps.figures import plot_zoo_properties  # noqa: E402
+from hyperreps.figures.zoo import plot_zoo_properties  # noqa: E402
 from hyperreps.zoo import load_zoo  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821

@@ -7,10 +7,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
 from _common import setup_logging  # noqa: E402
 
-from hyperreps.autoencoder import load_autoencoder  # noqa: E402
+from hyperreps.autoencoder.io import load_autoencoder  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
 from hyperreps.embeddings import embed_zoo, load_embeddings, probe_inputs  # noqa: E402
-from hyperreps.figures import plot_probe_transfer  # noqa: E402
+from hyperreps.figures.autoencoder import plot_probe_transfer  # noqa: E402
 from hyperreps.probes import TRANSFER_PROPERTIES, probe_transfer  # noqa: E402
 from hyperreps.tables import write_table  # noqa: E402
 from hyperreps.zoo import load_zoo  # noqa: E402

@@ -7,10 +7,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
 from _common import setup_logging  # noqa: E402
 
-from hyperreps.autoencoder import decode_latents, encode_weights, load_autoencoder  # noqa: E402
+from hyperreps.autoencoder.io import load_autoencoder  # noqa: E402
+from hyperreps.autoencoder.train import decode_latents, encode_weights  # noqa: E402
 from hyperreps.data import DataSettings, load_dataset  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
-from hyperreps.figures import plot_reconstructed_finetuning  # noqa: E402
+from hyperreps.figures.generative import plot_reconstructed_finetuning  # noqa: E402
 from hyperreps.finetune import finetune_settings, reconstructed_vs_original  # noqa: E402
 from hyperreps.tables import write_table  # noqa: E402
 from hyperreps.zoo import load_zoo  # noqa: E402

@@ -9,10 +9,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
 from _common import setup_logging  # noqa: E402
 
-from hyperreps.autoencoder import load_autoencoder  # noqa: E402
+from hyperreps.autoencoder.io import load_autoencoder  # noqa: E402
 from hyperreps.data import DataSettings, load_dataset  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
-from hyperreps.figures import plot_robustness_smoothness  # noqa: E402
+from hyperreps.figures.autoencoder import plot_robustness_smoothness  # noqa: E402
 from hyperreps.robustness import interpolation_smoothness, noise_robustness, smoothness_summary  # noqa: E402
 from hyperreps.tables import write_table  # noqa: E402
 from hyperreps.zoo import load_zoo  # noqa: E402

@@ -9,7 +9,7 @@ from _common import setup_logging  # noqa: E402
 
 import torch  # noqa: E402
 
-from hyperreps.autoencoder import load_autoencoder  # noqa: E402
+from hyperreps.autoencoder.io import load_autoencoder  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
 from hyperreps.embeddings import load_embeddings  # noqa: E402
 from hyperreps.populations import anchor_set, generate_populations, population_zoo  # noqa: E402

@@ -7,10 +7,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
 from _common import setup_logging  # noqa: E402
 
-from hyperreps.autoencoder import (checkpoint_sets, save_autoencoder,  # noqa: E402
-                                   settings_from_config, train_autoencoder)
+from hyperreps.autoencoder.io import save_autoencoder  # noqa: E402
+from hyperreps.autoencoder.train import settings_from_config, train_autoencoder  # noqa: E402
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
-from hyperreps.zoo import load_zoo  # noqa: E402
+from hyperreps.zoo import checkpoint_sets, load_zoo  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821
 set_cpu_threads(snakemake.threads)  # noqa: F821

@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
 from _common import setup_logging  # noqa: E402
 
 from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
-from hyperreps.training import train_zoo_shard  # noqa: E402
+from hyperreps.trainer.zoo_shard import train_zoo_shard  # noqa: E402
 from hyperreps.zoo import save_zoo  # noqa: E402
 
 log = setup_logging(snakemake)  # noqa: F821

@@ -8,7 +8,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
 from _common import setup_logging  # noqa: E402
 
-from hyperreps.figures import plot_unseen_architectures  # noqa: E402
+from hyperreps.figures.generative import plot_unseen_architectures  # noqa: E402
 from hyperreps.tables import write_table  # noqa: E402
 from hyperreps.unseen import unseen_architecture_table, unseen_zoo_table  # noqa: E402
 

@@ -8,11 +8,12 @@ import time
 import numpy as np
 import torch
 
-from .architecture import get_architecture
-from .config import expand_models, plan_shards, zoo_architecture
-from .data import DataSettings, load_dataset
-from .population import ModelSpec, TrainSettings, train_population
-from .zoo import Zoo, metadata_table
+from ..architecture import get_architecture
+from ..config.plan import expand_models, plan_shards
+from ..config.queries import zoo_architecture
+from ..data import DataSettings, load_dataset
+from ..zoo import Zoo, metadata_table
+from .loop import ModelSpec, TrainSettings, train_population
 
 log = logging.getLogger(__name__)
 

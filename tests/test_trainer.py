@@ -6,9 +6,12 @@ import torch
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from hyperreps.architecture import ACTIVATIONS, ParameterLayout, ReferenceModel, zoo_cnn_name, init_parameters
-from hyperreps.reference import train_one_at_a_time
-from hyperreps.population import (ModelSpec, SplitData, TrainSettings, _channels_last,
-                                  evaluate_population, population_forward, train_population)
+from hyperreps.data import SplitData
+from hyperreps.metrics import METRICS
+from hyperreps.trainer.evaluate import evaluate_population
+from hyperreps.trainer.forward import _channels_last, population_forward
+from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
+from hyperreps.trainer.one_at_a_time import train_one_at_a_time
 
 
 def toy_data(n=60, channels=1, seed=0):
@@ -115,7 +118,7 @@ def test_epoch_zero_is_initial_state_and_metrics_recorded():
                            {"val": toy_data(10, seed=2), "test": toy_data(10, seed=3)}, layout)
     for i, s in enumerate(SPECS[:2]):
         assert torch.equal(res.weights[i, 0], init_parameters(layout, s.init, s.seed))
-    for key in ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc"):
+    for key in METRICS:
         assert res.metrics[key].shape == (2, 3) and np.isfinite(res.metrics[key]).all()
     assert (res.diverged_epoch == -1).all()
 

@@ -1,7 +1,7 @@
 """One-model-at-a-time training: the plain loop the vectorised trainer must reproduce.
 
 Used only as a yardstick, by the equivalence tests and the benchmark; the pipeline trains with
-:func:`hyperreps.population.train_population`. Each model is an ``nn.Module`` with its own
+:func:`hyperreps.trainer.loop.train_population`. Each model is an ``nn.Module`` with its own
 ``torch.optim`` optimiser, the same seeded initialisation and the same data order.
 """
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .architecture import ReferenceModel, architecture_of, init_parameters, zoo_cnn_name
-from .population import ModelSpec, SplitData, TrainSettings
+from ..architecture import ReferenceModel, architecture_of, init_parameters, zoo_cnn_name
+from ..data import SplitData
+from .loop import ModelSpec, TrainSettings
 
 
 def train_one_at_a_time(spec: ModelSpec, settings: TrainSettings, data: SplitData,

@@ -1,87 +1,28 @@
-"""Configuration: JSON-schema validation with defaults, and the expansion of a zoo's config
-into its models and shards."""
+"""Whether a configuration is right: :func:`validate_config` (the schema, then the checks that
+relate several keys: zoos named by other keys exist, have an autoencoder and the architecture
+that is read, epochs fit the zoos' training, samplers have their autoencoder variant),
+:func:`load_config`, and :func:`check_inputs` (what the workflow needs from disk and lacks)."""
 
 from __future__ import annotations
 
-import copy
-import itertools
-from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema
-import numpy as np
 import yaml
 
-from .architecture import get_architecture, zoo_cnn_name
-from .data import dataset_info
-
-SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")  # config/schema.yaml links here
-HYPERPARAMETERS = ("activation", "init", "optimizer", "lr", "weight_decay", "dropout")
-SHARED_IN_SHARD = ("activation", "optimizer")  # per-model: seed, init, lr, weight_decay, dropout
-
-
-class ConfigError(ValueError):
-    """A configuration value is wrong; the message names the key."""
-
-
-def _with_defaults(validator_class):
-    validate_properties = validator_class.VALIDATORS["properties"]
-
-    def set_defaults(validator, properties, instance, schema):
-        if isinstance(instance, dict):
-            for key, sub in properties.items():
-                if "default" in sub and key not in instance:
-                    instance[key] = copy.deepcopy(sub["default"])
-        yield from validate_properties(validator, properties, instance, schema)
-
-    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
-
-
-def _without_defaults(schema):
-    if isinstance(schema, dict):
-        return {k: _without_defaults(v) for k, v in schema.items() if k != "default"}
-    if isinstance(schema, list):
-        return [_without_defaults(v) for v in schema]
-    return schema
-
-
-def load_schema(path: Path | None = None) -> dict:
-    """The schema; a zoo's ``autoencoder`` block takes the top-level block's keys, without
-    defaults (absent keys fall back to the top level, see :func:`autoencoder_config`)."""
-    schema = yaml.safe_load(Path(path or SCHEMA_PATH).read_text())
-    zoo_ae = schema["$defs"]["zoo"]["properties"].get("autoencoder")
-    if zoo_ae is not None and "autoencoder" in schema["properties"]:
-        zoo_ae.update(_without_defaults(schema["properties"]["autoencoder"]),
-                      description=zoo_ae.get("description", ""))
-    return schema
-
-
-def _merge(base: dict, override: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in override.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def autoencoder_config(config: dict, zoo: str) -> dict:
-    """The autoencoder settings of one zoo: the top-level block with the zoo's overrides."""
-    return _merge(config["autoencoder"], config["zoos"][zoo].get("autoencoder", {}))
+from ..architecture import get_architecture
+from ..data import DataSettings, dataset_info, missing_dataset
+from ..importers import count_checkpoints
+from .queries import (autoencoder_config, transfer_pairs, varying_hyperparameters,
+                      zoo_architecture)
+from .schema import ConfigError, validate_schema
 
 
 def validate_config(config: dict, schema: dict | None = None) -> dict:
-    """Validate ``config`` in place, fill in defaults, return it. Raises :class:`ConfigError`
-    naming the offending key (e.g. ``zoos.demo.epochs``)."""
-    schema = schema or load_schema()
-    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
-    for _ in range(2):  # defaults may create objects that get their own defaults
-        errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-        if errors:
-            e = jsonschema.exceptions.best_match(errors)
-            key = ".".join(str(p) for p in e.absolute_path) or "(top level)"
-            if e.validator == "additionalProperties":
-                extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
-                raise ConfigError(f"config key {key!r}: unknown key(s) {extra}")
-            raise ConfigError(f"config key {key!r}: {e.message}")
+    """Validate ``config`` in place, fill in defaults, return it: the schema
+    (:func:`~hyperreps.config.schema.validate_schema`), then the checks across keys. Raises
+    :class:`~hyperreps.config.schema.ConfigError` naming the offending key (e.g.
+    ``zoos.demo.epochs``)."""
+    validate_schema(config, schema)
     s = config["split"]
     if abs(s["train"] + s["val"] + s["test"] - 1) > 1e-6:
         raise ConfigError("config key 'split': train + val + test must be 1")
@@ -109,11 +50,21 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     return config
 
 
-def trajectory_epochs(config: dict, zoo: str) -> tuple[int, int]:
-    """Fig. 3's trajectory interpolation: from ``robustness.trajectory_start`` (or the
-    autoencoder window's first epoch, if earlier) to the window's last epoch."""
-    w = autoencoder_config(config, zoo)["window"]
-    return min(config["robustness"]["trajectory_start"], w["first"]), w["last"]
+def load_config(path: str | Path) -> dict:
+    """The config in the YAML file ``path``, validated, with defaults filled in."""
+    cfg = yaml.safe_load(Path(path).read_text()) or {}
+    return validate_config(cfg)
+
+
+def _check_architecture(name: str, zoo: dict) -> None:
+    arch = get_architecture(zoo_architecture(zoo))
+    info = dataset_info(zoo["dataset"])
+    want = (info.channels, info.image_size, info.image_size)
+    if tuple(arch.input_shape) != want or arch.n_classes != info.n_classes:
+        raise ConfigError(
+            f"config key 'zoos.{name}.architecture': {arch.name} takes inputs "
+            f"{list(arch.input_shape)} and {arch.n_classes} classes; dataset "
+            f"{zoo['dataset']!r} has {list(want)} and {info.n_classes}")
 
 
 def _check_autoencoder_on_zoo(config: dict, pair: dict, key: str) -> None:
@@ -232,58 +183,6 @@ def _validate_unseen(config: dict) -> None:
                     "generates")
 
 
-def zoo_architecture(zoo_cfg: dict) -> str:
-    """The registered architecture of a zoo's models (config key ``architecture``, default the
-    one its dataset's papers use)."""
-    if zoo_cfg.get("architecture"):
-        return zoo_cfg["architecture"]
-    info = dataset_info(zoo_cfg["dataset"])
-    return info.architecture or zoo_cnn_name(info.channels)
-
-
-def _check_architecture(name: str, zoo: dict) -> None:
-    arch = get_architecture(zoo_architecture(zoo))
-    info = dataset_info(zoo["dataset"])
-    want = (info.channels, info.image_size, info.image_size)
-    if tuple(arch.input_shape) != want or arch.n_classes != info.n_classes:
-        raise ConfigError(
-            f"config key 'zoos.{name}.architecture': {arch.name} takes inputs "
-            f"{list(arch.input_shape)} and {arch.n_classes} classes; dataset "
-            f"{zoo['dataset']!r} has {list(want)} and {info.n_classes}")
-
-
-def transfer_pairs(config: dict) -> list[tuple[str, str]]:
-    """(source, target) zoo pairs to fine-tune on: the ``generative.in_dataset`` zoos onto
-    themselves, then the configured transfer pairs."""
-    gen = config["generative"]
-    if not gen["enabled"]:
-        return []
-    pairs = [(z, z) for z in gen["in_dataset"]]
-    for p in gen["transfer"]:
-        if (p["source"], p["target"]) not in pairs:
-            pairs.append((p["source"], p["target"]))
-    return pairs
-
-
-def finetune_epochs(config: dict, source: str, target: str) -> int:
-    """Fine-tuning epochs of a pair: ``finetune_epochs`` in-dataset, ``transfer_epochs``
-    across datasets."""
-    gen = config["generative"]
-    return gen["finetune_epochs"] if source == target else gen["transfer_epochs"]
-
-
-def comparisons(config: dict, source: str, target: str) -> list[dict]:
-    """The (epoch, reference_epoch) pairs of the statistics tables for one pair."""
-    gen = config["generative"]["comparisons"]
-    return gen["in_dataset"] if source == target else gen["transfer"]
-
-
-def varying_hyperparameters(zoo_cfg: dict) -> list[str]:
-    """The hyperparameters a zoo's config varies across models (a grid)."""
-    hp = zoo_cfg.get("hyperparameters", {})
-    return [k for k in HYPERPARAMETERS if isinstance(hp.get(k), list) and len(set(hp[k])) > 1]
-
-
 def _validate_generative(config: dict) -> None:
     gen = config["generative"]
     zoos = config["zoos"]
@@ -356,9 +255,6 @@ def check_inputs(config: dict) -> list[str]:
     file is loaded): each zoo's dataset where a job will read it, each ``import_from`` folder,
     and whether an imported zoo's epochs (its first model's checkpoints) cover its
     autoencoder window and the comparison epochs. One message per problem, naming the key."""
-    from .data import DataSettings, missing_dataset  # noqa: PLC0415
-    from .importers import count_checkpoints  # noqa: PLC0415
-
     settings = DataSettings.from_config(config["data"])
     pairs = transfer_pairs(config)
     in_pairs = {z for pair in pairs for z in pair}
@@ -399,51 +295,3 @@ def check_inputs(config: dict) -> list[str]:
                         f"{c['reference_epoch']} but B_T (zoo {name!r}, imported) has epochs "
                         f"0..{last}")
     return list(dict.fromkeys(problems))
-
-
-def load_config(path: str | Path) -> dict:
-    cfg = yaml.safe_load(Path(path).read_text()) or {}
-    return validate_config(cfg)
-
-
-@dataclass(frozen=True)
-class Shard:
-    index: int
-    model_ids: tuple[int, ...]
-
-    @property
-    def name(self) -> str:
-        return f"{self.index:04d}"
-
-
-def expand_models(zoo_cfg: dict) -> list[dict]:
-    """Every model of a zoo: model_id, seed and full hyperparameters (grid x seeds)."""
-    defaults = dataset_info(zoo_cfg["dataset"]).defaults
-    hp = {k: zoo_cfg.get("hyperparameters", {}).get(k, defaults[k]) for k in HYPERPARAMETERS}
-    axes = [v if isinstance(v, list) else [v] for v in hp.values()]
-    seeds_cfg = zoo_cfg.get("seeds", {})
-    first, count = seeds_cfg.get("first", 1), seeds_cfg.get("count", 1000)
-    rng = np.random.default_rng(first) if seeds_cfg.get("random", False) else None
-    models = []
-    for combo in itertools.product(*axes):
-        seeds = (rng.integers(1, 10**6, size=count).tolist() if rng is not None
-                 else range(first, first + count))
-        for seed in seeds:
-            row = dict(model_id=len(models), seed=int(seed))
-            row.update(zip(HYPERPARAMETERS, combo))
-            row["batch_size"] = zoo_cfg.get("batch_size", 10)
-            models.append(row)
-    return models
-
-
-def plan_shards(zoo_cfg: dict) -> list[Shard]:
-    """Models grouped by the settings one vectorised computation must share, then chunked."""
-    size = zoo_cfg.get("shard_size", 100)
-    groups: dict[tuple, list[int]] = {}
-    for m in expand_models(zoo_cfg):
-        groups.setdefault(tuple(m[k] for k in SHARED_IN_SHARD), []).append(m["model_id"])
-    shards = []
-    for ids in groups.values():
-        for i in range(0, len(ids), size):
-            shards.append(Shard(len(shards), tuple(ids[i : i + size])))
-    return shards

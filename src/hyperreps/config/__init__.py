@@ -1,0 +1,13 @@
+"""Configuration of a run, one concern per module (import from the submodule):
+
+- :mod:`~hyperreps.config.schema`: the JSON schema (``config.schema.yaml``, beside this
+  package), validation against it with its defaults filled in, and :class:`ConfigError`;
+- :mod:`~hyperreps.config.plan`: a zoo's models (hyperparameter grid x seeds) and their shards;
+- :mod:`~hyperreps.config.queries`: what the workflow asks of a validated config (a zoo's
+  autoencoder settings and architecture, the fine-tuning pairs, epochs and comparisons);
+- :mod:`~hyperreps.config.checks`: :func:`validate_config` and :func:`load_config` (the schema,
+  then the checks across keys) and :func:`check_inputs` (inputs missing on disk).
+
+Lower modules come first: ``schema`` and ``plan`` import nothing of the package, ``queries``
+imports ``plan``, and ``checks`` imports ``schema`` and ``queries``.
+"""

@@ -1,0 +1,35 @@
+"""The population vocabulary (hyperreps.populations) is the one the config schema, the sampler
+registry and the tables use."""
+
+from hyperreps import populations, reports
+from hyperreps.config.schema import load_schema
+from hyperreps.sampling import SAMPLERS
+
+
+def test_vocabulary_is_consistent():
+    assert populations.ALL_POPULATIONS == (*populations.SAMPLED, *populations.NOVELTY_BASELINES,
+                                           *populations.BASELINES)
+    assert len(set(populations.ALL_POPULATIONS)) == len(populations.ALL_POPULATIONS)
+    assert populations.GENERATED == populations.ALL_POPULATIONS[:-1]
+    assert populations.ALL_POPULATIONS[-1] == populations.SCRATCH == "B_T"
+    for name, (sampler, anchors, variant) in populations.LATENT_POPULATIONS.items():
+        assert sampler in SAMPLERS, name
+        assert anchors in ("all", "top") and variant in ("lwln", "baseline"), name
+    assert reports.order_populations(reversed(populations.ALL_POPULATIONS)) == \
+        list(populations.ALL_POPULATIONS)
+    assert [p for p in populations.ALL_POPULATIONS if reports.is_sampled(p)] == \
+        list(populations.SAMPLED)
+
+
+def test_schema_population_enums_are_the_vocabulary():
+    schema = load_schema()
+    defs = schema["$defs"]
+    assert tuple(defs["sampled_population"]["enum"]) == populations.SAMPLED
+    assert tuple(defs["generated_population"]["enum"]) == populations.GENERATED
+    assert tuple(defs["population"]["enum"]) == populations.ALL_POPULATIONS
+    gen = schema["properties"]["generative"]["properties"]
+    assert gen["populations"]["items"] == {"$ref": "#/$defs/generated_population"}
+    assert tuple(gen["populations"]["default"]) == populations.GENERATED
+    assert {"$ref": "#/$defs/sampled_population"} in gen["noise_match"]["anyOf"]
+    ensembles = gen["ensembles"]["properties"]["populations"]
+    assert ensembles["items"] == {"$ref": "#/$defs/population"}
