@@ -14,6 +14,8 @@ from hyperreps.device import CPU_MALLOC_ENV
 
 min_version("9.0")
 
+report: "report/workflow.rst"
+
 # inherited by every job's process (see hyperreps.device): faster CPU training
 for _key, _value in CPU_MALLOC_ENV.items():
     os.environ.setdefault(_key, _value)
@@ -26,6 +28,7 @@ if not workflow.overwrite_configfiles:
 
 
 include: "rules/common.smk"
+include: "rules/resources.smk"
 include: "rules/zoo.smk"
 include: "rules/autoencoder.smk"
 include: "rules/generative.smk"

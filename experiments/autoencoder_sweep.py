@@ -17,7 +17,7 @@ import torch
 from hyperreps.augment import AugmentSettings
 from hyperreps.autoencoder.model import AutoencoderShape
 from hyperreps.autoencoder.train import AutoencoderTraining, train_autoencoder
-from hyperreps.diagnostics import diagnose_zoo
+from hyperreps.diagnostics import zoo_diagnostics
 from hyperreps.zoo import checkpoint_sets, load_zoo, split_models
 
 p = argparse.ArgumentParser()
@@ -60,7 +60,7 @@ settings = AutoencoderTraining(epochs=a.epochs, batch_size=a.batch, lr=a.lr, bet
 t0 = time.time()
 res = train_autoencoder(data, zoo.layout, arch, settings)
 dt = time.time() - t0
-diag = diagnose_zoo(zoo, split, tuple(a.window), arch.code_width, widths=(arch.code_width,),
+diag = zoo_diagnostics(zoo, split, tuple(a.window), arch.code_width, widths=(arch.code_width,),
                     n_models_steps=1)
 ceil = diag.summary["pca_ceiling_at_code_width"]
 r2 = {k: v["overall"] for k, v in res.metrics["r2"].items()}

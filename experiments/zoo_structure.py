@@ -1,7 +1,7 @@
 """Sweep: how much shared structure does a digits zoo have, per training setting and epoch?
 
 Trains one population with the library's trainer (no Snakemake), then runs
-:func:`hyperreps.diagnostics.diagnose_zoo` with a 5-epoch window ending at each requested
+:func:`hyperreps.diagnostics.zoo_diagnostics` with a 5-epoch window ending at each requested
 epoch. Prints one line per epoch: init correlation, test accuracy, PCA ceilings. Used for the
 sweeps in docs/experiments.md, e.g.
 
@@ -17,7 +17,7 @@ import torch
 
 from hyperreps.architecture import ParameterLayout
 from hyperreps.data import load_dataset
-from hyperreps.diagnostics import diagnose_zoo
+from hyperreps.diagnostics import zoo_diagnostics
 from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
 from hyperreps.zoo import Zoo, metadata_table, save_zoo, split_models
 
@@ -52,7 +52,7 @@ split = split_models(zoo)
 print(f"# {a} trained in {dt:.0f} s ({a.models * a.epochs / dt:.1f} model-epochs/s), "
       f"diverged {int((res.diverged_epoch >= 0).sum())}")
 for last in a.at or [a.epochs]:
-    d = diagnose_zoo(zoo, split, (max(1, last - 4), last), code_width=a.widths[-1],
+    d = zoo_diagnostics(zoo, split, (max(1, last - 4), last), code_width=a.widths[-1],
                      widths=a.widths, n_models_steps=4)
     s = d.summary
     w = d.ceiling_by_width

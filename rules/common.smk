@@ -1,8 +1,11 @@
+# The configuration, the names of everything the DAG produces (path templates), wildcard
+# constraints and the input functions. Job sizing is in resources.smk.
+
 from pathlib import Path
 
-from hyperreps.ablation import VARIANT as ABLATION_VARIANT
-from hyperreps.ablation import ablation_autoencoder_config, ratio_name
 from hyperreps.architecture import ARCHITECTURES, get_architecture
+from hyperreps.compression_ablation import VARIANT as ABLATION_VARIANT
+from hyperreps.compression_ablation import ablation_autoencoder_config, ratio_name
 from hyperreps.config.checks import check_inputs, validate_config
 from hyperreps.config.plan import plan_shards
 from hyperreps.config.queries import (
@@ -15,13 +18,6 @@ from hyperreps.config.queries import (
 )
 from hyperreps.config.schema import ConfigError
 from hyperreps.data import dataset_info
-from hyperreps.resources import (
-    ae_tokens,
-    autoencoder_memory_mb,
-    autoencoder_minutes,
-    population_memory_mb,
-    population_training_minutes,
-)
 
 try:
     validate_config(config)
@@ -34,6 +30,7 @@ NAME = config["name"] or (Path(workflow.configfiles[-1]).stem if workflow.config
                           else "config")
 RESULTS = f"results/{NAME}"
 LOGS = f"logs/{NAME}"
+ENV = "../envs/hyperreps.yaml"
 ZOOS = config["zoos"]
 TRAINED_ZOOS = [z for z, c in ZOOS.items() if "import_from" not in c]
 IMPORTED_ZOOS = [z for z, c in ZOOS.items() if "import_from" in c]
@@ -42,9 +39,9 @@ AE_CONFIG = {z: autoencoder_config(config, z) for z in ZOOS}
 VARIANTS = {z: AE_CONFIG[z]["variants"] for z in ZOOS}
 PAIRS = transfer_pairs(config)
 SOURCES = list(dict.fromkeys(s for s, _ in PAIRS))  # the zoos that are sampled
-CROSS_ZOO = config["cross_zoo_reconstruction"]  # Table 9 pairs
-UNSEEN_ZOOS = config["unseen_zoos"]["pairs"]  # Table 3 (autoencoder zoo, conditioning zoo)
-UNSEEN_ARCH = config["unseen_architectures"]  # Table 4
+CROSS_ZOO = config["cross_zoo_reconstruction"]  # 2022 Table 9 pairs
+UNSEEN_ZOOS = config["unseen_zoos"]["pairs"]  # 2022 Table 3 (autoencoder zoo, conditioning zoo)
+UNSEEN_ARCH = config["unseen_architectures"]  # 2022 Table 4
 UNSEEN_ARCH_RUNS = [(p["source"], p["target"], a) for p in UNSEEN_ARCH["pairs"]
                     for a in UNSEEN_ARCH["architectures"]]
 ABLATION = config["compression_ablation"]  # 2021 Table 5
@@ -52,8 +49,71 @@ ABLATION_RUNS = [dict(objective=o, ratio=ratio_name(r)) for o in ABLATION["objec
                  for r in ABLATION["ratios"]] if ABLATION["zoo"] else []
 F_SCORE_ZOOS = config["probes"]["class_f_scores"]
 PROBE_TRANSFER = {e["autoencoder"]: e["zoos"] for e in config["probe_transfer"]}  # 2021 D.3
+# every job that computes with torch gets the config's device (hyperreps.jobs.start)
+DEVICE = config["device"]
+DATA = config["data"]
+
+
+# --------------------------------------------------------------------------- path templates
+# A template's wildcards are filled by the rule that uses it; .format(zoo=...) gives one path.
+
+ZOO = f"{RESULTS}/zoos/{{zoo}}/zoo"
+SHARD = f"{RESULTS}/zoos/{{zoo}}/shards/{{shard}}"
+SPLIT = f"{RESULTS}/zoos/{{zoo}}/split.json"
+DIAGNOSTICS = f"{RESULTS}/zoos/{{zoo}}/diagnostics.json"
+AE_MODEL = f"{RESULTS}/autoencoders/{{zoo}}/{{variant}}/model"
+EMBEDDINGS = f"{RESULTS}/autoencoders/{{zoo}}/{{variant}}/embeddings.safetensors"
+ABLATION_MODEL = f"{RESULTS}/autoencoders/{{zoo}}/ablation/{{objective}}_c{{ratio}}/model"
+POPULATIONS = f"{RESULTS}/populations/{{zoo}}"
+FINETUNE = f"{RESULTS}/finetune/{{source}}/{{target}}"
+FINETUNED_ZOO = f"{FINETUNE}/zoo"
+FINETUNE_ACCURACY = f"{FINETUNE}/accuracy.csv"
+FINETUNE_INFO = f"{FINETUNE}/info.json"
+ENSEMBLES = f"{RESULTS}/finetune/{{zoo}}/{{zoo}}/ensembles.csv"
+UNSEEN_ZOO_RUN = f"{RESULTS}/unseen_zoos/{{source}}/{{target}}"
+UNSEEN_ARCH_RUN = f"{RESULTS}/unseen_architectures/{{source}}/{{target}}/{{architecture}}.csv"
+
+
+# The Snakemake report (snakemake --report): one category per stage, one caption file per
+# experiment in report/, labels "zoo" and "output" on every entry.
+CATEGORIES = {"zoo": "1. Model zoos", "autoencoder": "2. Hyper-representations",
+              "generative": "3. Generative models"}
+
+
+def _reported(path, stage, caption, zoo, output):
+    if stage is None:
+        return path
+    return report(path, caption=f"../report/{caption}.rst", category=CATEGORIES[stage],
+                  labels={"zoo": zoo, "output": output})
+
+
+def table(name, stage=None, caption=None, zoo="all", output="table"):
+    """A table in its three formats, results/<name>/tables/<name>.{md,csv,tex}; with a stage,
+    its CSV goes into the report under that stage, with report/<caption>.rst."""
+    md, csv, tex = (f"{RESULTS}/tables/{name}{ext}" for ext in (".md", ".csv", ".tex"))
+    return [md, _reported(csv, stage, caption, zoo, output), tex]
+
+
+def figure(name, stage=None, caption=None, zoo="all", output="figure"):
+    """results/<name>/figures/<name>.png, in the report under ``stage`` if given."""
+    return _reported(f"{RESULTS}/figures/{name}.png", stage, caption, zoo, output)
+
+
+def logfile(name):
+    return f"{LOGS}/{name}.log"
+
+
+def benchfile(name):
+    return f"{RESULTS}/benchmarks/{name}.tsv"
+
+
+def zoo_of(name):
+    """The zoo folder and split file of zoo ``name`` (a name or a wildcard such as
+    "{target}")."""
+    return dict(zoo=ZOO.format(zoo=name), split=SPLIT.format(zoo=name))
+
+
 NOTHING = "(?!x)x"  # a regex matching no name
-JOB_DEVICE = "cpu" if config["device"] == "cpu" else "gpu"  # jobs sized for (resources)
 
 
 def names_regex(names):
@@ -71,68 +131,19 @@ wildcard_constraints:
     ratio=r"\d+(\.\d+)?",
 
 
+# --------------------------------------------------------------------------- input functions
+
+
 def shard_dirs(wildcards):
-    return [f"{RESULTS}/zoos/{wildcards.zoo}/shards/{s.name}" for s in SHARDS[wildcards.zoo]]
-
-
-def _shard(wildcards):
-    """The zoo's config, its dataset's registry entry and the shard's number of models."""
-    cfg = ZOOS[wildcards.zoo]
-    n_models = len(SHARDS[wildcards.zoo][int(wildcards.shard)].model_ids)
-    return cfg, dataset_info(cfg["dataset"]), n_models
-
-
-def _population_job(zoo, n_models, epochs):
-    """(minutes, MB) of training ``n_models`` of zoo ``zoo``'s architecture for ``epochs`` on
-    its data: zoo shards and fine-tuning jobs (hyperreps.resources, from measured rates)."""
-    cfg = ZOOS[zoo]
-    info = dataset_info(cfg["dataset"])
-    minutes = population_training_minutes(n_models, epochs, info.train_size,
-                                          info.val_size + info.test_size,
-                                          zoo_architecture(cfg), JOB_DEVICE)
-    mem = population_memory_mb(n_models, epochs, zoo_layout(zoo).n_params,
-                               info.train_size + info.val_size + info.test_size,
-                               info.channels * info.image_size**2)
-    return minutes, mem
-
-
-def shard_runtime(wildcards):
-    cfg, _, n_models = _shard(wildcards)
-    return _population_job(wildcards.zoo, n_models, cfg["epochs"])[0]
-
-
-def shard_mem_mb(wildcards):
-    cfg, _, n_models = _shard(wildcards)
-    return _population_job(wildcards.zoo, n_models, cfg["epochs"])[1]
-
-
-def _finetune_job(wildcards):
-    """Every population of a source is fine-tuned together: the sampled ones and B_T."""
-    gen = config["generative"]
-    n_models = gen["n_models"] * (len(gen["populations"]) + 1)
-    epochs = finetune_epochs(config, wildcards.source, wildcards.target)
-    return _population_job(wildcards.target, n_models, epochs)
-
-
-def finetune_runtime(wildcards):
-    return _finetune_job(wildcards)[0]
-
-
-def finetune_mem_mb(wildcards):
-    return _finetune_job(wildcards)[1]
-
-
-def zoo_layout(zoo):
-    return get_architecture(zoo_architecture(ZOOS[zoo])).layout
+    return [SHARD.format(zoo=wildcards.zoo, shard=s.name) for s in SHARDS[wildcards.zoo]]
 
 
 def ae_dirs(wildcards):
-    return [f"{RESULTS}/autoencoders/{wildcards.zoo}/{v}/model" for v in VARIANTS[wildcards.zoo]]
+    return [AE_MODEL.format(zoo=wildcards.zoo, variant=v) for v in VARIANTS[wildcards.zoo]]
 
 
 def ae_embeddings(wildcards):
-    return [f"{RESULTS}/autoencoders/{wildcards.zoo}/{v}/embeddings.safetensors"
-            for v in VARIANTS[wildcards.zoo]]
+    return [EMBEDDINGS.format(zoo=wildcards.zoo, variant=v) for v in VARIANTS[wildcards.zoo]]
 
 
 def lwln_variant(zoo):
@@ -143,7 +154,7 @@ def lwln_variant(zoo):
 
 
 def lwln_autoencoder(zoo):
-    return f"{RESULTS}/autoencoders/{zoo}/{lwln_variant(zoo)}/model"
+    return AE_MODEL.format(zoo=zoo, variant=lwln_variant(zoo))
 
 
 def ae_window(zoo):
@@ -157,6 +168,10 @@ def diagnostics_window(zoo):
     return ae_window(zoo) if AE_CONFIG[zoo]["enabled"] else None
 
 
+def zoo_layout(zoo):
+    return get_architecture(zoo_architecture(ZOOS[zoo])).layout
+
+
 def ae_config(wildcards):
     """The autoencoder block a training job uses: the zoo's, or, for a job of the compression
     ablation (wildcards objective and ratio), its variant of it."""
@@ -167,53 +182,34 @@ def ae_config(wildcards):
     return ae
 
 
-def _ae_job(wildcards):
-    """(autoencoder block, models in the zoo, epochs in its window, architecture, parameters
-    and tokens of the zoo's models): what sizes an autoencoder training job."""
-    ae = ae_config(wildcards)
-    models = ZOOS[wildcards.zoo].get("seeds", {}).get("count", 1000)  # a lower bound for grids
-    window = ae["window"]["last"] - ae["window"]["first"] + 1
-    layout = zoo_layout(wildcards.zoo)
-    return ae, models, window, (ae["architecture"], layout.n_params, ae_tokens(layout))
-
-
-def autoencoder_runtime(wildcards):
-    """Minutes for the checkpoint-passes of one training (train split x window x epochs),
-    from the measured autoencoder training rate (hyperreps.resources)."""
-    ae, models, window, size = _ae_job(wildcards)
-    work = models * 0.7 * window * ae["training"]["epochs"]
-    return autoencoder_minutes(work, *size, JOB_DEVICE)
-
-
-def autoencoder_mem_mb(wildcards):
-    ae, models, window, size = _ae_job(wildcards)
-    return autoencoder_memory_mb(*size, ae["training"]["batch_size"], models * window,
-                                 JOB_DEVICE)
+def n_classes(zoos):
+    """Classes of each zoo's dataset (where figures draw chance)."""
+    return {z: dataset_info(ZOOS[z]["dataset"]).n_classes for z in zoos}
 
 
 def all_targets():
     out = []
     for z in ZOOS:
-        out += [f"{RESULTS}/zoos/{z}/split.json", f"{RESULTS}/figures/zoo_{z}_accuracy.png",
-                f"{RESULTS}/tables/zoo_diagnostics_{z}.md"]
+        out += [SPLIT.format(zoo=z), figure(f"2021_appfig3_zoo_accuracy_{z}"),
+                *table(f"zoo_diagnostics_{z}")]
         if z in TRAINED_ZOOS:
-            out.append(f"{RESULTS}/figures/permutation_equivalence_{z}.png")
+            out.append(figure(f"2021_appfig1_permutation_equivalence_{z}"))
         if AE_CONFIG[z]["enabled"]:
-            out += [f"{RESULTS}/figures/zoo_{z}_properties.png"]  # 2021 App. Fig. 3
-            out += [f"{RESULTS}/tables/reconstruction_{z}.md", f"{RESULTS}/tables/probes_{z}.md",
-                    f"{RESULTS}/figures/embeddings_{z}_geometry.png",
-                    f"{RESULTS}/figures/robustness_smoothness_{z}.png"]
+            out += [figure(f"2021_appfig3_zoo_properties_{z}"), *table(f"reconstruction_{z}"),
+                    *table(f"2021_table6_probes_{z}"),
+                    figure(f"2022_fig11_embedding_geometry_{z}"),
+                    figure(f"2022_fig3_robustness_{z}")]
     if CROSS_ZOO:
-        out.append(f"{RESULTS}/tables/table9_cross_zoo_reconstruction.md")
+        out += table("2022_table9_cross_zoo_reconstruction")
     if PAIRS:
-        out += [f"{RESULTS}/tables/table1_in_dataset.md", f"{RESULTS}/figures/generative"]
-    out += [f"{RESULTS}/figures/fig6_reconstructed_vs_original_{z}.png"
+        out += [*table("2022_table1_in_dataset"), f"{RESULTS}/figures/generative"]
+    out += [figure(f"2022_fig6_reconstructed_finetuning_{z}")
             for z in config["generative"]["in_dataset"]]
-    out += [f"{RESULTS}/figures/probe_transfer_{z}.png" for z in PROBE_TRANSFER]
+    out += [figure(f"2021_appd3_probe_transfer_{z}") for z in PROBE_TRANSFER]
     if ABLATION_RUNS:
-        out.append(f"{RESULTS}/tables/table5_compression_ablation_{ABLATION['zoo']}.md")
+        out += table(f"2021_table5_compression_ablation_{ABLATION['zoo']}")
     if UNSEEN_ZOOS:
-        out.append(f"{RESULTS}/tables/table3_unseen_zoos.md")
+        out += table("2022_table3_unseen_zoos")
     if UNSEEN_ARCH_RUNS:
-        out.append(f"{RESULTS}/tables/table4_unseen_architectures.md")
+        out += table("2022_table4_unseen_architectures")
     return out

@@ -1,197 +1,229 @@
-# Stage 3: generative evaluation, for the zoos the config names (generative.in_dataset and the
-# transfer pairs' sources). Per source zoo, every population (samplers and baselines) as zoos;
-# per (source, target) pair, all populations fine-tuned in one vectorised run with the target
-# zoo's hyperparameters; ensembles in-dataset; the paper's tables and figures from all pairs.
+# Stage 3: generative evaluation (2022), for the zoos the config names (generative.in_dataset
+# and the transfer pairs' sources). Per source zoo, every population (samplers and baselines)
+# as zoos; per (source, target) pair, all populations fine-tuned in one vectorised run with the
+# target zoo's hyperparameters; ensembles in-dataset; the paper's tables and figures from all
+# pairs; Fig. 6, Tables 3 and 4.
 
 
 rule sample_populations:
     input:
-        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
-        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
+        **zoo_of("{zoo}"),
         autoencoders=ae_dirs,
         embeddings=ae_embeddings,
     output:
-        directory(f"{RESULTS}/populations/{{zoo}}"),
+        directory(POPULATIONS),
     log:
-        f"{LOGS}/generative/{{zoo}}/sample.log",
+        logfile("generative/{zoo}/sample_populations"),
     params:
         generative=config["generative"],
         window=lambda wc: ae_window(wc.zoo),
+        device=DEVICE,
     threads: 2
     resources:
-        gpu=0 if config["device"] == "cpu" else 1,
+        gpu=GPU,
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
         "../workflow/scripts/sample_populations.py"
 
 
 rule finetune_populations:
     input:
-        populations=f"{RESULTS}/populations/{{source}}",
-        source_zoo=f"{RESULTS}/zoos/{{source}}/zoo",
-        source_split=f"{RESULTS}/zoos/{{source}}/split.json",
-        target_zoo=f"{RESULTS}/zoos/{{target}}/zoo",
-        target_split=f"{RESULTS}/zoos/{{target}}/split.json",
+        populations=POPULATIONS.format(zoo="{source}"),
+        source_zoo=ZOO.format(zoo="{source}"),
+        source_split=SPLIT.format(zoo="{source}"),
+        target_zoo=ZOO.format(zoo="{target}"),
+        target_split=SPLIT.format(zoo="{target}"),
     output:
-        zoo=directory(f"{RESULTS}/finetune/{{source}}/{{target}}/zoo"),
-        accuracy=f"{RESULTS}/finetune/{{source}}/{{target}}/accuracy.csv",
-        info=f"{RESULTS}/finetune/{{source}}/{{target}}/info.json",
+        zoo=directory(FINETUNED_ZOO),
+        accuracy=FINETUNE_ACCURACY,
+        info=FINETUNE_INFO,
     log:
-        f"{LOGS}/generative/{{source}}/finetune_{{target}}.log",
+        logfile("generative/{source}/finetune_{target}"),
     benchmark:
-        f"{RESULTS}/benchmarks/finetune/{{source}}/{{target}}.tsv"
+        benchfile("finetune/{source}/{target}")
     params:
         target=lambda wc: ZOOS[wc.target],
         epochs=lambda wc: finetune_epochs(config, wc.source, wc.target),
         seed=config["generative"]["seed"],
         window=lambda wc: ae_window(wc.source),
         # training state after every epoch: a killed job resumes where it stopped
-        resume=lambda wc: f"{RESULTS}/finetune/{wc.source}/{wc.target}/resume.safetensors",
+        resume=f"{RESULTS}/finetune/{{source}}/{{target}}/resume.safetensors",
+        data=DATA,
+        device=DEVICE,
     threads: 2
     resources:
-        gpu=0 if config["device"] == "cpu" else 1,
+        gpu=GPU,
         mem_mb=finetune_mem_mb,
         runtime=finetune_runtime,
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
         "../workflow/scripts/finetune_populations.py"
 
 
 rule ensembles:
+    # 2022 Fig. 5: ensembles of 1..K models per population
     input:
-        finetuned=f"{RESULTS}/finetune/{{zoo}}/{{zoo}}/zoo",
-        info=f"{RESULTS}/finetune/{{zoo}}/{{zoo}}/info.json",
-        target_zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
-        target_split=f"{RESULTS}/zoos/{{zoo}}/split.json",
+        finetuned=FINETUNED_ZOO.format(source="{zoo}", target="{zoo}"),
+        info=FINETUNE_INFO.format(source="{zoo}", target="{zoo}"),
+        target_zoo=ZOO,
+        target_split=SPLIT,
     output:
-        f"{RESULTS}/finetune/{{zoo}}/{{zoo}}/ensembles.csv",
+        ENSEMBLES,
     log:
-        f"{LOGS}/generative/{{zoo}}/ensembles.log",
+        logfile("generative/{zoo}/ensembles"),
     params:
         ensembles=config["generative"]["ensembles"],
+        data=DATA,
+        device=DEVICE,
     threads: 2
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
         "../workflow/scripts/ensembles.py"
 
 
 rule generative_tables:
+    # 2022 Tables 1, 2, 10-13 (and the pre-training workshop paper's Table 5), Figs. 4, 5, 7,
+    # 14-21 and the latent-GAN losses, from every fine-tuning run
     input:
-        accuracy=[f"{RESULTS}/finetune/{s}/{t}/accuracy.csv" for s, t in PAIRS],
-        populations=[f"{RESULTS}/populations/{s}" for s in SOURCES],
-        ensembles=[f"{RESULTS}/finetune/{s}/{s}/ensembles.csv" for s, t in PAIRS if s == t],
+        accuracy=[FINETUNE_ACCURACY.format(source=s, target=t) for s, t in PAIRS],
+        populations=[POPULATIONS.format(zoo=s) for s in SOURCES],
+        ensembles=[ENSEMBLES.format(zoo=s) for s, t in PAIRS if s == t],
     output:
-        in_dataset=multiext(f"{RESULTS}/tables/table1_in_dataset", ".md", ".csv", ".tex"),
-        transfer=multiext(f"{RESULTS}/tables/table2_transfer", ".md", ".csv", ".tex"),
-        median_ci=multiext(f"{RESULTS}/tables/tables10_12_median_ci", ".md", ".csv", ".tex"),
-        mwu=multiext(f"{RESULTS}/tables/tables11_13_mwu_cles", ".md", ".csv", ".tex"),
+        in_dataset=table("2022_table1_in_dataset", "generative", "generative_tables",
+                         output="in-dataset populations (2022 Table 1)"),
+        transfer=table("2022_table2_transfer", "generative", "generative_tables",
+                       output="transfer (2022 Table 2)"),
+        median_ci=table("2022_tables10_12_median_ci", "generative", "generative_tables",
+                        output="median and bootstrapped CI (2022 Tables 10, 12)"),
+        mwu=table("2022_tables11_13_mwu_cles", "generative", "generative_tables",
+                  output="Mann-Whitney U and CLES (2022 Tables 11, 13)"),
         summary=f"{RESULTS}/tables/population_summary.csv",
-        figures=directory(f"{RESULTS}/figures/generative"),
+        figures=report(directory(f"{RESULTS}/figures/generative"),
+                       caption="../report/generative_tables.rst",
+                       category=CATEGORIES["generative"], patterns=["{name}.png"],
+                       labels={"zoo": "all", "output": "{name}"}),
     log:
-        f"{LOGS}/generative/tables.log",
+        logfile("generative/generative_tables"),
     params:
         # per pair: fine-tuning epochs, the (epoch, reference_epoch) comparisons, and the
         # source autoencoder window's last epoch (where in-dataset samples sit on B_T's axis)
         pairs=[dict(source=s, target=t, epochs=finetune_epochs(config, s, t),
                     comparisons=comparisons(config, s, t), offset=ae_window(s)[1])
                for s, t in PAIRS],
+        n_classes=n_classes(ZOOS),
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
         "../workflow/scripts/generative_tables.py"
 
 
 rule reconstructed_finetuning:
+    # 2022 Fig. 6: test models and their reconstructions fine-tuned side by side
     input:
-        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
-        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
+        **zoo_of("{zoo}"),
         autoencoder=lambda wc: lwln_autoencoder(wc.zoo),
     output:
-        table=multiext(f"{RESULTS}/tables/fig6_reconstructed_vs_original_{{zoo}}", ".md", ".csv", ".tex"),
-        figure=f"{RESULTS}/figures/fig6_reconstructed_vs_original_{{zoo}}.png",
+        table=table("2022_fig6_reconstructed_finetuning_{zoo}", "generative",
+                    "reconstructed_finetuning", "{zoo}",
+                    "reconstructed vs original fine-tuned (2022 Fig. 6)"),
+        figure=figure("2022_fig6_reconstructed_finetuning_{zoo}", "generative",
+                      "reconstructed_finetuning", "{zoo}",
+                      "reconstructed vs original fine-tuned (2022 Fig. 6)"),
     log:
-        f"{LOGS}/generative/{{zoo}}/reconstructed_finetuning.log",
+        logfile("generative/{zoo}/reconstructed_finetuning"),
     params:
         epoch=lambda wc: ae_window(wc.zoo)[1],
         epochs=config["generative"]["finetune_epochs"],
         seed=config["generative"]["seed"],
+        data=DATA,
+        device=DEVICE,
     threads: 2
     resources:
-        gpu=0 if config["device"] == "cpu" else 1,
+        gpu=GPU,
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
         "../workflow/scripts/reconstructed_finetuning.py"
 
 
-rule unseen_zoo:
+rule unseen_zoos:
+    # 2022 Table 3, one pair: zoo {source}'s autoencoder samples for zoo {target}
     input:
         autoencoder=lambda wc: lwln_autoencoder(wc.source),
-        zoo=f"{RESULTS}/zoos/{{target}}/zoo",
-        split=f"{RESULTS}/zoos/{{target}}/split.json",
+        **zoo_of("{target}"),
     output:
-        directory(f"{RESULTS}/unseen_zoos/{{source}}/{{target}}"),
+        directory(UNSEEN_ZOO_RUN),
     log:
-        f"{LOGS}/generative/{{source}}/unseen_zoo_{{target}}.log",
+        logfile("generative/{source}/unseen_zoos_{target}"),
     params:
         window=lambda wc: ae_window(wc.source),
+        generative=config["generative"],
+        unseen_zoos=config["unseen_zoos"],
+        data=DATA,
+        device=DEVICE,
     threads: 2
     resources:
-        gpu=0 if config["device"] == "cpu" else 1,
+        gpu=GPU,
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
-        "../workflow/scripts/unseen_zoo.py"
+        "../workflow/scripts/unseen_zoos.py"
 
 
-rule table3_unseen_zoos:
+rule unseen_zoos_table:
     input:
-        [f"{RESULTS}/unseen_zoos/{p['autoencoder']}/{p['zoo']}" for p in UNSEEN_ZOOS],
+        [UNSEEN_ZOO_RUN.format(source=p["autoencoder"], target=p["zoo"]) for p in UNSEEN_ZOOS],
     output:
-        table=multiext(f"{RESULTS}/tables/table3_unseen_zoos", ".md", ".csv", ".tex"),
+        table=table("2022_table3_unseen_zoos", "generative", "unseen_zoos",
+                    output="unseen zoos (2022 Table 3)"),
     log:
-        f"{LOGS}/generative/table3_unseen_zoos.log",
+        logfile("generative/unseen_zoos_table"),
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
-        "../workflow/scripts/unseen_tables.py"
+        "../workflow/scripts/unseen_zoos_table.py"
 
 
-rule unseen_architecture:
+rule unseen_architectures:
+    # 2022 Table 4, one run: zoo {source}'s samples initialise {architecture} on zoo {target}
     input:
-        populations=f"{RESULTS}/populations/{{source}}",
-        target_zoo=f"{RESULTS}/zoos/{{target}}/zoo",
+        populations=POPULATIONS.format(zoo="{source}"),
+        target_zoo=ZOO.format(zoo="{target}"),
     output:
-        f"{RESULTS}/unseen_architectures/{{source}}/{{target}}/{{architecture}}.csv",
+        UNSEEN_ARCH_RUN,
     log:
-        f"{LOGS}/generative/{{source}}/unseen_architecture_{{target}}_{{architecture}}.log",
+        logfile("generative/{source}/unseen_architectures_{target}_{architecture}"),
     params:
         epochs=UNSEEN_ARCH["epochs"],
+        seed=config["generative"]["seed"],
+        data=DATA,
+        device=DEVICE,
     threads: 2
     resources:
-        gpu=0 if config["device"] == "cpu" else 1,
+        gpu=GPU,
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
-        "../workflow/scripts/unseen_architecture.py"
+        "../workflow/scripts/unseen_architectures.py"
 
 
-rule table4_unseen_architectures:
+rule unseen_architectures_table:
     input:
-        [f"{RESULTS}/unseen_architectures/{s}/{t}/{a}.csv" for s, t, a in UNSEEN_ARCH_RUNS],
+        [UNSEEN_ARCH_RUN.format(source=s, target=t, architecture=a) for s, t, a in UNSEEN_ARCH_RUNS],
     output:
-        table=multiext(f"{RESULTS}/tables/table4_unseen_architectures", ".md", ".csv", ".tex"),
-        stats=multiext(f"{RESULTS}/tables/table4_unseen_architectures_stats", ".md", ".csv",
-                       ".tex"),
-        figure=f"{RESULTS}/figures/table4_unseen_architectures.png",
+        table=table("2022_table4_unseen_architectures", "generative", "unseen_architectures",
+                    output="unseen architectures (2022 Table 4)"),
+        stats=table("2022_table4_unseen_architectures_stats"),
+        figure=figure("2022_table4_unseen_architectures", "generative", "unseen_architectures",
+                      output="unseen architectures (2022 Table 4)"),
     log:
-        f"{LOGS}/generative/table4_unseen_architectures.log",
+        logfile("generative/unseen_architectures_table"),
     params:
         epochs=sorted(UNSEEN_ARCH["epochs"]),
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
-        "../workflow/scripts/unseen_tables.py"
+        "../workflow/scripts/unseen_architectures_table.py"

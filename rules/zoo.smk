@@ -4,23 +4,24 @@
 
 rule train_zoo_shard:
     output:
-        directory(f"{RESULTS}/zoos/{{zoo}}/shards/{{shard}}"),
+        directory(SHARD),
     log:
-        f"{LOGS}/zoos/{{zoo}}/train_{{shard}}.log",
+        logfile("zoos/{zoo}/train_{shard}"),
     benchmark:
-        f"{RESULTS}/benchmarks/zoos/{{zoo}}/train_{{shard}}.tsv"
+        benchfile("zoos/{zoo}/train_{shard}")
     params:
         zoo=lambda wc: ZOOS[wc.zoo],
+        data=DATA,
+        device=DEVICE,
         # training state after every epoch: a killed job resumes where it stopped
-        resume=lambda wc: f"{RESULTS}/zoos/{wc.zoo}/resume/{wc.shard}.safetensors",
+        resume=f"{RESULTS}/zoos/{{zoo}}/resume/{{shard}}.safetensors",
     threads: 2
     resources:
         mem_mb=shard_mem_mb,
         runtime=shard_runtime,
-        # a GPU unless the config pins the CPU; uncapped locally unless --resources gpu=N
-        gpu=0 if config["device"] == "cpu" else 1,
+        gpu=GPU,
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
         "../workflow/scripts/train_zoo_shard.py"
 
@@ -29,132 +30,122 @@ rule merge_zoo_shards:
     input:
         shard_dirs,
     output:
-        directory(f"{RESULTS}/zoos/{{zoo}}/zoo"),
+        directory(ZOO),
     log:
-        f"{LOGS}/zoos/{{zoo}}/merge.log",
+        logfile("zoos/{zoo}/merge"),
     wildcard_constraints:
         zoo=names_regex(TRAINED_ZOOS),
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
         "../workflow/scripts/merge_zoo_shards.py"
 
 
 rule import_zoo:
     output:
-        zoo=directory(f"{RESULTS}/zoos/{{zoo}}/zoo"),
+        zoo=directory(ZOO),
         report=f"{RESULTS}/zoos/{{zoo}}/import_report.json",
     log:
-        f"{LOGS}/zoos/{{zoo}}/import.log",
+        logfile("zoos/{zoo}/import"),
     wildcard_constraints:
         zoo=names_regex(IMPORTED_ZOOS),
     params:
         zoo=lambda wc: ZOOS[wc.zoo],
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
         "../workflow/scripts/import_zoo.py"
 
 
 rule split_zoo:
     input:
-        f"{RESULTS}/zoos/{{zoo}}/zoo",
+        ZOO,
     output:
-        f"{RESULTS}/zoos/{{zoo}}/split.json",
+        SPLIT,
     log:
-        f"{LOGS}/zoos/{{zoo}}/split.log",
+        logfile("zoos/{zoo}/split"),
     params:
         split=config["split"],
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
         "../workflow/scripts/split_zoo.py"
 
 
-rule plot_zoo_accuracy:
+rule zoo_accuracy:
+    # 2021 App. Fig. 3, row one: test accuracy per epoch
     input:
-        f"{RESULTS}/zoos/{{zoo}}/zoo",
+        ZOO,
     output:
-        report(
-            f"{RESULTS}/figures/zoo_{{zoo}}_accuracy.png",
-            caption="../report/zoo_accuracy.rst",
-            category="Model zoos",
-            labels={"zoo": "{zoo}", "figure": "test accuracy per epoch"},
-        ),
+        figure("2021_appfig3_zoo_accuracy_{zoo}", "zoo", "zoo_accuracy", "{zoo}",
+               "test accuracy per epoch (2021 App. Fig. 3)"),
     log:
-        f"{LOGS}/zoos/{{zoo}}/plot.log",
+        logfile("zoos/{zoo}/zoo_accuracy"),
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
-        "../workflow/scripts/plot_zoo.py"
+        "../workflow/scripts/zoo_accuracy.py"
 
 
-rule plot_zoo_properties:
+rule zoo_properties:
+    # 2021 App. Fig. 3, rows 2-5: accuracy vs the mean weight, UMAP of the weights
     input:
-        f"{RESULTS}/zoos/{{zoo}}/zoo",
+        ZOO,
     output:
-        report(
-            f"{RESULTS}/figures/zoo_{{zoo}}_properties.png",
-            caption="../report/zoo_properties.rst",
-            category="Model zoos",
-            labels={"zoo": "{zoo}", "figure": "properties and UMAP of the weights"},
-        ),
+        figure("2021_appfig3_zoo_properties_{zoo}", "zoo", "zoo_properties", "{zoo}",
+               "properties and UMAP of the weights (2021 App. Fig. 3)"),
     log:
-        f"{LOGS}/zoos/{{zoo}}/plot_properties.log",
+        logfile("zoos/{zoo}/zoo_properties"),
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
-        "../workflow/scripts/plot_zoo_properties.py"
+        "../workflow/scripts/zoo_properties.py"
 
 
-rule diagnose_zoo:
+rule zoo_diagnostics:
     # Does the zoo share structure an autoencoder can learn? Displacement from init, the
     # init-deviation correlation, accuracy spread and the held-out PCA ceiling (by code width
     # and by number of training models) on the autoencoder's epoch window.
     input:
-        zoo=f"{RESULTS}/zoos/{{zoo}}/zoo",
-        split=f"{RESULTS}/zoos/{{zoo}}/split.json",
+        **zoo_of("{zoo}"),
     output:
-        json=f"{RESULTS}/zoos/{{zoo}}/diagnostics.json",
-        table=multiext(f"{RESULTS}/tables/zoo_diagnostics_{{zoo}}", ".md", ".csv", ".tex"),
-        figure=report(
-            f"{RESULTS}/figures/zoo_{{zoo}}_diagnostics.png",
-            caption="../report/zoo_diagnostics.rst",
-            category="Model zoos",
-            labels={"zoo": "{zoo}", "figure": "structure diagnostics"},
-        ),
+        json=DIAGNOSTICS,
+        table=table("zoo_diagnostics_{zoo}", "zoo", "zoo_diagnostics", "{zoo}",
+                    "structure diagnostics"),
+        figure=figure("zoo_diagnostics_{zoo}", "zoo", "zoo_diagnostics", "{zoo}",
+                      "structure diagnostics"),
     log:
-        f"{LOGS}/zoos/{{zoo}}/diagnostics.log",
+        logfile("zoos/{zoo}/zoo_diagnostics"),
     params:
         window=lambda wc: diagnostics_window(wc.zoo),
         architecture=lambda wc: AE_CONFIG[wc.zoo]["architecture"],
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
-        "../workflow/scripts/diagnose_zoo.py"
+        "../workflow/scripts/zoo_diagnostics.py"
 
 
 rule permutation_equivalence:
     # 2021 App. A / App. Fig. 1: model A (the zoo's first model, its settings, up to 10
     # epochs), its permuted copy Ap, and B trained from Ap's start; one small job per zoo
     output:
-        table=multiext(f"{RESULTS}/tables/permutation_equivalence_{{zoo}}", ".md", ".csv"),
-        figure=report(
-            f"{RESULTS}/figures/permutation_equivalence_{{zoo}}.png",
-            caption="../report/permutation_equivalence.rst",
-            category="zoos",
-        ),
+        table=table("2021_appfig1_permutation_equivalence_{zoo}", "zoo",
+                    "permutation_equivalence", "{zoo}", "permutation equivalence"),
+        figure=figure("2021_appfig1_permutation_equivalence_{zoo}", "zoo",
+                      "permutation_equivalence", "{zoo}", "permutation equivalence"),
     log:
-        f"{LOGS}/zoos/{{zoo}}/permutation_equivalence.log",
+        logfile("zoos/{zoo}/permutation_equivalence"),
     wildcard_constraints:
         zoo=names_regex(TRAINED_ZOOS),
     params:
         zoo=lambda wc: ZOOS[wc.zoo],
         epochs=lambda wc: min(10, ZOOS[wc.zoo]["epochs"]),
+        data=DATA,
+        device=DEVICE,
     threads: 2
     resources:
-        gpu=0 if config["device"] == "cpu" else 1,
+        gpu=GPU,
     conda:
-        "../envs/hyperreps.yaml"
+        ENV
     script:
         "../workflow/scripts/permutation_equivalence.py"

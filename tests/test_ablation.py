@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from hyperreps.ablation import (ablation_autoencoder_config, ablation_row, ablation_table,
-                                latent_width, ratio_name)
+from hyperreps.compression_ablation import (ablation_autoencoder_config, ablation_row,
+                                            ablation_table, latent_width, ratio_name)
 from hyperreps.config.checks import validate_config
 from hyperreps.config.queries import autoencoder_config
 from hyperreps.config.schema import ConfigError

@@ -1,20 +1,35 @@
-import torch
+"""The zoo CNN's layout against the papers and the reference code, and every registered
+architecture: forward, vectorised training and permutation symmetry against its reference."""
 
-from hyperreps.architecture import INITS, ParameterLayout, ReferenceModel, zoo_cnn_name, init_parameters
+import pytest
+import torch
+from hypothesis import given, settings as hsettings, strategies as st
+
+from hyperreps.architecture import (ARCHITECTURES, INITS, ParameterLayout, ReferenceModel,
+                                    get_architecture, init_parameters, zoo_cnn_name)
+from hyperreps.augment import permutation_index, random_permutations
+from hyperreps.data import SplitData
+from hyperreps.tokens import Tokenizer
+from hyperreps.trainer.forward import population_forward
+from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
+from hyperreps.trainer.one_at_a_time import train_one_at_a_time
 
 
 def test_parameter_counts_match_the_papers():
     assert ParameterLayout.for_channels(1).n_params == 2464
     assert ParameterLayout.for_channels(3).n_params == 2864
     for c in (1, 3):
-        assert sum(p.numel() for p in ReferenceModel(zoo_cnn_name(c)).parameters()) == ParameterLayout.for_channels(c).n_params
+        n = sum(p.numel() for p in ReferenceModel(zoo_cnn_name(c)).parameters())
+        assert n == ParameterLayout.for_channels(c).n_params
 
 
 def test_layout_matches_reference_index_dict():
-    # WSL21 index_dict.json: idx_start [0, 208, 1414, 1514, 2254], lengths [208, 1206, 100, 740, 210]
+    # WSL21 index_dict.json: idx_start [0, 208, 1414, 1514, 2254],
+    # lengths [208, 1206, 100, 740, 210]
     lay = ParameterLayout.for_channels(1)
-    starts = [lay.layer_slice(n).start for n in ("conv1", "conv2", "conv3", "fc1", "fc2")]
-    lengths = [lay.layer_slice(n).stop - lay.layer_slice(n).start for n in ("conv1", "conv2", "conv3", "fc1", "fc2")]
+    names = ("conv1", "conv2", "conv3", "fc1", "fc2")
+    starts = [lay.layer_slice(n).start for n in names]
+    lengths = [lay.layer_slice(n).stop - lay.layer_slice(n).start for n in names]
     assert starts == [0, 208, 1414, 1514, 2254] and lengths == [208, 1206, 100, 740, 210]
 
 
@@ -39,18 +54,7 @@ def test_init_schemes_are_seeded_and_biases_are_001():
     assert w.min() >= 0 and w.max() <= 1 and w.mean() > 0.4  # torch's default U(0, 1)
 
 
-# --------------------------------------------------------------------------- every registered architecture
-
-import pytest  # noqa: E402
-from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
-
-from hyperreps.architecture import ARCHITECTURES, get_architecture  # noqa: E402
-from hyperreps.augment import permutation_index, random_permutations  # noqa: E402
-from hyperreps.data import SplitData  # noqa: E402
-from hyperreps.tokens import Tokenizer  # noqa: E402
-from hyperreps.trainer.forward import population_forward  # noqa: E402
-from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population  # noqa: E402
-from hyperreps.trainer.one_at_a_time import train_one_at_a_time  # noqa: E402
+# ------------------------------------------------------------------ every registered architecture
 
 ARCH_NAMES = sorted(ARCHITECTURES)
 
@@ -68,7 +72,7 @@ def test_parameter_counts_of_the_papers():
                       "unterthiner_cnn": 4970, "unterthiner_cnn_rgb": 5258}
     for a in ARCHITECTURES.values():
         assert sum(p.numel() for p in ReferenceModel(a).parameters()) == a.n_params
-        assert Tokenizer(a.layout).n_tokens == sum(l.out_features for l in a.layers)
+        assert Tokenizer(a.layout).n_tokens == sum(layer.out_features for layer in a.layers)
 
 
 def test_table4_skip_network_starts_with_the_zoo_cnn():
@@ -133,7 +137,7 @@ def test_permuted_model_computes_the_same_function_for_every_architecture(seed, 
 def test_skip_connections_tie_permutations():
     """Layers whose outputs a skip adds share one permutation; permuting one alone breaks it."""
     arch = get_architecture("cnn4_idskip")
-    names = [l.name for l in arch.layers]
+    names = [layer.name for layer in arch.layers]
     tied = [g for g in arch.permutation_groups() if len(g.members) > 1]
     assert [[names[i] for i in g.members] for g in tied] == [["conv2", "conv4"]]
     res = get_architecture("cnn3_resskip").permutation_groups()

@@ -108,7 +108,6 @@ def test_r2_in_raw_and_in_lwln_normalised_space():
         assert lwln[layer] == pytest.approx(raw[layer])
 
 
-@pytest.mark.slow
 def test_training_learns_and_keeps_the_best_validation_epoch(tmp_path):
     data = {"train": _zoo_like(64, 1), "val": _zoo_like(16, 2), "test": _zoo_like(16, 3)}
     arch = AutoencoderShape(d_model=32, n_layers=1, n_heads=2, d_ff=64, latent_dim=16, dropout=0.0,

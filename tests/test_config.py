@@ -1,14 +1,14 @@
-from pathlib import Path
+"""Config validation (every bad key named), defaults, the shipped configs, shard planning
+and the input checks run before any job."""
 
 import pytest
 import yaml
 
-from hyperreps.config.checks import load_config, validate_config
+from hyperreps.config.checks import check_inputs, load_config, validate_config
 from hyperreps.config.plan import expand_models, plan_shards
 from hyperreps.config.schema import ConfigError
 from hyperreps.data import DATASETS
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, write_raytune_model
 
 
 def cfg(**zoo):
@@ -25,7 +25,8 @@ def cfg(**zoo):
     ({"zoos": {}}, "zoos"),
     ({**cfg(), "autoencoder": {"architecture": {"compression": "average"}}},
      "autoencoder.architecture.compression"),
-    ({**cfg(), "autoencoder": {"training": {"select": "best_train"}}}, "autoencoder.training.select"),
+    ({**cfg(), "autoencoder": {"training": {"select": "best_train"}}},
+     "autoencoder.training.select"),
     ({**cfg(), "autoencoder": {"training": {"reconstruction_target": "noisy"}}},
      "autoencoder.training.reconstruction_target"),
     ({**cfg(), "generative": {"noise_match": "N_avg"}}, "generative.noise_match"),
@@ -73,12 +74,14 @@ def test_bad_config_names_the_key(bad, key):
 def test_defaults_are_filled():
     c = validate_config(cfg())
     z = c["zoos"]["z"]
-    assert z["epochs"] == 50 and z["batch_size"] == 10 and z["seeds"] == {"first": 1, "count": 1000, "random": False}
+    assert z["epochs"] == 50 and z["batch_size"] == 10
+    assert z["seeds"] == {"first": 1, "count": 1000, "random": False}
     assert c["data"]["root"] == "data" and c["device"] == "auto"
 
 
 def test_dataset_defaults_are_the_papers():
-    m = expand_models(validate_config({"zoos": {"z": {"dataset": "svhn", "seeds": {"count": 2}}}})["zoos"]["z"])
+    c = validate_config({"zoos": {"z": {"dataset": "svhn", "seeds": {"count": 2}}}})
+    m = expand_models(c["zoos"]["z"])
     assert m[0] == dict(model_id=0, seed=1, activation="tanh", init="uniform", optimizer="adam",
                         lr=3e-3, weight_decay=0.0, dropout=0.0, batch_size=10)
     assert DATASETS["cifar10"].defaults["activation"] == "gelu"
@@ -100,6 +103,16 @@ def test_every_shipped_config_validates_and_paper_grids_have_paper_sizes():
     assert len(expand_models(paper["mnist"])) == 1000
     rand = expand_models(paper["mnist_hyp_1_rand_seed"])
     assert len({m["seed"] for m in rand}) > 1000
+
+
+def test_the_tiny_end_to_end_config_validates_and_needs_only_the_repository(monkeypatch):
+    """config/test/tiny.yaml (the e2e tests' config): valid, and run from the repository root
+    its inputs are there (bundled data, the committed config/test/raytune models)."""
+    tiny = load_config(ROOT / "config/test/tiny.yaml")
+    assert set(tiny["zoos"]) == {"tiny", "imported", "tetris"}
+    assert tiny["zoos"]["imported"]["import_from"] == "config/test/raytune"
+    monkeypatch.chdir(ROOT)
+    assert check_inputs(tiny) == []
 
 
 def test_generative_stage_runs_where_the_config_says():
@@ -146,7 +159,8 @@ def test_paper_config_follows_the_papers_where_the_reference_disagrees():
 
 def test_shards_share_activation_and_optimizer():
     z = validate_config(cfg(seeds={"count": 3}, shard_size=4, hyperparameters={
-        "activation": ["tanh", "relu"], "lr": [1e-3, 1e-4], "optimizer": ["adam", "sgd"]}))["zoos"]["z"]
+        "activation": ["tanh", "relu"], "lr": [1e-3, 1e-4],
+        "optimizer": ["adam", "sgd"]}))["zoos"]["z"]
     models = {m["model_id"]: m for m in expand_models(z)}
     shards = plan_shards(z)
     assert sorted(i for s in shards for i in s.model_ids) == list(range(24))
@@ -158,10 +172,7 @@ def test_shards_share_activation_and_optimizer():
 def test_inputs_are_checked_before_any_job(tmp_path):
     """Missing datasets, a missing import folder and an import too short for the window are
     named up front (they used to surface only when a job ran)."""
-    from hyperreps.config.checks import check_inputs
-    from test_importers import write_model
-
-    write_model(tmp_path / "rt", "m0", 1, epochs=3)  # epochs 0..2
+    write_raytune_model(tmp_path / "rt", "m0", 1, epochs=3)  # epochs 0..2
     c = validate_config({
         "data": {"root": str(tmp_path / "no-data")},
         "zoos": {"m": {"dataset": "mnist", "epochs": 30},

@@ -10,8 +10,8 @@ import pytest
 import scipy.io
 import torch
 
-from hyperreps.data import (DATASETS, DEBIAN_FASHION, DataSettings, DatasetCorruptError, DatasetNotFoundError,
-                            load_dataset)
+from hyperreps.data import (DATASETS, DEBIAN_FASHION, DataSettings, DatasetCorruptError,
+                            DatasetNotFoundError, load_dataset)
 
 RNG = np.random.default_rng(0)
 
@@ -37,7 +37,8 @@ def test_mnist_idx(tmp_path):
     assert len(d.test) == 12
     # MNIST normalisation of a known pixel
     full = torch.cat([d.train.x, d.val.x])
-    assert torch.isclose(full.max(), torch.tensor(float((imgs.max() / 255 - 0.1307) / 0.3081)), atol=1e-5)
+    pixel = float((imgs.max() / 255 - 0.1307) / 0.3081)
+    assert torch.isclose(full.max(), torch.tensor(pixel), atol=1e-5)
     assert set(torch.cat([d.train.y, d.val.y]).tolist()) <= set(labels.tolist())
 
 
@@ -111,7 +112,8 @@ def test_usps_bz2(tmp_path):
         lines = []
         for _ in range(n):
             vals = RNG.uniform(-1, 1, 256)
-            lines.append(f"{RNG.integers(1, 11)} " + " ".join(f"{i + 1}:{v:.4f}" for i, v in enumerate(vals)))
+            pairs = " ".join(f"{i + 1}:{v:.4f}" for i, v in enumerate(vals))
+            lines.append(f"{RNG.integers(1, 11)} {pairs}")
         with bz2.open(folder / fname, "wt") as f:
             f.write("\n".join(lines) + "\n")
     d = load_dataset("usps", DataSettings(tmp_path, verify_checksums=False))
@@ -140,7 +142,8 @@ def test_unknown_dataset():
 
 
 @pytest.mark.skipif(not DEBIAN_FASHION.exists(),
-                    reason="Debian package dataset-fashion-mnist not installed (.ci/run installs it)")
+                    reason="Debian package dataset-fashion-mnist not installed "
+                           "(.ci/run installs it)")
 def test_real_fashion_mnist_from_debian(tmp_path):
     d = load_dataset("fashion_mnist", DataSettings(tmp_path))
     assert (len(d.train), len(d.val), len(d.test)) == (50_000, 10_000, 10_000)

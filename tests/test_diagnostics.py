@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from hyperreps.diagnostics import (diagnose_zoo, init_deviation_correlation, pca_basis, pca_r2,
+from hyperreps.diagnostics import (zoo_diagnostics, init_deviation_correlation, pca_basis, pca_r2,
                                    summary_table)
 from hyperreps.metrics import r_squared
 from hyperreps.zoo import split_models
@@ -72,7 +72,7 @@ def test_diagnose_zoo_reads_a_zoo_with_shared_structure():
         zoo.weights[:, e] = coords @ directions + 0.01 * torch.randn(
             40, zoo.layout.n_params, generator=g)
     split = split_models(zoo)
-    d = diagnose_zoo(zoo, split, (1, 3), code_width=4, widths=(1, 2, 4, 8))
+    d = zoo_diagnostics(zoo, split, (1, 3), code_width=4, widths=(1, 2, 4, 8))
     s = d.summary
     assert abs(s["init_correlation_median"]) < 0.2
     assert s["pca_ceiling_at_code_width"] > 0.99 and s["code_width"] == 4
@@ -88,7 +88,7 @@ def test_diagnose_zoo_reads_a_zoo_with_shared_structure():
     # a zoo that is only its init (structure-free) gets a ceiling near 0 and correlation 1
     noise = make_zoo(n_models=40, n_epochs=4, seed=5)
     noise.weights[:, 1:] = noise.weights[:, :1] * 1.01
-    d2 = diagnose_zoo(noise, split_models(noise), (1, 3), code_width=4, widths=(4,))
+    d2 = zoo_diagnostics(noise, split_models(noise), (1, 3), code_width=4, widths=(4,))
     assert d2.summary["init_correlation_median"] > 0.99
     assert d2.summary["pca_ceiling_at_code_width"] < 0.1
 
@@ -96,12 +96,12 @@ def test_diagnose_zoo_reads_a_zoo_with_shared_structure():
 def test_diagnose_zoo_rejects_a_window_outside_the_zoo():
     zoo = make_zoo(n_models=10, n_epochs=3)
     with pytest.raises(ValueError, match="window"):
-        diagnose_zoo(zoo, split_models(zoo), (1, 5), code_width=4)
+        zoo_diagnostics(zoo, split_models(zoo), (1, 5), code_width=4)
 
 
 def test_diagnose_zoo_without_held_out_models_reports_no_ceiling():
     zoo = make_zoo(n_models=3, n_epochs=3)
     split = {"train": [0, 1, 2], "val": [], "test": []}
-    d = diagnose_zoo(zoo, split, (1, 2), code_width=4, widths=(2, 4))
+    d = zoo_diagnostics(zoo, split, (1, 2), code_width=4, widths=(2, 4))
     assert np.isnan(d.summary["pca_ceiling_at_code_width"])
     assert d.ceiling_by_models.empty and list(d.ceiling_by_models.columns)[-1] == "full_rank"

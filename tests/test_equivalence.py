@@ -3,22 +3,18 @@
 import numpy as np
 import torch
 
-from hyperreps.data import DatasetSplits, SplitData, load_dataset
-from hyperreps.equivalence import equivalence_settings, permutation_equivalence
+from hyperreps.data import DatasetSplits
+from hyperreps.permutation_equivalence import equivalence_settings, permutation_equivalence
+from helpers import small_split
 
 
-def _small_digits():
-    d = load_dataset("digits")
-    return DatasetSplits(d.name, SplitData(d.train.x[:200], d.train.y[:200]), d.val, d.test)
-
-
-def test_permuted_model_predicts_and_trains_as_the_original():
+def test_permuted_model_predicts_and_trains_as_the_original(digits):
     model = dict(seed=3, init="uniform", lr=3e-4, weight_decay=0.0, dropout=0.3,
                  activation="tanh", optimizer="adam", batch_size=10)
     spec, settings = equivalence_settings(model, epochs=3)
     assert spec.dropout == 0.0 and settings.shuffle_seed == 3
-    table = permutation_equivalence(spec, settings, _small_digits(), seed=1,
-                                    dtype=torch.float64)
+    data = DatasetSplits(digits.name, small_split(digits.train, 200), digits.val, digits.test)
+    table = permutation_equivalence(spec, settings, data, seed=1, dtype=torch.float64)
     assert table["epoch"].tolist() == [0, 1, 2, 3]
     assert table["permuted_fraction"].iloc[0] > 0.5  # a real permutation
     # forward: the permuted model has the original's accuracy at every epoch

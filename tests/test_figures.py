@@ -1,3 +1,6 @@
+"""The autoencoder figures: per-layer reconstruction and embedding geometry, their input
+checks, and atomic saving."""
+
 import matplotlib.figure
 import numpy as np
 import pytest

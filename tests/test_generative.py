@@ -5,28 +5,16 @@ import pytest
 import torch
 
 from hyperreps.architecture import ParameterLayout, init_parameters
-from hyperreps.autoencoder.model import AutoencoderShape, HyperAutoencoder
+from hyperreps.autoencoder.model import HyperAutoencoder
 from hyperreps.autoencoder.train import encode_weights
-from hyperreps.data import SplitData, load_dataset
 from hyperreps.finetune import (accuracy_table, ensemble_accuracy, finetune_populations,
                                finetune_settings)
 from hyperreps.populations import (Anchors, anchor_set, generate_populations, novelty,
                                    population_zoo)
 from hyperreps.trainer.evaluate import class_probabilities, evaluate_weights
-from helpers import make_zoo
+from helpers import TINY, make_zoo, small_split
 
 LAYOUT = ParameterLayout.for_channels(1)
-TINY = AutoencoderShape(d_model=8, n_layers=1, n_heads=2, d_ff=16, latent_dim=4, dropout=0.0,
-                        projection_layers=1, projection_width=8, projection_dim=4)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
-
-
-def _small(data: SplitData, n=64) -> SplitData:
-    return SplitData(data.x[:n], data.y[:n])
 
 
 def _anchors(n=20, seed=0):
@@ -111,18 +99,18 @@ def test_novelty_of_a_copy_is_zero_distance_and_full_agreement(digits):
     far = copy + 0.5 * torch.randn_like(copy)
     broken = torch.full((1, LAYOUT.n_params), float("nan"))
     dist, idx, agree = novelty(torch.cat([copy, far, broken]), anchors.weights, "tanh",
-                               _small(digits.test))
+                               small_split(digits.test))
     assert dist[:2] == pytest.approx([0, 0], abs=1e-6) and list(idx[:2]) == [2, 4]
     assert agree[:2] == pytest.approx([1, 1])
     assert (dist[2:4] > 10).all() and (agree[2:4] < 1).all()
     assert np.isnan(dist[4]) and idx[4] == -1 and np.isnan(agree[4])
 
 
-def test_finetuning_starts_from_the_given_weights_and_marks_broken_models(digits):
+def test_finetuning_starts_from_the_given_weights_and_marks_broken_models(small_digits):
     hp = finetune_settings(make_zoo(n_models=2))
     w = torch.stack([init_parameters(LAYOUT, "kaiming_uniform", s) for s in range(3)])
     bad = torch.full((1, LAYOUT.n_params), float("nan"))
-    data = digits
+    data = small_digits
     tuned = finetune_populations({"A": w[:2], "B": torch.cat([w[2:], bad])}, hp, data,
                                  epochs=1, seed=0)
     assert tuned.weights.shape == (4, 2, LAYOUT.n_params)
@@ -142,17 +130,17 @@ def test_finetuning_starts_from_the_given_weights_and_marks_broken_models(digits
     assert table.loc[table["population"] == "B", "nn_distance"].unique().tolist() == [2.0, 3.0]
 
 
-def test_finetuning_takes_the_target_zoos_hyperparameters_activation_included(digits):
+def test_finetuning_takes_the_target_zoos_hyperparameters_activation_included(small_digits):
     # a tanh source fine-tuned on a relu target (CIFAR-10 gelu <-> STL-10 tanh in the paper)
     target = make_zoo(n_models=3, activation="relu")
     hp = finetune_settings(target)
     assert hp == dict(activation="relu", init="uniform", optimizer="adam", lr=3e-4,
                       weight_decay=0.0, dropout=0.0, batch_size=10)
     w = torch.stack([init_parameters(LAYOUT, "uniform", s) for s in range(2)])
-    tuned = finetune_populations({"A": w}, hp, digits, epochs=1, seed=0)
+    tuned = finetune_populations({"A": w}, hp, small_digits, epochs=1, seed=0)
     assert tuned.models()["activation"].tolist() == ["relu", "relu"]
-    _, relu = evaluate_weights(w, "relu", digits.test)
-    _, tanh = evaluate_weights(w, "tanh", digits.test)
+    _, relu = evaluate_weights(w, "relu", small_digits.test)
+    _, tanh = evaluate_weights(w, "tanh", small_digits.test)
     assert tuned.metric("test_acc")[:, 0] == pytest.approx(relu, abs=1e-6)
     assert not np.allclose(relu, tanh)
     # a target whose models differ (a hyperparameter grid) has no one setting to take
@@ -187,25 +175,25 @@ def test_ensembles_average_probabilities_not_votes():
 
 def test_class_probabilities_sum_to_one(digits):
     w = torch.stack([init_parameters(LAYOUT, "kaiming_uniform", s) for s in range(2)])
-    p = class_probabilities(w, "tanh", _small(digits.test, 16))
+    p = class_probabilities(w, "tanh", small_split(digits.test, 16))
     assert p.shape == (2, 16, 10)
     assert torch.allclose(p.sum(-1), torch.ones(2, 16), atol=1e-5)
 
 
-def test_reconstructed_vs_original_pairs_share_seeds(digits):
+def test_reconstructed_vs_original_pairs_share_seeds(small_digits):
     """Fig. 6: a 'reconstruction' equal to the original trains identically (same seed per
     pair), so the pair's distance stays 0; a perturbed one starts at its perturbation."""
-    from hyperreps.finetune import reconstructed_vs_original
+    from hyperreps.finetune import reconstructed_finetuning
 
     hp = finetune_settings(make_zoo(n_models=2))
     w = torch.stack([init_parameters(LAYOUT, "kaiming_uniform", s) for s in range(3)])
-    acc, dist = reconstructed_vs_original(w, w.clone(), hp, digits, 2, 5, LAYOUT)
+    acc, dist = reconstructed_finetuning(w, w.clone(), hp, small_digits, 2, 5, LAYOUT)
     assert set(acc.population) == {"w", "w_hat"} and len(acc) == 2 * 3 * 3
     assert dist.distance.abs().max() == 0 and (dist.cosine > 1 - 1e-9).all()
     a = acc.pivot_table(index=["pair", "epoch"], columns="population", values="test_acc")
     assert np.array_equal(a.w.to_numpy(), a.w_hat.to_numpy())
     bump = torch.zeros_like(w)
     bump[:, 0] = 1.0
-    _, dist = reconstructed_vs_original(w, w + bump, hp, digits, 1, 5, LAYOUT)
+    _, dist = reconstructed_finetuning(w, w + bump, hp, small_digits, 1, 5, LAYOUT)
     assert dist[dist.epoch == 0].distance.to_numpy() == pytest.approx([1.0] * 3)
     assert (dist[dist.epoch == 1].distance > 0).all()

@@ -1,7 +1,7 @@
 """The population vocabulary (hyperreps.populations) is the one the config schema, the sampler
 registry and the tables use."""
 
-from hyperreps import populations, reports
+from hyperreps import generative_tables, populations
 from hyperreps.config.schema import load_schema
 from hyperreps.sampling import SAMPLERS
 
@@ -15,9 +15,9 @@ def test_vocabulary_is_consistent():
     for name, (sampler, anchors, variant) in populations.LATENT_POPULATIONS.items():
         assert sampler in SAMPLERS, name
         assert anchors in ("all", "top") and variant in ("lwln", "baseline"), name
-    assert reports.order_populations(reversed(populations.ALL_POPULATIONS)) == \
+    assert generative_tables.order_populations(reversed(populations.ALL_POPULATIONS)) == \
         list(populations.ALL_POPULATIONS)
-    assert [p for p in populations.ALL_POPULATIONS if reports.is_sampled(p)] == \
+    assert [p for p in populations.ALL_POPULATIONS if generative_tables.is_sampled(p)] == \
         list(populations.SAMPLED)
 
 

@@ -1,3 +1,6 @@
+"""Linear probes (ridge and logistic) on embeddings and weight statistics, their tables,
+and probe transfer to other zoos."""
+
 import numpy as np
 import pytest
 from scipy.stats import kendalltau

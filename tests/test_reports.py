@@ -1,10 +1,10 @@
-"""Tables of the generative stage (hyperreps.reports) and their figures."""
+"""Tables of the generative stage (hyperreps.generative_tables) and their figures."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from hyperreps import populations, reports, stats
+from hyperreps import generative_tables, populations, stats
 from hyperreps.figures import generative, style
 
 IN, TR = ("MNIST", "MNIST"), ("SVHN", "MNIST")
@@ -45,7 +45,7 @@ def _vector(acc, pair, population, epoch):
 
 
 def test_order_and_colours():
-    assert reports.order_populations(["X", "B_T", "S_KDE30", "Y", "X", "S_U"]) == \
+    assert generative_tables.order_populations(["X", "B_T", "S_KDE30", "Y", "X", "S_U"]) == \
         ["S_U", "S_KDE30", "B_T", "X", "Y"]
     assert populations.ALL_POPULATIONS[-2:] == ("B_F", "B_T")
     assert set(style.POPULATION_COLORS) == set(populations.ALL_POPULATIONS)
@@ -54,7 +54,7 @@ def test_order_and_colours():
 
 
 def test_in_dataset_table():
-    table = reports.in_dataset_table(_acc(), epochs=(0, 1, 25), bt_epochs=(6, 50))
+    table = generative_tables.in_dataset_table(_acc(), epochs=(0, 1, 25), bt_epochs=(6, 50))
     assert list(table.columns) == ["source", "target", "population", "epoch 0", "epoch 1",
                                    "final (epoch 3)", "B_T epoch 6", "n", "diverged",
                                    "nn_distance", "nn_agreement"]
@@ -71,7 +71,7 @@ def test_in_dataset_table():
     # the diverged model is counted and left out of the statistics
     assert row.loc["S_Neigh", "diverged"] == 1 and row.loc["S_KDE30", "diverged"] == 0
     assert (table["n"] == 5).all()
-    assert row.loc["S_Neigh", "final (epoch 3)"] == reports.format_mean_std(
+    assert row.loc["S_Neigh", "final (epoch 3)"] == generative_tables.format_mean_std(
         np.array([0.38, 0.40, 0.42, 0.44]))
     assert row.loc["S_KDE30", "nn_distance"] == pytest.approx(3.0)
     assert row.loc["S_KDE30", "nn_agreement"] == pytest.approx(50.0)
@@ -79,13 +79,14 @@ def test_in_dataset_table():
 
 
 def test_scratch_final_epoch_always_shown():
-    table = reports.in_dataset_table(_acc())  # bt_epochs (25, 50) absent: last epoch instead
+    # bt_epochs (25, 50) absent: the last epoch instead
+    table = generative_tables.in_dataset_table(_acc())
     assert "B_T final (epoch 6)" in table.columns
     assert "epoch 25" not in table.columns and "B_T epoch 50" not in table.columns
 
 
 def test_transfer_table():
-    table = reports.transfer_table(_acc(), epochs=(0, 1, 5, 25))
+    table = generative_tables.transfer_table(_acc(), epochs=(0, 1, 5, 25))
     assert list(table["population"]) == ["S_KDE30", "B_F", "B_T"]
     assert set(zip(table["source"], table["target"])) == {TR}
     # epoch 5 only reached by B_T, 25 by none: skipped; the samples' last epoch added
@@ -104,7 +105,7 @@ PAPER = {IN: [(3, 6)], TR: [(3, 3)]}
 
 def test_median_ci_table():
     acc = _acc()
-    table = reports.median_ci_table(acc, {IN: [(1, 1), (3, 6)], TR: [(3, 3)]})
+    table = generative_tables.median_ci_table(acc, {IN: [(1, 1), (3, 6)], TR: [(3, 3)]})
     assert list(zip(table["source"], table["population"], table["epoch"],
                     table["reference_epoch"], table["at_epoch"])) == [
         ("MNIST", "S_KDE30", 1, 1, 1), ("MNIST", "S_KDE30", 3, 6, 3),
@@ -114,7 +115,7 @@ def test_median_ci_table():
     assert (table["median_ci_low"] <= table["median"]).all()
     assert (table["median"] <= table["median_ci_high"]).all()
     first = table.iloc[0]
-    assert first["median [95% CI] (%)"] == reports.format_median_ci(
+    assert first["median [95% CI] (%)"] == generative_tables.format_median_ci(
         first["median"], first["median_ci_low"], first["median_ci_high"])
     assert first["median [95% CI] (%)"].startswith("54.0 [")
     # B_T in the paper comparison is read after its 6 epochs, not at the samples' 3
@@ -123,12 +124,12 @@ def test_median_ci_table():
     diverged = table[(table["population"] == "S_Neigh") & (table["epoch"] == 3)].iloc[0]
     assert (diverged["n"], diverged["n_nonfinite"]) == (4, 1)
     with pytest.raises(ValueError, match="B_T has no accuracy at epoch 9"):
-        reports.median_ci_table(acc, [(3, 9)])
+        generative_tables.median_ci_table(acc, [(3, 9)])
 
 
 def test_mwu_table_compares_the_configured_epochs():
     acc = _acc()
-    table = reports.mwu_table(acc, PAPER)
+    table = generative_tables.mwu_table(acc, PAPER)
     got = list(zip(table["source"], table["population"], table["epoch"], table["reference"],
                    table["reference_epoch"]))
     # no B_F in-dataset: only B_T there, at 6; in transfer B_T and B_F at the samples' 3
@@ -153,7 +154,7 @@ def test_mwu_table_compares_the_configured_epochs():
 def test_mwu_table_novelty_baselines_only_for_sampled_populations():
     acc = _acc()
     acc.loc[acc["population"] == "S_Neigh", "population"] = "N_noise"
-    table = reports.mwu_table(acc, PAPER, novelty_baselines=("N_noise",))
+    table = generative_tables.mwu_table(acc, PAPER, novelty_baselines=("N_noise",))
     pairs = set(zip(table["population"], table["reference"], table["reference_epoch"]))
     assert ("S_KDE30", "N_noise", 3) in pairs and ("N_noise", "B_T", 6) in pairs
     assert not any(r == "N_noise" and p == "B_T" for p, r, _ in pairs)
@@ -161,7 +162,7 @@ def test_mwu_table_novelty_baselines_only_for_sampled_populations():
 
 def test_population_summary():
     acc = _acc()
-    table = reports.population_summary(acc)
+    table = generative_tables.population_summary(acc)
     assert len(table) == 2 * (4 + 4 + 7)
     row = table[(table["population"] == "S_Neigh") & (table["epoch"] == 2)].iloc[0]
     want = stats.summarize(_vector(acc, IN, "S_Neigh", 2))
@@ -173,13 +174,14 @@ def test_population_summary():
 def test_duplicated_rows_rejected():
     acc = _acc()
     with pytest.raises(ValueError, match="duplicated"):
-        reports.population_summary(pd.concat([acc, acc.iloc[:1]]))
+        generative_tables.population_summary(pd.concat([acc, acc.iloc[:1]]))
 
 
 @pytest.mark.parametrize("call", [
-    lambda a: reports.in_dataset_table(a), lambda a: reports.transfer_table(a),
-    lambda a: reports.median_ci_table(a, [(0, 0)]), lambda a: reports.mwu_table(a, [(0, 0)]),
-    reports.population_summary,
+    lambda a: generative_tables.in_dataset_table(a), lambda a: generative_tables.transfer_table(a),
+    lambda a: generative_tables.median_ci_table(a, [(0, 0)]),
+    lambda a: generative_tables.mwu_table(a, [(0, 0)]),
+    generative_tables.population_summary,
     lambda a: generative.plot_sampler_comparison(a, *IN, 0, "x.png", n_classes=10),
     lambda a: generative.plot_accuracy_over_epochs(a, *IN, "x.png", n_classes=10),
 ])

@@ -37,7 +37,8 @@ def _setup(n_models=10, n_epochs=4):
     zoo.weights *= 0.3
     split = {"train": list(range(0, 4)), "val": [4], "test": list(range(5, n_models))}
     g = torch.Generator().manual_seed(0)
-    data = SplitData(torch.randn(40, 1, 28, 28, generator=g), torch.randint(0, 10, (40,), generator=g))
+    data = SplitData(torch.randn(40, 1, 28, 28, generator=g),
+                     torch.randint(0, 10, (40,), generator=g))
     return zoo, split, data, LinearAutoencoder(zoo.layout)
 
 

@@ -1,7 +1,7 @@
 """Latent samplers (hyperreps.sampling): novelty of S_KDE, low density of S_C, bounds,
 UMAP round trip, GAN training, seeds, input validation.
 
-Only test_neigh_round_trip fits UMAP (marked slow): the first fit in a process compiles
+Only test_neigh_round_trip fits UMAP: the first fit in a process compiles
 UMAP's numba code, 10-30 s depending on the machine; its later fits take about a second.
 """
 
@@ -108,7 +108,6 @@ def test_uniform_stays_in_the_box(anchors):
     assert np.abs(z).max() <= 1.0 and z.min() < -0.9 and z.max() > 0.9
 
 
-@pytest.mark.slow  # the first UMAP fit in a process compiles numba code: 10-30 s
 def test_neigh_round_trip(anchors):
     z = sample_neigh(anchors, 10, seed=0)
     assert z.shape == (10, 16) and z.dtype == np.float32

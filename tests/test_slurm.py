@@ -30,8 +30,8 @@ import pytest
 import yaml
 
 from hyperreps.zoo import load_zoo
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
 START = ROOT / "tests" / "slurm" / "start-slurm.sh"
 STOP = ROOT / "tests" / "slurm" / "stop-slurm.sh"
@@ -41,7 +41,7 @@ SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(l
 RUN_TIMEOUT = 600    # the tiny DAG: 1.5 min on 2 idle cores, 3.5 busy; the plugin can hang
 FAIL_TIMEOUT = 300   # a failing job (submitted 1 + retries times) must end the run by then
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.cluster
 
 
 def skip_reason():
@@ -182,7 +182,8 @@ def test_tiny_zoo_runs_through_sbatch(slurm_cluster, tmp_path, capsys):
                                       "epochs": 1, "shard_size": 2},
                  autoencoder=TINY_AUTOENCODER)
     out_dir = "results/tiny"
-    targets = [f"{out_dir}/zoos/tiny/split.json", f"{out_dir}/figures/zoo_tiny_accuracy.png",
+    targets = [f"{out_dir}/zoos/tiny/split.json",
+               f"{out_dir}/figures/2021_appfig3_zoo_accuracy_tiny.png",
                f"{out_dir}/tables/zoo_diagnostics_tiny.md",
                f"{out_dir}/autoencoders/tiny/lwln/model"]
     rc, out, secs = run_snakemake(["--profile", str(profile), "--configfile", "tiny.yaml",
@@ -198,14 +199,15 @@ def test_tiny_zoo_runs_through_sbatch(slurm_cluster, tmp_path, capsys):
     # outputs exist and load
     zoo = load_zoo(work / "results/tiny/zoos/tiny/zoo")
     assert zoo.n_models == 4 and zoo.n_epochs == 2
-    assert sorted(p.name for p in (work / "results/tiny/zoos/tiny/shards").iterdir()) == ["0000", "0001"]
+    shards = work / "results/tiny/zoos/tiny/shards"
+    assert sorted(p.name for p in shards.iterdir()) == ["0000", "0001"]
     assert (work / "results/tiny/zoos/tiny/split.json").stat().st_size > 0
-    assert (work / "results/tiny/figures/zoo_tiny_accuracy.png").stat().st_size > 10_000
+    assert (work / "results/tiny/figures/2021_appfig3_zoo_accuracy_tiny.png").stat().st_size > 10_000
 
     # every job went through sbatch: a SLURM job id each, a kept SLURM log each
     rules = sorted(rule for rule, _ in jobs.values())
-    assert rules == ["diagnose_zoo", "merge_zoo_shards", "plot_zoo_accuracy", "split_zoo",
-                     "train_autoencoder", "train_zoo_shard", "train_zoo_shard"], out[-4000:]
+    assert rules == ["merge_zoo_shards", "split_zoo", "train_autoencoder", "train_zoo_shard",
+                     "train_zoo_shard", "zoo_accuracy", "zoo_diagnostics"], out[-4000:]
     assert (work / out_dir / "autoencoders/tiny/lwln/model/autoencoder.safetensors").is_file()
     for slurm_id, (rule, log) in jobs.items():
         assert log.is_file() and log.name == f"{slurm_id}.log", log   # kept: keep-successful-logs

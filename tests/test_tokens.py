@@ -104,7 +104,7 @@ def test_a_wrong_permutation_changes_the_function():
 def test_identity_permutation_is_identity_and_output_layer_is_refused():
     layout = ParameterLayout.for_channels(1)
     flat = torch.randn(2, layout.n_params)
-    ident = {l: torch.arange(layout.layers[l].out_features).expand(2, -1) for l in range(4)}
+    ident = {i: torch.arange(layout.layers[i].out_features).expand(2, -1) for i in range(4)}
     assert torch.equal(flat.gather(-1, permutation_index(layout, ident)), flat)
     with pytest.raises(ValueError, match="output layer"):
         permutation_index(layout, {4: torch.arange(10).expand(2, -1)})

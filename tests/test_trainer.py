@@ -1,11 +1,14 @@
 """The vectorised population trainer equals training every model alone."""
 
+import functools
+
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from hyperreps.architecture import ACTIVATIONS, ParameterLayout, ReferenceModel, zoo_cnn_name, init_parameters
+from hyperreps.architecture import (ACTIVATIONS, ParameterLayout, ReferenceModel, init_parameters,
+                                    zoo_cnn_name)
 from hyperreps.data import SplitData
 from hyperreps.metrics import METRICS
 from hyperreps.trainer.evaluate import evaluate_population
@@ -53,18 +56,28 @@ CHUNKED_SPECS = [ModelSpec(seed=1, init="kaiming_uniform", lr=1e-3, dropout=0.3)
                  ModelSpec(seed=5, init="kaiming_normal", lr=1e-3)]
 
 
+def _chunked_case(optimizer, order):
+    ts = TrainSettings(activation="tanh", optimizer=optimizer, epochs=2, data_order=order,
+                       shuffle_seed=3)
+    return ts, toy_data(n=37), {"test": toy_data(20, seed=1)}, ParameterLayout.for_channels(1)
+
+
+@functools.lru_cache(maxsize=None)
+def _whole_population_run(optimizer, order):
+    """The reference of the chunked test, once per (optimizer, order) for all its examples."""
+    ts, train, test, layout = _chunked_case(optimizer, order)
+    return train_population(CHUNKED_SPECS, ts, train, test, layout, dtype=torch.float64,
+                            models_per_chunk=len(CHUNKED_SPECS))
+
+
 @hypothesis_settings(max_examples=6, deadline=None)
 @given(per_chunk=st.integers(1, 5), optimizer=st.sampled_from(["adam", "sgd"]),
        order=st.sampled_from(["per_model", "shared"]))
 def test_chunked_training_equals_the_whole_population_at_once(per_chunk, optimizer, order):
     """Chunks of models per step change nothing but speed, dropout included: its draws are
     taken for the whole population and sliced per chunk."""
-    train, test = toy_data(n=37), {"test": toy_data(20, seed=1)}
-    ts = TrainSettings(activation="tanh", optimizer=optimizer, epochs=2, data_order=order,
-                       shuffle_seed=3)
-    layout = ParameterLayout.for_channels(1)
-    whole = train_population(CHUNKED_SPECS, ts, train, test, layout, dtype=torch.float64,
-                             models_per_chunk=len(CHUNKED_SPECS))
+    ts, train, test, layout = _chunked_case(optimizer, order)
+    whole = _whole_population_run(optimizer, order)
     chunked = train_population(CHUNKED_SPECS, ts, train, test, layout, dtype=torch.float64,
                                models_per_chunk=per_chunk)
     assert torch.allclose(chunked.weights, whole.weights, atol=1e-12, rtol=0)
@@ -136,7 +149,8 @@ def test_diverged_model_is_recorded_and_others_unaffected(models_per_chunk):
     alone = train_population(good, settings, data, {}, layout, dtype=torch.float64)
     assert res.diverged_epoch[1] >= 1 and res.diverged_epoch[0] == res.diverged_epoch[2] == -1
     e = res.diverged_epoch[1]
-    assert torch.isnan(res.weights[1, e:]).all() and np.isnan(res.metrics["train_loss"][1, e:]).all()
+    assert torch.isnan(res.weights[1, e:]).all()
+    assert np.isnan(res.metrics["train_loss"][1, e:]).all()
     assert torch.isfinite(res.weights[1, :e]).all()
     assert torch.allclose(res.weights[[0, 2]], alone.weights, atol=1e-12)
 

@@ -10,20 +10,14 @@ from hyperreps.autoencoder.model import HyperAutoencoder
 from hyperreps.autoencoder.train import decode_latents, encode_weights
 from hyperreps.config.checks import validate_config
 from hyperreps.config.schema import ConfigError
-from hyperreps.data import SplitData, load_dataset
 from hyperreps.finetune import finetune_settings
-from hyperreps.unseen import (GENERATED, RANDOM_INIT, samples_for_zoo, transplant,
-                              unseen_architecture_accuracy, unseen_architecture_run,
-                              unseen_architecture_table, unseen_zoo_accuracy, unseen_zoo_table)
-from helpers import make_zoo
-from test_generative import TINY
+from hyperreps.unseen_architectures import (GENERATED, RANDOM_INIT, transplant,
+                                            unseen_architecture_accuracy, unseen_architecture_run,
+                                            unseen_architecture_table)
+from hyperreps.unseen_zoos import samples_for_zoo, unseen_zoo_accuracy, unseen_zoo_table
+from helpers import TINY, make_zoo, small_split
 
 CNN = get_architecture("zoo_cnn")
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits")
 
 
 def test_resskip_gets_the_cnn_in_its_main_path_and_keeps_its_branch_init():
@@ -53,8 +47,7 @@ def test_equal_sized_architectures_get_the_vector_redistributed(name):
 def test_unseen_architecture_run_trains_both_populations_from_their_starts(digits):
     arch = get_architecture("cnn4")
     gen = torch.stack([init_parameters(CNN.layout, "kaiming_uniform", s) for s in range(2)])
-    small = type(digits)(digits.name, SplitData(digits.train.x[:40], digits.train.y[:40]),
-                         digits.val, digits.test)
+    small = type(digits)(digits.name, small_split(digits.train, 40), digits.val, digits.test)
     hp = finetune_settings(make_zoo(n_models=2))
     run = unseen_architecture_run(gen, arch, hp, small, epochs=1, seed=3)
     assert run.layout == arch.layout
@@ -80,7 +73,7 @@ def test_table4_bolds_the_better_population_and_tests_it():
     assert (stats.p < 0.01).all()
 
 
-def test_samples_for_an_unseen_zoo_use_its_anchors_and_refuse_another_architecture(digits):
+def test_samples_for_an_unseen_zoo_use_its_anchors_and_refuse_another_architecture():
     zoo = make_zoo(n_models=10, n_epochs=3, seed=1)
     split = {"train": list(range(7)), "val": [7], "test": [8, 9]}
     model = HyperAutoencoder(CNN.layout, TINY).eval()
@@ -100,7 +93,7 @@ def test_samples_for_an_unseen_zoo_use_its_anchors_and_refuse_another_architectu
 def test_table3_reports_mean_and_max_of_models_and_ensembles(digits):
     target = make_zoo(n_models=6, n_epochs=3, seed=2)
     tuned = make_zoo(n_models=4, n_epochs=3, seed=3)
-    test = SplitData(digits.test.x[:50], digits.test.y[:50])
+    test = small_split(digits.test, 50)
     models, ens = unseen_zoo_accuracy(tuned, target, {"test": [0, 1, 2]}, test, [0, 2], "tanh",
                                       2, 3, 0)
     assert set(models.population) == {"S_KDE30", "B_T"} and set(models.epoch) == {0, 2}

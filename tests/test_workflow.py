@@ -1,11 +1,14 @@
-"""The Snakemake workflow end to end on a tiny config (trained + imported zoo)."""
+"""The Snakemake workflow: end to end on config/test/tiny.yaml (trained + imported zoo), a
+hard kill and resume, the 2021 demo (marker demo), and the checks before any job."""
 
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
-from pathlib import Path
+import time
 
 import numpy as np
 import pandas as pd
@@ -18,10 +21,10 @@ from hyperreps.config.checks import load_config
 from hyperreps.config.plan import plan_shards
 from hyperreps.embeddings import load_embeddings
 from hyperreps.zoo import load_zoo
-from test_importers import write_model
+from helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+TINY_CONFIG = ROOT / "config/test/tiny.yaml"
 
 
 def snakemake(args, cwd, timeout=600):
@@ -32,50 +35,16 @@ def snakemake(args, cwd, timeout=600):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
+    """config/test/tiny.yaml run in a fresh folder holding its relative import_from."""
     work = tmp_path_factory.mktemp("wf")
-    write_model(work / "raytune", "model_a", 1)
-    write_model(work / "raytune", "model_b", 2)
-    cfg = {"device": "cpu",
-           "autoencoder": {"window": {"first": 1, "last": 2},
-                           "architecture": {"d_model": 8, "n_layers": 1, "n_heads": 2,
-                                            "d_ff": 16, "latent_dim": 4, "projection_layers": 1,
-                                            "projection_width": 8, "projection_dim": 4},
-                           "training": {"epochs": 2, "batch_size": 4, "eval_every": 1}},
-           # in-dataset on "tiny" only; samples after 1 epoch against B_T after 2 (the paper's
-           # 25 vs 50); the imported zoo (not listed) is not sampled
-           "generative": {"n_models": 2, "in_dataset": ["tiny"], "finetune_epochs": 1,
-                          "comparisons": {"in_dataset": [{"epoch": 1, "reference_epoch": 2}]},
-                          "populations": ["S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_GAN30",
-                                          "B_KDE30", "N_noise", "N_avg", "B_F"],
-                          "noise_match": "S_KDE30",
-                          "gan": {"epochs": 3, "generator_hidden": [8],
-                                  "discriminator_hidden": [8]},
-                          "ensembles": {"max_size": 2, "draws": 2}},
-           "zoos": {"tiny": {"dataset": "digits", "seeds": {"first": 1, "count": 6},
-                             "epochs": 2, "shard_size": 3},
-                    "imported": {"dataset": "mnist", "import_from": str(work / "raytune"),
-                                 "autoencoder": {"enabled": False}},
-                    # another registered architecture through the whole per-zoo DAG: the
-                    # 2021 Tetris MLP (no biases) on generated 4x4 data, with autoencoders
-                    "tetris": {"dataset": "tetris", "seeds": {"first": 1, "count": 10},
-                               "epochs": 2, "shard_size": 10,
-                               "hyperparameters": {"init": "kaiming_uniform", "lr": 0.01}}},
-           "robustness": {"n_pairs": 3, "steps": 3, "noise_levels": [0.0, 0.1]},
-           "cross_zoo_reconstruction": [{"autoencoder": "tiny", "zoo": "tiny"}],
-           # Tables 3 and 4: the plumbing (tiny's own zoo as the conditioning zoo)
-           "unseen_zoos": {"pairs": [{"autoencoder": "tiny", "zoo": "tiny"}], "epochs": [0, 1],
-                           "ensemble_size": 2},
-           "unseen_architectures": {"pairs": [{"source": "tiny", "target": "tiny"}],
-                                    "architectures": ["cnn3_resskip"], "epochs": [1]},
-           # the 2021 experiments: F-score targets, Table 5, in/out-of-distribution probes
-           "probes": {"class_f_scores": ["tetris"]},
-           "compression_ablation": {"zoo": "tetris", "ratios": [2, 5],
-                                    "objectives": ["E_c", "E_cD"]},
-           "probe_transfer": [{"autoencoder": "tiny", "zoos": ["imported"]}]}
-    (work / "tiny.yaml").write_text(yaml.safe_dump(cfg))
-    r = snakemake(["--cores", "2", "--configfile", "tiny.yaml", "--directory", str(work)], work)
+    shutil.copytree(ROOT / "config/test/raytune", work / "config/test/raytune")
+    r = snakemake(tiny_args(work), work)
     assert r.returncode == 0, r.stderr[-3000:]
     return work, r
+
+
+def tiny_args(work):
+    return ["--cores", "2", "--configfile", str(TINY_CONFIG), "--directory", str(work)]
 
 
 def results(work):
@@ -83,7 +52,7 @@ def results(work):
     return work / "results" / "tiny"
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     work, r = tiny_run
     zoo = load_zoo(results(work) / "zoos/tiny/zoo")
@@ -91,9 +60,9 @@ def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     assert len(list((results(work) / "zoos/tiny/shards").iterdir())) == 2
     split = json.loads((results(work) / "zoos/tiny/split.json").read_text())
     assert sum(len(split[k]) for k in ("train", "val", "test")) == 6
-    assert (results(work) / "figures/zoo_tiny_accuracy.png").stat().st_size > 10_000
+    assert (results(work) / "figures/2021_appfig3_zoo_accuracy_tiny.png").stat().st_size > 10_000
     assert load_zoo(results(work) / "zoos/imported/zoo").n_models == 2
-    assert (results(work) / "figures/zoo_imported_accuracy.png").exists()
+    assert (results(work) / "figures/2021_appfig3_zoo_accuracy_imported.png").exists()
     assert "train_zoo_shard" in r.stderr and "import_zoo" in r.stderr
     report = json.loads((results(work) / "zoos/imported/import_report.json").read_text())
     assert report["imported"] == 2 and report["skipped"] == []
@@ -105,39 +74,39 @@ def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     assert manifest["architecture"] == "tetris_mlp"
     assert np.nanmax(tetris.metadata["test_acc"]) > 0.25  # 4 classes: it learns something
     for z in ("tiny", "tetris"):  # Fig. 3 for every zoo with autoencoders
-        rob = pd.read_csv(results(work) / f"tables/robustness_{z}.csv")
+        rob = pd.read_csv(results(work) / f"tables/2022_fig3_robustness_{z}.csv")
         assert set(rob.variant) == {"lwln", "baseline"} and list(rob.relative_noise[:2]) == [0, 0.1]
-        assert (results(work) / f"figures/robustness_smoothness_{z}.png").stat().st_size > 10_000
-    fig6 = pd.read_csv(results(work) / "tables/fig6_reconstructed_vs_original_tiny.csv")
+        assert (results(work) / f"figures/2022_fig3_robustness_{z}.png").stat().st_size > 10_000
+    fig6 = pd.read_csv(results(work) / "tables/2022_fig6_reconstructed_finetuning_tiny.csv")
     assert list(fig6.epoch) == [0, 1] and np.isfinite(fig6.median_distance).all()
-    assert (results(work) / "figures/fig6_reconstructed_vs_original_tiny.png").exists()
-    t3 = pd.read_csv(results(work) / "tables/table3_unseen_zoos.csv")
+    assert (results(work) / "figures/2022_fig6_reconstructed_finetuning_tiny.png").exists()
+    t3 = pd.read_csv(results(work) / "tables/2022_table3_unseen_zoos.csv")
     assert list(t3.epoch) == [0, 1] and t3["one model"].str.contains(" / ").all()
-    t4 = pd.read_csv(results(work) / "tables/table4_unseen_architectures.csv")
+    t4 = pd.read_csv(results(work) / "tables/2022_table4_unseen_architectures.csv")
     assert list(t4.initialization) == ["r.i.", "gen."] and set(t4.architecture) == {"cnn3_resskip"}
-    assert (results(work) / "figures/table4_unseen_architectures.png").stat().st_size > 10_000
-    t5 = pd.read_csv(results(work) / "tables/table5_compression_ablation_tetris.csv")
+    assert (results(work) / "figures/2022_table4_unseen_architectures.png").stat().st_size > 10_000
+    t5 = pd.read_csv(results(work) / "tables/2021_table5_compression_ablation_tetris.csv")
     assert list(t5.objective) == ["E_c", "E_c", "E_cD", "E_cD", "W", "s(W)"]
     assert list(t5.latent_dim[:2]) == [50, 20] and t5.REC.isna()[:2].all()
     assert {"EPH", "ACC", "F_C0", "F_C3"} <= set(t5.columns) and np.isfinite(t5.REC[2])
-    probes = pd.read_csv(results(work) / "tables/probes_tetris.csv")
+    probes = pd.read_csv(results(work) / "tables/2021_table6_probes_tetris.csv")
     assert {"f_c0", "f_c3"} <= set(probes.property)
-    transfer = pd.read_csv(results(work) / "tables/probe_transfer_tiny.csv")
+    transfer = pd.read_csv(results(work) / "tables/2021_appd3_probe_transfer_tiny.csv")
     assert set(transfer.evaluated_on) == {"test", "imported"}
     assert set(transfer.feature_set) == {"W", "s(W)", "lwln"}
     for z in ("tiny", "tetris"):
-        assert (results(work) / f"figures/zoo_{z}_properties.png").stat().st_size > 10_000
-    t9 = pd.read_csv(results(work) / "tables/table9_cross_zoo_reconstruction.csv")
+        assert (results(work) / f"figures/2021_appfig3_zoo_properties_{z}.png").stat().st_size > 10_000
+    t9 = pd.read_csv(results(work) / "tables/2022_table9_cross_zoo_reconstruction.csv")
     assert list(t9.test_zoo) == ["tiny"] and t9.variant.iloc[0] == "lwln"
     assert np.isfinite(t9.r2.iloc[0])
     for z in ("tiny", "imported"):  # diagnostics for every zoo, with or without autoencoder
         diag = json.loads((results(work) / f"zoos/{z}/diagnostics.json").read_text())
         assert diag["summary"]["n_models"] > 0
-        assert (results(work) / f"figures/zoo_{z}_diagnostics.png").stat().st_size > 10_000
+        assert (results(work) / f"figures/zoo_diagnostics_{z}.png").stat().st_size > 10_000
         assert "PCA ceiling" in (results(work) / f"tables/zoo_diagnostics_{z}.md").read_text()
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_tiny_config_trains_both_autoencoders_embeds_and_probes(tiny_run):
     work, r = tiny_run
     for variant in ("lwln", "baseline"):
@@ -150,17 +119,17 @@ def test_tiny_config_trains_both_autoencoders_embeds_and_probes(tiny_run):
     assert table["population"].tolist() == ["original", "lwln", "baseline"]
     assert (table["code_width"].iloc[1:] == 4).all() and table["pca_ceiling"].iloc[1:].notna().all()
     assert table["acc_mean"].notna().all()
-    probes = pd.read_csv(results(work) / "tables/probes_tiny.csv")
+    probes = pd.read_csv(results(work) / "tables/2021_table6_probes_tiny.csv")
     assert set(probes["property"]) == {"test_acc", "epoch", "ggap"}
     assert {"W", "s(W)", "lwln", "baseline"} <= set(probes.columns)
-    for f in ("probes_tiny.md", "probes_tiny.tex", "reconstruction_tiny.tex"):
+    for f in ("2021_table6_probes_tiny.md", "2021_table6_probes_tiny.tex", "reconstruction_tiny.tex"):
         assert (results(work) / "tables" / f).stat().st_size > 100
-    for f in ("reconstruction_tiny_layers.png", "embeddings_tiny_geometry.png"):
+    for f in ("2022_fig9_reconstruction_layers_tiny.png", "2022_fig11_embedding_geometry_tiny.png"):
         assert (results(work) / "figures" / f).stat().st_size > 10_000
     assert not (results(work) / "autoencoders/imported").exists()  # autoencoder: enabled: false
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
     work, _ = tiny_run
     out = results(work)
@@ -170,12 +139,12 @@ def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
     assert set(acc["population"]) == set(pops) | {"B_T"}
     assert set(acc.loc[acc["population"] != "B_T", "epoch"]) == {0, 1}
     assert not (out / "populations/imported").exists()  # not in generative.in_dataset
-    table1 = pd.read_csv(out / "tables/table1_in_dataset.csv")
+    table1 = pd.read_csv(out / "tables/2022_table1_in_dataset.csv")
     assert table1["population"].tolist() == pops + ["B_T"]
     assert {"epoch 0", "epoch 1", "B_T epoch 2", "nn_distance",
             "nn_agreement"} <= set(table1.columns)
     # Tables 10-13 compare the configured epochs: samples at 1 against B_T at 2
-    mwu = pd.read_csv(out / "tables/tables11_13_mwu_cles.csv")
+    mwu = pd.read_csv(out / "tables/2022_tables11_13_mwu_cles.csv")
     assert set(mwu["reference"]) <= {"B_T", "B_F", "N_noise", "N_avg"} and len(mwu) > 0
     assert set(mwu["epoch"]) == {1}
     assert set(mwu.loc[mwu["reference"] == "B_T", "reference_epoch"]) == {2}
@@ -183,7 +152,7 @@ def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
     vs_noise = mwu[mwu["reference"] == "N_noise"]
     assert set(vs_noise["population"]) == {"S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_GAN30",
                                            "B_KDE30"}
-    median = pd.read_csv(out / "tables/tables10_12_median_ci.csv")
+    median = pd.read_csv(out / "tables/2022_tables10_12_median_ci.csv")
     bt = median[median["population"] == "B_T"].iloc[0]
     assert (bt["epoch"], bt["reference_epoch"], bt["at_epoch"]) == (1, 2, 2)
     assert (out / "finetune/tiny/tiny/ensembles.csv").exists()
@@ -217,7 +186,7 @@ def test_markdown_rows_counts_cells():
     assert len({len(r) for r in bad}) == 2
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_every_markdown_table_parses(tiny_run):
     """Every row of every Markdown table the pipeline writes has the header's cell count."""
     work, _ = tiny_run
@@ -232,20 +201,17 @@ def test_every_markdown_table_parses(tiny_run):
             assert all(set(c.strip()) <= set("-:") for c in rows[1]), path.name
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_rerun_does_nothing(tiny_run):
     work, _ = tiny_run
-    r = snakemake(["--cores", "2", "--configfile", "tiny.yaml", "--directory", str(work)], work)
+    r = snakemake(tiny_args(work), work)
     assert r.returncode == 0 and "Nothing to be done" in r.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_a_hard_kill_resumes_with_the_readme_commands(tmp_path):
     """SIGKILL of the whole run mid-shard: the same command stops on the lock; the README's
     `--unlock`, then the same command, finishes, the shard resuming from its last epoch."""
-    import signal
-    import time
-
     readme = (ROOT / "README.md").read_text()
     assert "snakemake --unlock --configfile" in readme and "LockException" in readme
     (tmp_path / "k.yaml").write_text(yaml.safe_dump(
@@ -319,18 +285,20 @@ def test_lint_is_clean():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-@pytest.mark.slow
-def test_2021_demo_config_builds_table5_and_f_score_probes(tmp_path):
-    """The README's second demo (config/demo_2021.yaml: the 2021 Tetris experiments), whole."""
+@pytest.mark.demo
+def test_2021_demo_autoencoders_reconstruct_and_their_codes_predict_the_epoch(tmp_path):
+    """The README's second demo (config/demo_2021.yaml: the 2021 Tetris experiments), whole:
+    what needs its training (the tiny run covers Table 5's and the F-score probes' plumbing):
+    ED reconstructs and less so when compressed more, every code predicts the epoch."""
     r = snakemake(["--cores", "2", "--configfile", str(ROOT / "config/demo_2021.yaml"),
                    "--directory", str(tmp_path)], tmp_path, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     out = tmp_path / "results/demo_2021"
-    t5 = pd.read_csv(out / "tables/table5_compression_ablation_tetris_seed.csv")
+    t5 = pd.read_csv(out / "tables/2021_table5_compression_ablation_tetris_seed.csv")
     learned = t5[~t5.objective.isin(["W", "s(W)"])]
     assert len(learned) == 9 and list(learned.latent_dim[:3]) == [50, 33, 20]
     ed = learned[learned.objective == "ED"].REC.to_numpy()
     assert ed[0] > 50 and ed[0] > ed[-1]  # reconstructs, and less so when compressed more
     assert (learned.EPH > 50).all()  # every code predicts the epoch
-    probes = pd.read_csv(out / "tables/probes_tetris_seed.csv")
+    probes = pd.read_csv(out / "tables/2021_table6_probes_tetris_seed.csv")
     assert {"f_c0", "f_c1", "f_c2", "f_c3"} <= set(probes.property)

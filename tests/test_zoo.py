@@ -1,3 +1,6 @@
+"""The zoo on disk (round trip, corrupt/untrusted files refused), merging, selecting and
+the model split."""
+
 import json
 
 import numpy as np

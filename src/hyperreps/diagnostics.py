@@ -85,7 +85,7 @@ def init_deviation_correlation(w0: torch.Tensor, w1: torch.Tensor) -> np.ndarray
     return r.numpy()
 
 
-def diagnose_zoo(zoo: Zoo, split: dict, window: tuple[int, int], code_width: int,
+def zoo_diagnostics(zoo: Zoo, split: dict, window: tuple[int, int], code_width: int,
                  widths=WIDTHS, n_models_steps: int = 6, seed: int = 0) -> ZooDiagnostics:
     """Every measurement of the module docstring for the zoo's autoencoder window
     ``[first, last]``; ``code_width`` is the autoencoder's effective bottleneck width."""

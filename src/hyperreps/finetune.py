@@ -120,7 +120,7 @@ def ensemble_accuracy(probs: torch.Tensor, labels: torch.Tensor, max_size: int, 
     return pd.DataFrame(rows)
 
 
-def reconstructed_vs_original(original: torch.Tensor, reconstructed: torch.Tensor, hp: dict,
+def reconstructed_finetuning(original: torch.Tensor, reconstructed: torch.Tensor, hp: dict,
                               data, epochs: int, seed: int, layout: ParameterLayout,
                               device="cpu") -> tuple[pd.DataFrame, pd.DataFrame]:
     """2022 §4.2.2 Fig. 6: fine-tune test models (``original`` ``[N, P]``) and their

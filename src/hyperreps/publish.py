@@ -10,13 +10,14 @@ then (put back if the rename fails), so an output is never lost before its repla
 complete.
 
 - :func:`atomic_path` (a file path to write to, then published), :func:`write_text`,
-  :func:`copy_file`;
+  :func:`write_json`, :func:`copy_file`;
 - :func:`staged_dir` (a folder to fill, then published).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -139,3 +140,8 @@ def _replace_dir(tmp: Path, final: Path) -> None:
     _fsync_path(final.parent)
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
+
+
+def write_json(path: str | os.PathLike, obj) -> None:
+    """``obj`` as indented JSON, published atomically."""
+    write_text(path, json.dumps(obj, indent=1))

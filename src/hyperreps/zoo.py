@@ -32,7 +32,7 @@ from safetensors.torch import load_file, save_file
 from .architecture import ARCHITECTURES, ParameterLayout, Tensor, architecture_of, zoo_cnn_name
 from .data import file_sha256
 from .metrics import METRICS
-from .publish import staged_dir, write_text
+from .publish import staged_dir
 
 FORMAT = "hyperreps-zoo"
 VERSION = 1
@@ -334,6 +334,11 @@ def rows_by_split(zoo: Zoo, split: dict, epochs: tuple[int, int] | None = None
     return out
 
 
+def load_split(path: str | os.PathLike) -> dict:
+    """A zoo's ``split.json`` (written by the split_zoo rule): model ids per split, counts."""
+    return json.loads(Path(path).read_text())
+
+
 def checkpoint_sets(zoo: Zoo, split: dict, epochs: tuple[int, int]) -> dict[str, torch.Tensor]:
     """Flat weights ``[N, P]`` of every finite checkpoint of the split's models in the epoch
     window ``[first, last]`` (inclusive), per split."""
@@ -350,5 +355,3 @@ def checkpoint_sets(zoo: Zoo, split: dict, epochs: tuple[int, int]) -> dict[str,
     return out
 
 
-def write_json_atomic(path: str | os.PathLike, obj) -> None:
-    write_text(path, json.dumps(obj, indent=1))

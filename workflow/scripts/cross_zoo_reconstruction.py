@@ -1,33 +1,27 @@
 """2022 App. D, Table 9: autoencoders reconstructing the test splits of other zoos."""
 
-import json
-import sys
-from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
-from _common import setup_logging  # noqa: E402
+from hyperreps.jobs import start
+from hyperreps.autoencoder.io import load_autoencoder
+from hyperreps.data import DataSettings, load_dataset
+from hyperreps.reconstruction import cross_zoo_reconstruction
+from hyperreps.tables import write_table
+from hyperreps.zoo import load_split, load_zoo
 
-from hyperreps.autoencoder.io import load_autoencoder  # noqa: E402
-from hyperreps.data import DataSettings, load_dataset  # noqa: E402
-from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
-from hyperreps.reconstruction import cross_zoo_reconstruction  # noqa: E402
-from hyperreps.tables import write_table  # noqa: E402
-from hyperreps.zoo import load_zoo  # noqa: E402
-
-log = setup_logging(snakemake)  # noqa: F821
-set_cpu_threads(snakemake.threads)  # noqa: F821
-device = resolve_device(snakemake.config["device"])  # noqa: F821
-settings = DataSettings.from_config(snakemake.config["data"])  # noqa: F821
+job = start(snakemake)
+log = job.log
+device = job.device
+settings = DataSettings.from_config(snakemake.params.data)
 rows = []
-for pair, ae_path, zoo_path, split_path in zip(snakemake.params.pairs,  # noqa: F821
-                                               snakemake.input.autoencoders,  # noqa: F821
-                                               snakemake.input.zoos,  # noqa: F821
-                                               snakemake.input.splits):  # noqa: F821
+for pair, ae_path, zoo_path, split_path in zip(snakemake.params.pairs,
+                                               snakemake.input.autoencoders,
+                                               snakemake.input.zoos,
+                                               snakemake.input.splits):
     model, info, tensors = load_autoencoder(ae_path)
     zoo = load_zoo(zoo_path)
-    split = json.loads(Path(split_path).read_text())
+    split = load_split(split_path)
     data = load_dataset(zoo.dataset, settings)
     r = cross_zoo_reconstruction(model, info, tensors, zoo, split, tuple(pair["window"]),
                                  data.test, device)
@@ -37,13 +31,13 @@ for pair, ae_path, zoo_path, split_path in zip(snakemake.params.pairs,  # noqa: 
              pair["autoencoder"], info["variant"], pair["zoo"], r["r2"], r["r2_lwln"],
              r["acc_original"], r["acc_decoded"])
 table = pd.DataFrame(rows)
-write_table(table, snakemake.output.table, floatfmt=".4g",  # noqa: F821
+write_table(table, snakemake.output.table, floatfmt=".4g",
             caption="2022 App. D, Table 9: reconstruction of each test zoo's test split "
             "(checkpoints in the autoencoder's window) by an autoencoder trained on another "
             "zoo. r2: 1 - MSE / MSE of the autoencoder's training mean (raw weights); r2_lwln: "
             "the same on weights scaled by the training layers' std; acc_*: test models at the "
             "window's last epoch, original and decoded.")
 grid = table.pivot(index="training_zoo", columns="test_zoo", values="r2_lwln")
-write_table(grid.reset_index(), snakemake.output.grid, floatfmt=".3f",  # noqa: F821
+write_table(grid.reset_index(), snakemake.output.grid, floatfmt=".3f",
             caption="Table 9 as in the paper: rows = the zoo the autoencoder was trained on, "
             "columns = the test zoo, values = reconstruction R² (r2_lwln).")

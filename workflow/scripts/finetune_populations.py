@@ -3,35 +3,32 @@ hyperparameters (activation included); record accuracy per epoch and each model'
 (nearest source training checkpoint)."""
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
-from _common import setup_logging  # noqa: E402
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+from hyperreps.jobs import start
+from hyperreps.data import DataSettings, load_dataset
+from hyperreps.finetune import accuracy_table, finetune_populations, finetune_settings
+from hyperreps.populations import novelty
+from hyperreps.tables import write_csv
+from hyperreps.zoo import checkpoint_sets, load_split, load_zoo, save_zoo
+from hyperreps.publish import write_json
 
-from hyperreps.data import DataSettings, load_dataset  # noqa: E402
-from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
-from hyperreps.finetune import accuracy_table, finetune_populations, finetune_settings  # noqa: E402
-from hyperreps.populations import novelty  # noqa: E402
-from hyperreps.tables import write_csv  # noqa: E402
-from hyperreps.zoo import checkpoint_sets, load_zoo, save_zoo, write_json_atomic  # noqa: E402
-
-log = setup_logging(snakemake)  # noqa: F821
-set_cpu_threads(snakemake.threads)  # noqa: F821
-device = resolve_device(snakemake.config["device"])  # noqa: F821
-p = snakemake.params  # noqa: F821
-pop_dir = Path(snakemake.input.populations)  # noqa: F821
+job = start(snakemake)
+log = job.log
+device = job.device
+p = snakemake.params
+pop_dir = Path(snakemake.input.populations)
 meta = json.loads((pop_dir / "populations.json").read_text())
 populations = {name: load_zoo(pop_dir / name).weights[:, 0] for name in meta["populations"]}
-source = load_zoo(snakemake.input.source_zoo)  # noqa: F821
-source_split = json.loads(Path(snakemake.input.source_split).read_text())  # noqa: F821
+source = load_zoo(snakemake.input.source_zoo)
+source_split = load_split(snakemake.input.source_split)
 anchors = checkpoint_sets(source, source_split, tuple(p.window))["train"]
-target = load_zoo(snakemake.input.target_zoo)  # noqa: F821
-target_split = json.loads(Path(snakemake.input.target_split).read_text())  # noqa: F821
-data = load_dataset(target.dataset, DataSettings.from_config(snakemake.config["data"]))  # noqa: F821
+target = load_zoo(snakemake.input.target_zoo)
+target_split = load_split(snakemake.input.target_split)
+data = load_dataset(target.dataset, DataSettings.from_config(snakemake.params.data))
 
 stacked = torch.cat(list(populations.values()))
 dist, _, agree = novelty(stacked, anchors, meta["activation"], data.test, device,
@@ -46,14 +43,14 @@ resume = Path(p.resume)
 tuned = finetune_populations(populations, hp, data, p.epochs, p.seed,
                              p.target.get("data_order", "per_model"), device, progress=True,
                              checkpoint=resume, layout=target.layout)
-save_zoo(snakemake.output.zoo, tuned)  # noqa: F821
+save_zoo(snakemake.output.zoo, tuned)
 resume.unlink(missing_ok=True)
 table = accuracy_table(tuned, target, target_split, {"nn_distance": dist, "nn_agreement": agree})
-table.insert(0, "target", snakemake.wildcards.target)  # noqa: F821
-table.insert(0, "source", snakemake.wildcards.source)  # noqa: F821
-write_csv(table, snakemake.output.accuracy)  # noqa: F821
-write_json_atomic(snakemake.output.info, {  # noqa: F821
-    "source": snakemake.wildcards.source, "target": snakemake.wildcards.target,  # noqa: F821
+table.insert(0, "target", snakemake.wildcards.target)
+table.insert(0, "source", snakemake.wildcards.source)
+write_csv(table, snakemake.output.accuracy)
+write_json(snakemake.output.info, {
+    "source": snakemake.wildcards.source, "target": snakemake.wildcards.target,
     "source_activation": meta["activation"], "hyperparameters": hp, "epochs": p.epochs,
     "n_anchors": len(anchors)})
 summary = table.groupby(["population", "epoch"])["test_acc"].mean().unstack()

@@ -1,37 +1,34 @@
 """The paper's tables (1, 2, 10-13) and figures (4, 5, 7, 14-21, latent-GAN losses) from every
 fine-tuning run."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
-from _common import setup_logging  # noqa: E402
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from hyperreps.data import dataset_info  # noqa: E402
-from hyperreps.figures.generative import (plot_accuracy_over_epochs,  # noqa: E402
+from hyperreps.jobs import start
+from hyperreps.figures.generative import (plot_accuracy_over_epochs,
                                           plot_ensembles, plot_gan_losses,
                                           plot_sampler_comparison)
-from hyperreps.reports import (in_dataset_table, median_ci_table, mwu_table,  # noqa: E402
+from hyperreps.generative_tables import (in_dataset_table, median_ci_table, mwu_table,
                                population_summary, transfer_table)
-from hyperreps.tables import write_table  # noqa: E402
-from hyperreps.publish import staged_dir  # noqa: E402
+from hyperreps.tables import write_table
+from hyperreps.publish import staged_dir
 
-log = setup_logging(snakemake)  # noqa: F821
-out = snakemake.output  # noqa: F821
-pairs = {(p["source"], p["target"]): p for p in snakemake.params.pairs}  # noqa: F821
+job = start(snakemake)
+log = job.log
+out = snakemake.output
+pairs = {(p["source"], p["target"]): p for p in snakemake.params.pairs}
 comparisons = {k: [(c["epoch"], c["reference_epoch"]) for c in p["comparisons"]]
                for k, p in pairs.items()}
 in_dataset = [p for (s, t), p in pairs.items() if s == t]
 transfer = [p for (s, t), p in pairs.items() if s != t]
-acc = pd.concat([pd.read_csv(p) for p in snakemake.input.accuracy], ignore_index=True)  # noqa: F821
-ens = [pd.read_csv(p) for p in snakemake.input.ensembles]  # noqa: F821
+acc = pd.concat([pd.read_csv(p) for p in snakemake.input.accuracy], ignore_index=True)
+ens = [pd.read_csv(p) for p in snakemake.input.ensembles]
 
 
 def classes_of(zoo):
     """The number of classes of a zoo's dataset (where the figures draw chance)."""
-    return dataset_info(snakemake.config["zoos"][zoo]["dataset"]).n_classes  # noqa: F821
+    return snakemake.params.n_classes[zoo]
 
 
 def epochs_of(group, key):
@@ -92,10 +89,10 @@ with staged_dir(out.figures) as figures:
         source = table["source"].iloc[0]
         plot_ensembles(table, source, figures / f"ensembles_{source}.png",
                        n_classes=classes_of(source))
-    for folder in snakemake.input.populations:  # noqa: F821
+    for folder in snakemake.input.populations:
         for path in sorted(Path(folder).glob("gan_losses_*.csv")):
             name = path.stem.removeprefix("gan_losses_")
             plot_gan_losses(pd.read_csv(path), f"{Path(folder).name}: {name}",
                             figures / f"gan_losses_{Path(folder).name}_{name}.png")
-log.info("%d rows from %d runs; figures in %s", len(acc), len(snakemake.input.accuracy),  # noqa: F821
+log.info("%d rows from %d runs; figures in %s", len(acc), len(snakemake.input.accuracy),
          out.figures)

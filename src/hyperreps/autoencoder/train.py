@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from ..architecture import ParameterLayout
 from ..augment import Augmenter, AugmentSettings
+from ..zoo import Zoo, checkpoint_sets
 from .loss import layer_sigma, nt_xent, parameter_scale, r2_scores, reconstruction_loss
 from .model import AutoencoderShape, HyperAutoencoder
 
@@ -236,3 +237,19 @@ def decode_latents(model: HyperAutoencoder, z: torch.Tensor, batch_size: int = 1
     parts = [model.decode(z[i:i + batch_size].float().to(device)).float().cpu()
              for i in range(0, len(z), batch_size)]
     return torch.cat(parts) if parts else torch.zeros(0, model.layout.n_params)
+
+
+def train_zoo_autoencoder(zoo: Zoo, split: dict, ae: dict, variant: str, zoo_name: str,
+                          device: torch.device) -> tuple[TrainedAutoencoder, dict]:
+    """Train one autoencoder of ``variant`` on the training split of ``zoo``'s epoch window
+    (its ``autoencoder`` config block ``ae``); returns it and the metadata stored beside it."""
+    arch, settings, window = settings_from_config(ae, variant)
+    data = checkpoint_sets(zoo, split, window)
+    log.info("%s %s on %s: %s checkpoints of epochs %d-%d", zoo_name, variant, device,
+             {k: len(v) for k, v in data.items()}, *window)
+    trained = train_autoencoder(data, zoo.layout, arch, settings, device, progress=True)
+    m = trained.metrics
+    log.info("best epoch %d; R² %s; %.1f checkpoints/s", m["best_epoch"],
+             {k: round(v["overall"], 4) for k, v in m["r2"].items()}, m["checkpoints_per_second"])
+    return trained, {"zoo": zoo_name, "variant": variant, "window": list(window),
+                     "dataset": zoo.dataset, "device": str(device)}

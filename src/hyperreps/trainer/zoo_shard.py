@@ -18,18 +18,18 @@ from .loop import ModelSpec, TrainSettings, train_population
 log = logging.getLogger(__name__)
 
 
-def train_zoo_shard(config: dict, zoo_name: str, shard_index: int, device: torch.device,
-                    progress: bool = True, checkpoint=None) -> Zoo:
-    """Train one shard; with ``checkpoint`` (a file) an interrupted job resumes after its last
+def train_zoo_shard(zoo_cfg: dict, zoo_name: str, shard_index: int, data_settings: DataSettings,
+                    device: torch.device, progress: bool = True, checkpoint=None) -> Zoo:
+    """Train shard ``shard_index`` of zoo ``zoo_name`` (its validated config block
+    ``zoo_cfg``); with ``checkpoint`` (a file) an interrupted job resumes after its last
     finished epoch."""
-    zoo_cfg = config["zoos"][zoo_name]
     shards = plan_shards(zoo_cfg)
     if not 0 <= shard_index < len(shards):
         raise ValueError(f"zoo {zoo_name!r} has shards 0..{len(shards) - 1}, not {shard_index}")
     shard = shards[shard_index]
     models = {m["model_id"]: m for m in expand_models(zoo_cfg)}
     rows = [models[i] for i in shard.model_ids]
-    data = load_dataset(zoo_cfg["dataset"], DataSettings.from_config(config["data"]))
+    data = load_dataset(zoo_cfg["dataset"], data_settings)
     layout = get_architecture(zoo_architecture(zoo_cfg)).layout
     specs = [ModelSpec(seed=r["seed"], init=r["init"], lr=float(r["lr"]),
                        weight_decay=float(r["weight_decay"]), dropout=float(r["dropout"]))

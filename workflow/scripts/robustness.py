@@ -1,32 +1,26 @@
 """Robustness and smoothness of a zoo's hyper-representations (2022 §4.2.1, Fig. 3)."""
 
-import json
-import sys
-from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(snakemake.scriptdir)))  # noqa: F821
-from _common import setup_logging  # noqa: E402
+from hyperreps.jobs import start
+from hyperreps.autoencoder.io import load_autoencoder
+from hyperreps.data import DataSettings, load_dataset
+from hyperreps.figures.autoencoder import plot_robustness_smoothness
+from hyperreps.robustness import interpolation_smoothness, noise_robustness, smoothness_summary
+from hyperreps.tables import write_table
+from hyperreps.zoo import load_split, load_zoo
 
-from hyperreps.autoencoder.io import load_autoencoder  # noqa: E402
-from hyperreps.data import DataSettings, load_dataset  # noqa: E402
-from hyperreps.device import resolve_device, set_cpu_threads  # noqa: E402
-from hyperreps.figures.autoencoder import plot_robustness_smoothness  # noqa: E402
-from hyperreps.robustness import interpolation_smoothness, noise_robustness, smoothness_summary  # noqa: E402
-from hyperreps.tables import write_table  # noqa: E402
-from hyperreps.zoo import load_zoo  # noqa: E402
-
-log = setup_logging(snakemake)  # noqa: F821
-set_cpu_threads(snakemake.threads)  # noqa: F821
-device = resolve_device(snakemake.config["device"])  # noqa: F821
-p, name = snakemake.params, snakemake.wildcards.zoo  # noqa: F821
-cfg = snakemake.config["robustness"]  # noqa: F821
-zoo = load_zoo(snakemake.input.zoo)  # noqa: F821
-split = json.loads(Path(snakemake.input.split).read_text())  # noqa: F821
-data = load_dataset(zoo.dataset, DataSettings.from_config(snakemake.config["data"]))  # noqa: F821
+job = start(snakemake)
+log = job.log
+device = job.device
+p, name = snakemake.params, snakemake.wildcards.zoo
+cfg = snakemake.params.robustness
+zoo = load_zoo(snakemake.input.zoo)
+split = load_split(snakemake.input.split)
+data = load_dataset(zoo.dataset, DataSettings.from_config(snakemake.params.data))
 noise, smooth = [], []
-for path in snakemake.input.autoencoders:  # noqa: F821
+for path in snakemake.input.autoencoders:
     model, info, tensors = load_autoencoder(path)
     variant = info["variant"]
     n = noise_robustness(model, tensors["train_mean"], zoo, split, data.test, p.epoch,
@@ -42,12 +36,12 @@ for path in snakemake.input.autoencoders:  # noqa: F821
              "mean max dip %s", variant, n.acc_mean.iloc[0], n.relative_noise.iloc[-1],
              n.acc_mean.iloc[-1], s.groupby("scheme").mean_max_dip.first().round(4).to_dict())
 noise, smooth = pd.concat(noise, ignore_index=True), pd.concat(smooth, ignore_index=True)
-write_table(noise, snakemake.output.robustness, floatfmt=".4g",  # noqa: F821
+write_table(noise, snakemake.output.robustness, floatfmt=".4g",
             caption=f"Robustness of zoo {name}'s hyper-representations (2022 Fig. 3 a/c): test "
             f"models at epoch {p.epoch}, Gaussian noise of std relative_noise x rms(z) added "
             "to their embeddings, decoded; accuracy of the decoded models and R² of their "
             "weights against the originals (raw weight space).")
-write_table(smooth, snakemake.output.smoothness, floatfmt=".4g",  # noqa: F821
+write_table(smooth, snakemake.output.smoothness, floatfmt=".4g",
             caption=f"Smoothness of zoo {name}'s hyper-representations (2022 Fig. 3 b/d): "
             f"accuracy of models decoded along linear interpolations, 'trajectory' from each "
             f"test model's embedding at epoch {p.trajectory[0]} to epoch {p.trajectory[1]}, "
@@ -55,4 +49,4 @@ write_table(smooth, snakemake.output.smoothness, floatfmt=".4g",  # noqa: F821
             "mean over pairs of the largest drop below the straight line between the pair's "
             "end points.")
 plot_robustness_smoothness(noise, smooth, f"{name}: robustness and smoothness (2022 Fig. 3)",
-                           snakemake.output.figure)  # noqa: F821
+                           snakemake.output.figure)

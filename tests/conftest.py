@@ -1,0 +1,43 @@
+"""Fixtures several test modules use, and the `unit` marker.
+
+Test groups (markers registered in pyproject.toml), each selected with `pytest -m <group>`:
+`unit` (given here to every test without another group's marker), `e2e` (Snakemake end to end
+on a config), `cluster` (starts a SLURM cluster) and `demo` (a whole demo config; left out of
+the default run by pyproject's addopts, which a `-m` on the command line replaces).
+"""
+
+import pytest
+import torch
+
+from hyperreps.data import load_dataset
+from helpers import small_dataset
+
+NOT_UNIT = ("e2e", "cluster", "demo")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not any(item.get_closest_marker(m) for m in NOT_UNIT):
+            item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """The tests' tensors are small: one intra-op thread is several times faster than two
+    that wait on each other (4-14x on 2 busy cores). Set before every test, as a UMAP fit
+    (numba's OpenMP) resets the thread count torch shares with it. Snakemake subprocesses
+    are not affected."""
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """The bundled digits dataset (train/val/test)."""
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def small_digits(digits):
+    """Every split of digits cut to 64 images: for tests whose assertions do not depend on
+    how much data a model sees."""
+    return small_dataset(digits, 64)
