@@ -18,6 +18,7 @@ chunk. Writes JSON and a figure (``--out``). Runs against an older checkout too
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import platform
@@ -26,6 +27,8 @@ import time
 from pathlib import Path
 
 import torch
+from torch.profiler import ProfilerActivity, profile as torch_profile
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from hyperreps.architecture import ParameterLayout
 from hyperreps.data import load_dataset
@@ -95,8 +98,6 @@ def baseline_rate(n: int, epochs: int, device, data) -> float:
 def profile(m: int, device, data, chunk: int | None = None, top: int = 12) -> str:
     """torch.profiler table of one steady-state epoch (the second, with its evaluation) at
     population size ``m`` (self CPU time; self CUDA time on a GPU)."""
-    from torch.profiler import ProfilerActivity, profile as torch_profile  # noqa: PLC0415
-
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     prof = torch_profile(activities=acts)
 
@@ -119,10 +120,6 @@ def op_times(m: int, device, data, chunk: int | None = None, top: int = 12) -> d
     pooling gradient's zero-fill page-faults at large M); the Python hook slows the epoch, not
     the ops, so each op's time is read against the next, untimed epoch. Also reported: the
     passes/s the trainer would reach if everything but the convolutions took no time."""
-    import collections  # noqa: PLC0415
-
-    from torch.utils._python_dispatch import TorchDispatchMode  # noqa: PLC0415
-
     if device.type != "cpu":
         raise SystemExit("--ops times CPU ops; use --profile on a GPU")
 
@@ -167,10 +164,10 @@ def format_op_times(r: dict) -> str:
 
 
 def plot(rows: list[dict], base: float, path: Path, title: str) -> None:
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     ax.axhline(1, color="grey", ls=":", lw=1)

@@ -35,7 +35,8 @@ RENAMES = [  # old relative path (regex) -> new
      r"tables/2022_fig6_reconstructed_finetuning_\1"),
     (r"^tables/(table3_unseen_zoos|table4_unseen_architectures)(.*)$", r"tables/2022_\1\2"),
 ]
-TIMING = {"train_seconds", "checkpoints_per_second", "seconds", "s", "wall_seconds"}
+TIMING = {"train_seconds", "checkpoints_per_second", "checkpoints_per_s", "seconds", "s",
+          "wall_seconds"}
 
 
 def new_name(rel: str) -> str:

@@ -12,7 +12,6 @@ sweeps in docs/experiments.md, e.g.
 import argparse
 import time
 
-import numpy as np
 import torch
 
 from hyperreps.architecture import ParameterLayout
@@ -61,5 +60,6 @@ for last in a.at or [a.epochs]:
     full = bym[bym.full_rank] if "full_rank" in bym else bym
     nm = " ".join(f"n{n}={r:.3f}" for n, r in zip(full.n_train_models, full.r2_test))
     print(f"ep {last:3d} corr {s['init_correlation_median']:.3f} acc {s['test_acc_median']:.3f}"
-          f" [{s['test_acc_min']:.3f},{s['test_acc_max']:.3f}] disp {s['displacement_rms_median']:.3f}"
+          f" [{s['test_acc_min']:.3f},{s['test_acc_max']:.3f}]"
+          f" disp {s['displacement_rms_median']:.3f}"
           f" init {s['init_spread_rms']:.3f} | test {ceil} | full-rank by n: {nm}", flush=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hyperreps.architecture import ParameterLayout, ReferenceModel, init_parameters, zoo_cnn_name
+from hyperreps.architecture import ParameterLayout, SingleModel, init_parameters, zoo_cnn_name
 from hyperreps.autoencoder.model import AutoencoderShape
 from hyperreps.data import DatasetSplits, SplitData
 from hyperreps.metrics import METRICS
@@ -53,7 +53,7 @@ def small_dataset(data: DatasetSplits, n=64) -> DatasetSplits:
 
 def reference_state_dict(flat, dropout=False):
     """A state dict with the reference CNN's keys (module_list.{i}); dropout shifts indices."""
-    m = ReferenceModel(zoo_cnn_name(1)).load_flat(flat)
+    m = SingleModel(zoo_cnn_name(1)).load_flat(flat)
     idx = [0, 4, 8, 12, 15] if dropout else [0, 3, 6, 9, 11]
     mods = [m.conv1, m.conv2, m.conv3, m.fc1, m.fc2]
     out = {}
@@ -76,7 +76,7 @@ def write_raytune_model(root, name, seed, epochs=3, start=0, dropout=False, nan_
         "training::batchsize": 10, "model::channels_in": 1}))
     lines, flats = [], []
     for e in range(epochs):
-        flat = init_parameters(ReferenceModel(zoo_cnn_name(1)).layout, "normal", seed * 100 + e)
+        flat = init_parameters(SingleModel(zoo_cnn_name(1)).layout, "normal", seed * 100 + e)
         if nan_from is not None and e >= nan_from:
             flat[5] = float("nan")
         flats.append(flat)

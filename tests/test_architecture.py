@@ -5,7 +5,7 @@ import pytest
 import torch
 from hypothesis import given, settings as hsettings, strategies as st
 
-from hyperreps.architecture import (ARCHITECTURES, INITS, ParameterLayout, ReferenceModel,
+from hyperreps.architecture import (ARCHITECTURES, INITS, ParameterLayout, SingleModel,
                                     get_architecture, init_parameters, zoo_cnn_name)
 from hyperreps.augment import permutation_index, random_permutations
 from hyperreps.data import SplitData
@@ -19,7 +19,7 @@ def test_parameter_counts_match_the_papers():
     assert ParameterLayout.for_channels(1).n_params == 2464
     assert ParameterLayout.for_channels(3).n_params == 2864
     for c in (1, 3):
-        n = sum(p.numel() for p in ReferenceModel(zoo_cnn_name(c)).parameters())
+        n = sum(p.numel() for p in SingleModel(zoo_cnn_name(c)).parameters())
         assert n == ParameterLayout.for_channels(c).n_params
 
 
@@ -37,7 +37,7 @@ def test_flatten_round_trip_and_module_order():
     lay = ParameterLayout.for_channels(3)
     flat = torch.randn(4, lay.n_params)
     assert torch.equal(lay.flatten(lay.unflatten(flat)), flat)
-    m = ReferenceModel(zoo_cnn_name(3)).load_flat(flat[0])
+    m = SingleModel(zoo_cnn_name(3)).load_flat(flat[0])
     assert torch.equal(m.flat(), flat[0])
     assert torch.equal(m.conv1.weight.flatten(), flat[0, :600])  # weight first, then bias
 
@@ -71,7 +71,7 @@ def test_parameter_counts_of_the_papers():
                       "cnn4": 2464, "cnn4_idskip": 2464, "tetris_mlp": 100,
                       "unterthiner_cnn": 4970, "unterthiner_cnn_rgb": 5258}
     for a in ARCHITECTURES.values():
-        assert sum(p.numel() for p in ReferenceModel(a).parameters()) == a.n_params
+        assert sum(p.numel() for p in SingleModel(a).parameters()) == a.n_params
         assert Tokenizer(a.layout).n_tokens == sum(layer.out_features for layer in a.layers)
 
 
@@ -96,7 +96,7 @@ def test_population_forward_equals_the_reference_module(name):
     per_model = population_forward(params, x.expand(3, *x.shape), "tanh", arch=arch)
     assert shared.shape == (3, 5, arch.n_classes)
     for i in range(3):
-        ref = ReferenceModel(arch, "tanh").double().load_flat(flat[i]).eval()(x)
+        ref = SingleModel(arch, "tanh").double().load_flat(flat[i]).eval()(x)
         assert torch.allclose(shared[i], ref, atol=1e-12)
         assert torch.allclose(per_model[i], ref, atol=1e-12)
 

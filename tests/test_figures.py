@@ -5,9 +5,11 @@ import matplotlib.figure
 import numpy as np
 import pytest
 
-import hyperreps.figures.autoencoder as autoencoder_figures
+import hyperreps.figures.autoencoder
+import hyperreps.figures.representation as representation_figures
 from hyperreps.architecture import ParameterLayout
-from hyperreps.figures.autoencoder import plot_embedding_geometry, plot_layer_reconstruction
+from hyperreps.figures.autoencoder import plot_layer_reconstruction
+from hyperreps.figures.representation import plot_embedding_geometry
 from hyperreps.metrics import r_squared
 
 N = 20
@@ -63,7 +65,8 @@ def test_layer_r2_is_against_the_training_mean(monkeypatch):
     """The per-layer R² on the panels uses the training models' mean as its baseline, as the
     reconstruction table's r2_epoch_<layer> does (not the test models' own mean)."""
     saved = []
-    monkeypatch.setattr(autoencoder_figures, "save_figure", lambda fig, path: saved.append(fig))
+    monkeypatch.setattr(hyperreps.figures.autoencoder, "save_figure",
+                        lambda fig, path: saved.append(fig))
     w, rec, slices, acc, acc_rec, mean = _reconstruction_case()
     plot_layer_reconstruction(w, rec, slices, acc, acc_rec, mean, "x.png")
     s = slices["fc2"]
@@ -98,7 +101,7 @@ def test_embedding_geometry_writes_png(tmp_path):
 
 
 def test_embedding_geometry_with_nan_rows_few_dims_and_subsampling(tmp_path, monkeypatch):
-    monkeypatch.setattr(autoencoder_figures, "_MAX_PAIR_POINTS", 8)  # pairs from 8 rows
+    monkeypatch.setattr(representation_figures, "_MAX_PAIR_POINTS", 8)  # pairs from 8 rows
     emb, top = _embedding_case(z=4)  # fewer dimensions than max_dims
     emb["baseline"][0] = np.nan  # a top row
     emb["lwln"][[7, 8]] = np.inf
@@ -110,10 +113,10 @@ def test_embedding_geometry_with_nan_rows_few_dims_and_subsampling(tmp_path, mon
 def test_cosine_distances_subsample_is_fixed():
     z = np.random.default_rng(1).normal(size=(3000, 5))
     top = np.arange(3000) < 900
-    seed = autoencoder_figures._PAIR_SEED
-    d1, t1, used = autoencoder_figures._cosine_distances(z, top, np.random.default_rng(seed))
-    d2, t2, _ = autoencoder_figures._cosine_distances(z, top, np.random.default_rng(seed))
-    assert used == autoencoder_figures._MAX_PAIR_POINTS and d1.size == used * (used - 1) // 2
+    seed = representation_figures._PAIR_SEED
+    d1, t1, used = representation_figures._cosine_distances(z, top, np.random.default_rng(seed))
+    d2, t2, _ = representation_figures._cosine_distances(z, top, np.random.default_rng(seed))
+    assert used == representation_figures._MAX_PAIR_POINTS and d1.size == used * (used - 1) // 2
     np.testing.assert_array_equal(d1, d2)
     np.testing.assert_array_equal(t1, t2)
     assert 0 < t1.size < d1.size and np.all((d1 >= 0) & (d1 <= 2))

@@ -118,7 +118,7 @@ def test_two_loaders_copy_the_same_dataset_at_once(tmp_path, monkeypatch):
     def run():
         try:
             results.append(load(settings))
-        except Exception as e:  # noqa: BLE001 - collected for the assertion
+        except Exception as e:  # collected for the assertion
             errors.append(e)
 
     threads = [threading.Thread(target=run) for _ in range(2)]

@@ -56,6 +56,7 @@ def test_every_rule_of_the_paper_dag_is_indexed_in_docs_outputs():
     index = (ROOT / "docs/outputs.md").read_text()
     indexed = set(re.findall(r"^\| `(\w+)` \|", index, flags=re.M))
     assert rules <= indexed, f"rules missing from docs/outputs.md: {sorted(rules - indexed)}"
-    assert indexed <= rules, f"docs/outputs.md names rules that do not exist: {sorted(indexed - rules)}"
+    assert indexed <= rules, \
+        f"docs/outputs.md names rules that do not exist: {sorted(indexed - rules)}"
     for rule in rules:  # one script per rule, named after it
         assert f'"../workflow/scripts/{rule}.py"' in rule_bodies()[rule], rule

@@ -202,7 +202,8 @@ def test_tiny_zoo_runs_through_sbatch(slurm_cluster, tmp_path, capsys):
     shards = work / "results/tiny/zoos/tiny/shards"
     assert sorted(p.name for p in shards.iterdir()) == ["0000", "0001"]
     assert (work / "results/tiny/zoos/tiny/split.json").stat().st_size > 0
-    assert (work / "results/tiny/figures/2021_appfig3_zoo_accuracy_tiny.png").stat().st_size > 10_000
+    figure = work / "results/tiny/figures/2021_appfig3_zoo_accuracy_tiny.png"
+    assert figure.stat().st_size > 10_000
 
     # every job went through sbatch: a SLURM job id each, a kept SLURM log each
     rules = sorted(rule for rule, _ in jobs.values())

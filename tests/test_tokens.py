@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hyperreps.architecture import ACTIVATIONS, Layer, ParameterLayout, ReferenceModel, zoo_cnn_name
+from hyperreps.architecture import ACTIVATIONS, Layer, ParameterLayout, SingleModel, zoo_cnn_name
 from hyperreps.augment import (AugmentSettings, Augmenter, add_noise, permutation_index,
                                random_erasing, random_permutations)
 from hyperreps.tokens import Tokenizer
@@ -78,8 +78,8 @@ def test_permuted_model_computes_the_same_function(seed, channels, activation):
     diff = (_outputs(permuted, channels, activation, x) - _outputs(flat, channels, activation, x))
     assert diff.abs().max() < 1e-10  # float64: equal up to summation order
     # ... and the same holds for a plain nn.Module in float32, one model at a time
-    net = ReferenceModel(zoo_cnn_name(channels), activation).load_flat(permuted[0].float()).eval()
-    ref = ReferenceModel(zoo_cnn_name(channels), activation).load_flat(flat[0].float()).eval()
+    net = SingleModel(zoo_cnn_name(channels), activation).load_flat(permuted[0].float()).eval()
+    ref = SingleModel(zoo_cnn_name(channels), activation).load_flat(flat[0].float()).eval()
     with torch.no_grad():
         out, ref_out = net(x.float()), ref(x.float())
         # float32, another summation order over up to 720 products per unit: a few 1e-6

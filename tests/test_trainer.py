@@ -7,7 +7,7 @@ import pytest
 import torch
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from hyperreps.architecture import (ACTIVATIONS, ParameterLayout, ReferenceModel, init_parameters,
+from hyperreps.architecture import (ACTIVATIONS, ParameterLayout, SingleModel, init_parameters,
                                     zoo_cnn_name)
 from hyperreps.data import SplitData
 from hyperreps.metrics import METRICS
@@ -120,7 +120,7 @@ def test_three_channel_population_matches_module():
     for act in ACTIVATIONS:
         out = population_forward(layout.unflatten(flat), x, act)
         for i in range(3):
-            ref = ReferenceModel(zoo_cnn_name(3), act).double().load_flat(flat[i]).eval()(x)
+            ref = SingleModel(zoo_cnn_name(3), act).double().load_flat(flat[i]).eval()(x)
             assert torch.allclose(out[i], ref, atol=1e-12)
 
 

@@ -95,7 +95,8 @@ def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     assert set(transfer.evaluated_on) == {"test", "imported"}
     assert set(transfer.feature_set) == {"W", "s(W)", "lwln"}
     for z in ("tiny", "tetris"):
-        assert (results(work) / f"figures/2021_appfig3_zoo_properties_{z}.png").stat().st_size > 10_000
+        figure = results(work) / f"figures/2021_appfig3_zoo_properties_{z}.png"
+        assert figure.stat().st_size > 10_000
     t9 = pd.read_csv(results(work) / "tables/2022_table9_cross_zoo_reconstruction.csv")
     assert list(t9.test_zoo) == ["tiny"] and t9.variant.iloc[0] == "lwln"
     assert np.isfinite(t9.r2.iloc[0])
@@ -122,7 +123,8 @@ def test_tiny_config_trains_both_autoencoders_embeds_and_probes(tiny_run):
     probes = pd.read_csv(results(work) / "tables/2021_table6_probes_tiny.csv")
     assert set(probes["property"]) == {"test_acc", "epoch", "ggap"}
     assert {"W", "s(W)", "lwln", "baseline"} <= set(probes.columns)
-    for f in ("2021_table6_probes_tiny.md", "2021_table6_probes_tiny.tex", "reconstruction_tiny.tex"):
+    for f in ("2021_table6_probes_tiny.md", "2021_table6_probes_tiny.tex",
+              "reconstruction_tiny.tex"):
         assert (results(work) / "tables" / f).stat().st_size > 100
     for f in ("2022_fig9_reconstruction_layers_tiny.png", "2022_fig11_embedding_geometry_tiny.png"):
         assert (results(work) / "figures" / f).stat().st_size > 10_000

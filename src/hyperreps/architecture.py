@@ -5,7 +5,7 @@ connections). From it follow the flat layout (:class:`ParameterLayout`), the neu
 (:mod:`hyperreps.tokens`), the permutation symmetry (:meth:`ModelArchitecture.permutation_groups`,
 used by :mod:`hyperreps.augment`), the vectorised population forward pass
 (:func:`hyperreps.trainer.forward.population_forward`) and a one-model module
-(:class:`ReferenceModel`). Registered (:data:`ARCHITECTURES`):
+(:class:`SingleModel`). Registered (:data:`ARCHITECTURES`):
 
 - ``zoo_cnn`` / ``zoo_cnn_rgb``, the zoo CNN (2022 App. A Table 6; 2021 App. C), 28x28 inputs:
   Conv(c,8,5) -> MaxPool2 -> act -> Conv(8,6,5) -> MaxPool2 -> act -> Conv(6,4,2) -> act
@@ -31,7 +31,8 @@ import torch
 from torch import nn
 
 ACTIVATIONS = ("tanh", "relu", "gelu", "sigmoid")
-INITS = ("uniform", "normal", "kaiming_uniform", "kaiming_normal", "xavier_uniform", "xavier_normal")
+INITS = ("uniform", "normal", "kaiming_uniform", "kaiming_normal", "xavier_uniform",
+         "xavier_normal")
 BIAS_INIT = 0.01  # every init scheme of the reference sets all biases to 0.01
 IMAGE_SIZE = 28
 N_CLASSES = 10
@@ -230,7 +231,7 @@ class ModelArchitecture:
     """A network described as data: from it follow the flat layout (main-path layers in order,
     then skip-branch layers), the permutation groups, the vectorised population forward pass
     (:func:`hyperreps.trainer.forward.population_forward`) and a one-model ``nn.Module``
-    (:class:`ReferenceModel`)."""
+    (:class:`SingleModel`)."""
 
     name: str
     input_shape: tuple[int, int, int]  # channels, height, width
@@ -268,7 +269,7 @@ class ModelArchitecture:
         to the input or is the network's output; its consumers are the layers that read it
         (through pooling, activation, flatten or crop, which all act per unit)."""
         layers = self.layers
-        index = {l.name: i for i, l in enumerate(layers)}
+        index = {layer.name: i for i, layer in enumerate(layers)}
         INPUT = len(layers)
         parent = list(range(len(layers) + 1))
 
@@ -344,8 +345,9 @@ def init_parameters(layout: ParameterLayout, scheme: str, seed: int,
 
     Follows the reference ``initialize_weights``: 'uniform' is ``nn.init.uniform_`` with its
     default bounds U(0, 1), 'normal' is N(0, 1), the kaiming/xavier schemes use torch's
-    defaults (a layer's own ``init`` overrides the scheme); every bias is 0.01. Drawn on the CPU from a generator seeded with ``seed``, so a
-    model's initial state does not depend on the shard or device it trains on.
+    defaults (a layer's own ``init`` overrides the scheme); every bias is 0.01. Drawn on the
+    CPU from a generator seeded with ``seed``, so a model's initial state does not depend on
+    the shard or device it trains on.
     """
     if scheme not in INITS:
         raise ValueError(f"unknown init {scheme!r}; choose from {INITS}")
@@ -361,7 +363,7 @@ def init_parameters(layout: ParameterLayout, scheme: str, seed: int,
     return layout.flatten(named)
 
 
-class ReferenceModel(nn.Module):
+class SingleModel(nn.Module):
     """One model of a described architecture as a plain ``nn.Module`` (standard convolutions
     and linear layers, one image batch ``[B, C, H, W]``): the one-model-at-a-time yardstick
     of the equivalence tests and the benchmark. Its parameters are named as the layout's
@@ -416,7 +418,7 @@ class ReferenceModel(nn.Module):
                 h = self._apply_op(op, h)
         return h
 
-    def load_flat(self, flat: torch.Tensor) -> "ReferenceModel":
+    def load_flat(self, flat: torch.Tensor) -> "SingleModel":
         named = self.layout.unflatten(flat)
         with torch.no_grad():
             for name, p in self.named_parameters():

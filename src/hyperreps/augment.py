@@ -5,9 +5,9 @@
   computes exactly the same function. Where a convolution feeds a linear layer through a
   flatten, each channel's block of ``in_features / channels`` inputs moves as one. The output
   layer is never permuted; layers whose outputs a skip connection adds share one permutation
-  (the architecture's permutation groups). The reference implementation precomputes up to 25,000 permutations
-  as Python index lists; here a fresh random permutation is drawn for every sample of every
-  batch, as one gather of an index tensor on the device.
+  (the architecture's permutation groups). The reference implementation precomputes up to
+  25,000 permutations as Python index lists; here a fresh random permutation is drawn for
+  every sample of every batch, as one gather of an index tensor on the device.
 - **Random erasing** (reference ``random_erasing.py``, mode "block"): with probability ``p``
   one contiguous block of U(scale) of the vector is set to ``value``.
 - **Gaussian noise**: additive N(0, sigma^2).

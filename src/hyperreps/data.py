@@ -1,7 +1,7 @@
 """Image datasets of the model zoos: one registry, the papers' preprocessing, tensors in memory.
 
-Every dataset loads to ``DatasetSplits``: float images ``[N, C, 28, 28]`` (tetris: 4x4) and int64 labels for
-train / val / test. Validation is carved from the official train split with
+Every dataset loads to ``DatasetSplits``: float images ``[N, C, 28, 28]`` (tetris: 4x4) and
+int64 labels for train / val / test. Validation is carved from the official train split with
 ``random_split(generator=manual_seed(42))`` at the reference sizes; test is the official test
 split (digits has none: a fixed, seeded 20% is held out).
 
@@ -151,7 +151,8 @@ def _prep_natural(x):
 
 
 def _prep_digits(x):
-    return _normalize(F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False), 0.5, 0.5)
+    return _normalize(F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False),
+                      0.5, 0.5)
 
 
 # --------------------------------------------------------------------------- raw loaders
@@ -299,8 +300,9 @@ class _ArrayUnpickler(pickle.Unpickler):
     """Unpickles plain containers and numpy arrays only: CIFAR-10's python batches are pickles,
     and a pickle from elsewhere must not be able to run code."""
 
-    ALLOWED = {("_codecs", "encode"), ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+    ALLOWED = {("_codecs", "encode"), ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct"), ("numpy", "ndarray"),
+               ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
                ("numpy._core.multiarray", "scalar")}
 
     def find_class(self, module, name):

@@ -208,7 +208,7 @@ def zoo_properties(zoo: Zoo, max_points: int = 5000, seed: int = 0) -> pd.DataFr
     """2021 App. Fig. 3 rows 2-5: per checkpoint (at most ``max_points`` finite ones, a seeded
     random subset), its test accuracy, the mean of its weights, its epoch and hyperparameters,
     and a 2-D UMAP of the weights (15 neighbours, min_dist 0.1, seeded)."""
-    import umap  # noqa: PLC0415 - importing umap compiles numba code
+    import umap  # imported here: importing umap compiles numba code
 
     n, e, p = zoo.weights.shape
     flat = zoo.weights.reshape(n * e, p)

@@ -17,9 +17,11 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from .architecture import architecture_of
 from .publish import atomic_path
 from .autoencoder.model import HyperAutoencoder
 from .autoencoder.train import encode_weights
+from .trainer.evaluate import class_probabilities
 from .zoo import Zoo, rows_by_split
 
 
@@ -68,12 +70,20 @@ def load_embeddings(path: str | os.PathLike, zoo: Zoo | None = None) -> ZooEmbed
     return ZooEmbeddings(z, ids.tolist(), meta)
 
 
+def load_embeddings_by_variant(paths, zoo: Zoo) -> dict[str, torch.Tensor]:
+    """The codes ``z`` [models, epochs, latent] of several embedding files of ``zoo``, by
+    autoencoder variant."""
+    out = {}
+    for path in paths:
+        e = load_embeddings(path, zoo)
+        out[e.metadata["variant"]] = e.z
+    return out
+
+
 def checkpoint_f_scores(zoo: Zoo, test, epochs: tuple[int, int], device="cpu") -> np.ndarray:
     """Per-class test F1 ``[models, epochs, classes]`` of the checkpoints in ``epochs``
     (inclusive; NaN elsewhere and for non-finite checkpoints): the 2021 F_c targets."""
-    from .architecture import architecture_of  # noqa: PLC0415
-    from .trainer.evaluate import class_probabilities  # noqa: PLC0415
-    from .probes import class_f_scores  # noqa: PLC0415
+    from .probes import class_f_scores  # imported here: sklearn is heavy
 
     n_classes = architecture_of(zoo.layout).n_classes
     out = np.full((zoo.n_models, zoo.n_epochs, n_classes), np.nan)
@@ -121,7 +131,7 @@ def probe_inputs(zoo: Zoo, split: dict, embeddings: dict[str, torch.Tensor],
                  epochs: tuple[int, int] | None = None, f_scores: np.ndarray | None = None):
     """Features and properties for :func:`hyperreps.probes.run_probes`, row-aligned per split:
     raw weights "W", weight statistics "s(W)" and each variant's embeddings."""
-    from .probes import layer_slices, weight_statistics  # noqa: PLC0415 - sklearn is heavy
+    from .probes import layer_slices, weight_statistics  # imported here: sklearn is heavy
 
     rows = rows_by_split(zoo, split, epochs)
     props, categorical = checkpoint_properties(zoo, f_scores)

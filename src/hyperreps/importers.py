@@ -67,7 +67,7 @@ def _load_state(path: Path, layout: ParameterLayout) -> torch.Tensor:
     """A checkpoint's flat weight vector, validated against the zoo CNN."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - refused pickles and broken files alike
+    except Exception as e:  # refused pickles and broken files alike
         raise ZooImportError(f"{path}: not a plain tensor state dict ({type(e).__name__}: "
                              f"{str(e).splitlines()[0][:200]})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -174,8 +174,8 @@ def import_raytune_zoo(root: str | Path, dataset: str, channels: int = 1,
             rec = dict(base, epoch=epoch)
             for k in METRICS:
                 v = res.get(k)
-                rec[k] = float(v) if v is not None and (diverged_epoch < 0 or epoch < diverged_epoch) \
-                    else np.nan
+                kept = v is not None and (diverged_epoch < 0 or epoch < diverged_epoch)
+                rec[k] = float(v) if kept else np.nan
             rec["diverged"] = diverged_epoch >= 0
             rec["diverged_epoch"] = diverged_epoch
             records.append(rec)

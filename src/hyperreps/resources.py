@@ -116,7 +116,10 @@ def autoencoder_flops_per_checkpoint(architecture: dict, n_params: int, n_tokens
     d, ff, layers = architecture["d_model"], architecture["d_ff"], architecture["n_layers"]
     latent = architecture["latent_dim"]
     t_enc = n_tokens + (1 if architecture["compression"] == "token" else 0)
-    stack = lambda t: layers * (t * (4 * d * d + 2 * d * ff) + 2 * t * t * d)  # noqa: E731
+
+    def stack(t):
+        return layers * (t * (4 * d * d + 2 * d * ff) + 2 * t * t * d)
+
     bottleneck = (d if architecture["compression"] == "token" else n_tokens * d) * latent
     width = architecture["projection_width"]
     head = (latent * width + max(0, architecture["projection_layers"] - 2) * width * width

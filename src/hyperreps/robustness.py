@@ -107,7 +107,8 @@ def smoothness_summary(curves: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["scheme", "alpha", "acc_mean", "acc_std", "n_pairs",
                                      "mean_max_dip"])
     g = curves.groupby(["scheme", "alpha"])["test_acc"]
-    out = pd.DataFrame({"acc_mean": g.mean(), "acc_std": g.std(), "n_pairs": g.size()}).reset_index()
+    out = pd.DataFrame({"acc_mean": g.mean(), "acc_std": g.std(),
+                        "n_pairs": g.size()}).reset_index()
     dips = {}
     for scheme, df in curves.groupby("scheme"):
         per_pair = []

@@ -55,6 +55,7 @@ import inspect
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.neighbors import KernelDensity
 from torch import nn
@@ -251,8 +252,6 @@ def train_latent_gan(anchors: np.ndarray, seed: int, *, noise_dim: int = 16,
     ``epoch``, ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``: mean discriminator loss,
     generator loss and the mean probabilities D gives real and generated codes) and the noise
     generator, to be used for sampling after training."""
-    import pandas as pd  # noqa: PLC0415
-
     a = _check_anchors(anchors)
     noise_dim = _positive_ints("noise_dim", noise_dim)[0]
     g_hidden = _positive_ints("generator_hidden", generator_hidden)

@@ -239,7 +239,7 @@ def load_zoo(path: str | os.PathLike) -> Zoo:
         raise _corrupt(path / WEIGHTS, f"expected float32 weights of shape {shape}")
     try:
         meta = pd.read_csv(path / METADATA)
-    except Exception as e:  # noqa: BLE001 - any parse failure means a corrupt table
+    except Exception as e:  # any parse failure means a corrupt table
         raise _corrupt(path / METADATA, f"unreadable ({e})") from None
     missing = {"model_id", "epoch", *METRICS, "diverged"} - set(meta.columns)
     if missing:

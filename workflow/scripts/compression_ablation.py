@@ -12,19 +12,17 @@ from hyperreps.tables import write_table
 from hyperreps.zoo import load_split, load_zoo
 
 job = start(snakemake)
-log = job.log
-device = job.device
 p = snakemake.params
 zoo = load_zoo(snakemake.input.zoo)
 split = load_split(snakemake.input.split)
 data = load_dataset(zoo.dataset, DataSettings.from_config(snakemake.params.data))
 window = tuple(p.window)
-f_scores = checkpoint_f_scores(zoo, data.test, window, device)
+f_scores = checkpoint_f_scores(zoo, data.test, window, job.device)
 codes, models = {}, {}
 for run, path in zip(p.runs, snakemake.input.autoencoders):
     model, info, _ = load_autoencoder(path)
     name = f"{run['objective']} c={run['ratio']}"
-    codes[name] = embed_zoo(model, zoo, device)
+    codes[name] = embed_zoo(model, zoo, job.device)
     models[name] = (run, model.arch.latent_dim, info["metrics"]["r2"]["test"]["overall"])
 # one set of probe inputs: W and s(W) (the papers' baselines) and every code, same targets
 features, props, categorical = probe_inputs(zoo, split, codes, window, f_scores)
@@ -33,8 +31,8 @@ rows = [ablation_row(fs, float("nan"), features[fs]["train"].shape[1], float("na
         for fs in ("W", "s(W)")]
 for name, (run, latent_dim, rec) in models.items():
     rows.append(ablation_row(run["objective"], run["ratio"], latent_dim, rec, summary, name))
-    log.info("%s (latent %d): %s", name, latent_dim,
-             {k: round(v, 1) if isinstance(v, float) else v for k, v in rows[-1].items()})
+    job.log.info("%s (latent %d): %s", name, latent_dim,
+                 {k: round(v, 1) if isinstance(v, float) else v for k, v in rows[-1].items()})
 table = ablation_table(rows)
 write_table(table, snakemake.output.table, floatfmt=".1f",
             caption=f"2021 Table 5 on zoo {snakemake.wildcards.zoo}: compression ratio c = "
@@ -43,4 +41,4 @@ write_table(table, snakemake.output.table, floatfmt=".1f",
             f"per-class F-scores) on checkpoints of epochs {window[0]}-{window[1]}, all in %. "
             "E_c: contrastive loss only (no decoder training, REC undefined); ED: reconstruction "
             "only; E_cD: both. W and s(W): the probes on raw weights and weight statistics.")
-log.info("\n%s", table.round(1).to_string())
+job.log.info("\n%s", table.round(1).to_string())

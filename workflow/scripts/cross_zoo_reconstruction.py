@@ -11,8 +11,6 @@ from hyperreps.tables import write_table
 from hyperreps.zoo import load_split, load_zoo
 
 job = start(snakemake)
-log = job.log
-device = job.device
 settings = DataSettings.from_config(snakemake.params.data)
 rows = []
 for pair, ae_path, zoo_path, split_path in zip(snakemake.params.pairs,
@@ -24,12 +22,12 @@ for pair, ae_path, zoo_path, split_path in zip(snakemake.params.pairs,
     split = load_split(split_path)
     data = load_dataset(zoo.dataset, settings)
     r = cross_zoo_reconstruction(model, info, tensors, zoo, split, tuple(pair["window"]),
-                                 data.test, device)
+                                 data.test, job.device)
     rows.append(dict(training_zoo=pair["autoencoder"], variant=info["variant"],
                      test_zoo=pair["zoo"], **r))
-    log.info("autoencoder %s (%s) on zoo %s: R² %.3f (lwln %.3f), accuracy %.3f -> %.3f",
-             pair["autoencoder"], info["variant"], pair["zoo"], r["r2"], r["r2_lwln"],
-             r["acc_original"], r["acc_decoded"])
+    job.log.info("autoencoder %s (%s) on zoo %s: R² %.3f (lwln %.3f), accuracy %.3f -> %.3f",
+                 pair["autoencoder"], info["variant"], pair["zoo"], r["r2"], r["r2_lwln"],
+                 r["acc_original"], r["acc_decoded"])
 table = pd.DataFrame(rows)
 write_table(table, snakemake.output.table, floatfmt=".4g",
             caption="2022 App. D, Table 9: reconstruction of each test zoo's test split "

@@ -6,11 +6,9 @@ from hyperreps.embeddings import embed_zoo, save_embeddings
 from hyperreps.zoo import load_zoo
 
 job = start(snakemake)
-log = job.log
-device = job.device
 model, info, _ = load_autoencoder(snakemake.input.autoencoder)
 zoo = load_zoo(snakemake.input.zoo)
-z = embed_zoo(model, zoo, device, progress=True)
+z = embed_zoo(model, zoo, job.device, progress=True)
 save_embeddings(snakemake.output[0], z, zoo.info["model_ids"],
                 {"zoo": info["zoo"], "variant": info["variant"], "dataset": zoo.dataset})
-log.info("embedded %d models x %d epochs into %d dimensions", *z.shape)
+job.log.info("embedded %d models x %d epochs into %d dimensions", *z.shape)

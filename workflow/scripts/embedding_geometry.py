@@ -5,11 +5,10 @@ import numpy as np
 
 from hyperreps.jobs import start
 from hyperreps.embeddings import load_embeddings
-from hyperreps.figures.autoencoder import plot_embedding_geometry
+from hyperreps.figures.representation import plot_embedding_geometry
 from hyperreps.zoo import load_split, load_zoo, rows_by_split
 
 job = start(snakemake)
-log = job.log
 zoo = load_zoo(snakemake.input.zoo)
 split = load_split(snakemake.input.split)
 window = tuple(snakemake.params.window)
@@ -23,4 +22,4 @@ for path in snakemake.input.embeddings:
 plot_embedding_geometry(embeddings, top, snakemake.output[0],
                         title=f"{snakemake.wildcards.zoo}: train checkpoints of epochs "
                               f"{window[0]}-{window[1]}, all vs top 30% by test accuracy")
-log.info("%d checkpoints, %d in the top 30%%", len(acc), int(top.sum()))
+job.log.info("%d checkpoints, %d in the top 30%%", len(acc), int(top.sum()))

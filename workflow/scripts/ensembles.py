@@ -13,8 +13,6 @@ from hyperreps.trainer.evaluate import class_probabilities
 from hyperreps.zoo import load_split, load_zoo, single_setting
 
 job = start(snakemake)
-log = job.log
-device = job.device
 ens = snakemake.params.ensembles
 tuned = load_zoo(snakemake.input.finetuned)
 target = load_zoo(snakemake.input.target_zoo)
@@ -36,7 +34,7 @@ for name in ens["populations"]:
             w, act = tuned.weights[list(pops[name]), epoch], activation
         else:  # the config check refuses this before any job
             raise ValueError(f"ensembles.populations: {name} was not sampled")
-        probs = class_probabilities(w, act, data.test, device, bt.layout)
+        probs = class_probabilities(w, act, data.test, job.device, bt.layout)
         curve = ensemble_accuracy(probs, data.test.y, ens["max_size"], ens["draws"], seed=epoch)
         curve.insert(0, "epoch", epoch)
         curve.insert(0, "population", name)
@@ -44,4 +42,4 @@ for name in ens["populations"]:
 table = pd.concat(rows, ignore_index=True)
 table.insert(0, "source", snakemake.wildcards.zoo)
 write_csv(table, snakemake.output[0])
-log.info("\n%s", table.to_string())
+job.log.info("\n%s", table.to_string())

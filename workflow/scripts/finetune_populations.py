@@ -17,8 +17,6 @@ from hyperreps.zoo import checkpoint_sets, load_split, load_zoo, save_zoo
 from hyperreps.publish import write_json
 
 job = start(snakemake)
-log = job.log
-device = job.device
 p = snakemake.params
 pop_dir = Path(snakemake.input.populations)
 meta = json.loads((pop_dir / "populations.json").read_text())
@@ -31,17 +29,17 @@ target_split = load_split(snakemake.input.target_split)
 data = load_dataset(target.dataset, DataSettings.from_config(snakemake.params.data))
 
 stacked = torch.cat(list(populations.values()))
-dist, _, agree = novelty(stacked, anchors, meta["activation"], data.test, device,
+dist, _, agree = novelty(stacked, anchors, meta["activation"], data.test, job.device,
                          target.layout)
-log.info("novelty: median distance to the nearest training checkpoint %s",
-         {k: float(np.nanmedian(d)) for k, d in zip(
-             populations, np.split(dist, np.cumsum([len(w) for w in populations.values()])[:-1]))})
+per_population = np.split(dist, np.cumsum([len(w) for w in populations.values()])[:-1])
+job.log.info("novelty: median distance to the nearest training checkpoint %s",
+             {k: float(np.nanmedian(d)) for k, d in zip(populations, per_population)})
 hp = finetune_settings(target)
-log.info("fine-tuning with the target zoo's hyperparameters %s (the source's activation: %s)",
-         hp, meta["activation"])
+job.log.info("fine-tuning with the target zoo's hyperparameters %s (the source's activation: %s)",
+             hp, meta["activation"])
 resume = Path(p.resume)
 tuned = finetune_populations(populations, hp, data, p.epochs, p.seed,
-                             p.target.get("data_order", "per_model"), device, progress=True,
+                             p.target.get("data_order", "per_model"), job.device, progress=True,
                              checkpoint=resume, layout=target.layout)
 save_zoo(snakemake.output.zoo, tuned)
 resume.unlink(missing_ok=True)
@@ -54,4 +52,4 @@ write_json(snakemake.output.info, {
     "source_activation": meta["activation"], "hyperparameters": hp, "epochs": p.epochs,
     "n_anchors": len(anchors)})
 summary = table.groupby(["population", "epoch"])["test_acc"].mean().unstack()
-log.info("mean test accuracy per population and epoch:\n%s", summary.round(3).to_string())
+job.log.info("mean test accuracy per population and epoch:\n%s", summary.round(3).to_string())

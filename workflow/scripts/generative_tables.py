@@ -15,7 +15,6 @@ from hyperreps.tables import write_table
 from hyperreps.publish import staged_dir
 
 job = start(snakemake)
-log = job.log
 out = snakemake.output
 pairs = {(p["source"], p["target"]): p for p in snakemake.params.pairs}
 comparisons = {k: [(c["epoch"], c["reference_epoch"]) for c in p["comparisons"]]
@@ -94,5 +93,5 @@ with staged_dir(out.figures) as figures:
             name = path.stem.removeprefix("gan_losses_")
             plot_gan_losses(pd.read_csv(path), f"{Path(folder).name}: {name}",
                             figures / f"gan_losses_{Path(folder).name}_{name}.png")
-log.info("%d rows from %d runs; figures in %s", len(acc), len(snakemake.input.accuracy),
-         out.figures)
+job.log.info("%d rows from %d runs; figures in %s", len(acc), len(snakemake.input.accuracy),
+             out.figures)

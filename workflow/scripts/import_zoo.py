@@ -8,7 +8,6 @@ from hyperreps.zoo import save_zoo
 from hyperreps.publish import write_json
 
 job = start(snakemake)
-log = job.log
 cfg = snakemake.params.zoo
 zoo = import_raytune_zoo(cfg["import_from"], cfg["dataset"],
                          dataset_info(cfg["dataset"]).channels, cfg.get("skip_unsafe", False))
@@ -17,7 +16,8 @@ save_zoo(snakemake.output.zoo, zoo)
 write_json(snakemake.output.report, {
     "imported_from": cfg["import_from"], "imported": zoo.n_models, "epochs": zoo.n_epochs,
     "skipped": skipped})
-log.info("imported %d models x %d epochs from %s", zoo.n_models, zoo.n_epochs, cfg["import_from"])
+job.log.info("imported %d models x %d epochs from %s", zoo.n_models, zoo.n_epochs,
+                 cfg["import_from"])
 if skipped:
     job.warn(f"zoo {snakemake.wildcards.zoo}: skipped {len(skipped)} unsafe or "
                 f"malformed model folder(s) of {cfg['import_from']} (skip_unsafe: true); "

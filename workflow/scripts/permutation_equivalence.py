@@ -10,13 +10,11 @@ from hyperreps.figures.zoo import plot_permutation_equivalence
 from hyperreps.tables import write_table
 
 job = start(snakemake)
-log = job.log
-device = job.device
 cfg, epochs, name = snakemake.params.zoo, snakemake.params.epochs, snakemake.wildcards.zoo
 model = expand_models(cfg)[0]
 spec, settings = equivalence_settings(model, epochs)
 data = load_dataset(cfg["dataset"], DataSettings.from_config(snakemake.params.data))
-table = permutation_equivalence(spec, settings, data, seed=model["seed"], device=device,
+table = permutation_equivalence(spec, settings, data, seed=model["seed"], device=job.device,
                                 layout=get_architecture(zoo_architecture(cfg)).layout)
 write_table(table, snakemake.output.table, floatfmt=".4g",
             caption=f"Permutation equivalence on zoo {name} (2021 App. A): model A (seed "
@@ -27,8 +25,8 @@ title = (f"{name}: lr {spec.lr}, {spec.init} init, {settings.optimizer}, "
          f"batch {settings.batch_size}")
 plot_permutation_equivalence(table, title, snakemake.output.figure)
 last = table.iloc[-1]
-log.info("forward: max |acc(Ap) - acc(A)| = %.3g; backward: max |B - P(A)| after epoch 1 %.3g, "
-         "after epoch %d %.3g (relative %.3g)",
-         float((table.test_acc_Ap - table.test_acc_A).abs().max()),
-         float(table.max_abs_diff.iloc[min(1, len(table) - 1)]), int(last.epoch),
-         float(last.max_abs_diff), float(last.rel_diff))
+job.log.info("forward: max |acc(Ap) - acc(A)| = %.3g; backward: max |B - P(A)| after epoch 1 %.3g, "
+             "after epoch %d %.3g (relative %.3g)",
+             float((table.test_acc_Ap - table.test_acc_A).abs().max()),
+             float(table.max_abs_diff.iloc[min(1, len(table) - 1)]), int(last.epoch),
+             float(last.max_abs_diff), float(last.rel_diff))

@@ -4,14 +4,12 @@
 from hyperreps.jobs import start
 from hyperreps.autoencoder.io import load_autoencoder
 from hyperreps.embeddings import embed_zoo, load_embeddings, probe_inputs
-from hyperreps.figures.autoencoder import plot_probe_transfer
+from hyperreps.figures.representation import plot_probe_transfer
 from hyperreps.probes import TRANSFER_PROPERTIES, probe_transfer
 from hyperreps.tables import write_table
 from hyperreps.zoo import load_split, load_zoo
 
 job = start(snakemake)
-log = job.log
-device = job.device
 inp, p, source = snakemake.input, snakemake.params, snakemake.wildcards.zoo
 window = tuple(p.window)
 model, info, _ = load_autoencoder(inp.autoencoder)
@@ -23,7 +21,7 @@ def inputs(zoo_path, split_path, embeddings=None):
     source's, embedded by the workflow already) or computed with the source's autoencoder."""
     zoo = load_zoo(zoo_path)
     split = load_split(split_path)
-    z = load_embeddings(embeddings, zoo).z if embeddings else embed_zoo(model, zoo, device)
+    z = load_embeddings(embeddings, zoo).z if embeddings else embed_zoo(model, zoo, job.device)
     return probe_inputs(zoo, split, {variant: z}, window)
 
 
@@ -42,4 +40,4 @@ write_table(table, snakemake.output.table, floatfmt=".4g",
             f"from raw weights W, statistics s(W) and the {variant} embedding of {source}'s "
             "autoencoder; R² and Kendall's τ.")
 plot_probe_transfer(predictions, table, source, snakemake.output.figure)
-log.info("\n%s", table.to_string())
+job.log.info("\n%s", table.to_string())

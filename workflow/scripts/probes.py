@@ -3,20 +3,16 @@
 
 from hyperreps.jobs import start
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.embeddings import checkpoint_f_scores, load_embeddings, probe_inputs
+from hyperreps.embeddings import checkpoint_f_scores, load_embeddings_by_variant, probe_inputs
 from hyperreps.probes import probe_summary, probe_table, run_probes
 from hyperreps.tables import write_table
 from hyperreps.zoo import load_split, load_zoo
 
 job = start(snakemake)
-log = job.log
 zoo_name = snakemake.wildcards.zoo
 zoo = load_zoo(snakemake.input.zoo)
 split = load_split(snakemake.input.split)
-embeddings = {}
-for path in snakemake.input.embeddings:
-    e = load_embeddings(path, zoo)
-    embeddings[e.metadata["variant"]] = e.z
+embeddings = load_embeddings_by_variant(snakemake.input.embeddings, zoo)
 first, last = snakemake.params.window
 f_scores = None
 if snakemake.params.class_f_scores:
@@ -30,8 +26,8 @@ summary = probe_summary(results, "test").reset_index()
 write_table(summary, snakemake.output.summary,
             caption=f"Property probes on zoo {zoo_name}, test split (epochs {first}-{last} of "
                     "the test models, the autoencoder's window): R² in % (accuracy in % for "
-                    "categorical properties) and Kendall's τ, from raw weights W, weight statistics s(W) "
-                    "and each hyper-representation. "
+                    "categorical properties) and Kendall's τ, from raw weights W, weight "
+                    "statistics s(W) and each hyper-representation. "
                     f"Constant properties skipped: {skipped}.")
 write_table(probe_table(results), snakemake.output.full)
-log.info("\n%s", summary.to_string())
+job.log.info("\n%s", summary.to_string())

@@ -11,17 +11,15 @@ from hyperreps.tables import write_table
 from hyperreps.zoo import load_split, load_zoo
 
 job = start(snakemake)
-log = job.log
-device = job.device
 p, name = snakemake.params, snakemake.wildcards.zoo
 zoo = load_zoo(snakemake.input.zoo)
 split = load_split(snakemake.input.split)
 model, info, _ = load_autoencoder(snakemake.input.autoencoder)
 data = load_dataset(zoo.dataset, DataSettings.from_config(snakemake.params.data))
 w = zoo.select(split["test"]).finite_at(p.epoch)[0].float()
-w_hat = decode_latents(model, encode_weights(model, w, device=device), device=device)
+w_hat = decode_latents(model, encode_weights(model, w, device=job.device), device=job.device)
 hp = finetune_settings(zoo)
-acc, dist = reconstructed_finetuning(w, w_hat, hp, data, p.epochs, p.seed, zoo.layout, device)
+acc, dist = reconstructed_finetuning(w, w_hat, hp, data, p.epochs, p.seed, zoo.layout, job.device)
 acc.insert(0, "zoo", name)
 summary = (acc.groupby(["population", "epoch"])["test_acc"]
            .agg(["mean", "std", "median", "count"]).reset_index())
@@ -38,4 +36,4 @@ write_table(table, snakemake.output.table, floatfmt=".4g",
             "cosine of the displacements from the start between each pair.")
 plot_reconstructed_finetuning(acc, dist, f"{name}: original vs reconstructed under fine-tuning "
                               "(2022 Fig. 6)", snakemake.output.figure)
-log.info("\n%s", table.round(4).to_string())
+job.log.info("\n%s", table.round(4).to_string())

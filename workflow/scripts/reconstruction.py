@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from hyperreps.jobs import start
-from hyperreps.autoencoder.io import load_autoencoder
+from hyperreps.autoencoder.io import load_autoencoders
 from hyperreps.data import DataSettings, load_dataset
 from hyperreps.figures.autoencoder import plot_layer_reconstruction
 from hyperreps.reconstruction import evaluate_reconstruction
@@ -12,19 +12,14 @@ from hyperreps.tables import write_table
 from hyperreps.zoo import load_split, load_zoo
 
 job = start(snakemake)
-log = job.log
-device = job.device
 zoo_name = snakemake.wildcards.zoo
 zoo = load_zoo(snakemake.input.zoo)
 split = load_split(snakemake.input.split)
-autoencoders = {}
-for path in snakemake.input.autoencoders:
-    model, info, tensors = load_autoencoder(path)
-    autoencoders[info["variant"]] = (model, info, tensors)
+autoencoders = load_autoencoders(snakemake.input.autoencoders)
 epoch = snakemake.params.epoch
 data = load_dataset(zoo.dataset, DataSettings.from_config(snakemake.params.data))
 ceiling = json.loads(Path(snakemake.input.diagnostics).read_text())
-result = evaluate_reconstruction(zoo, split, autoencoders, data.test, epoch, device,
+result = evaluate_reconstruction(zoo, split, autoencoders, data.test, epoch, job.device,
                                  ceiling=ceiling["ceiling_by_width"])
 caption = (f"Reconstruction of zoo {zoo_name}: test-split models at epoch {epoch}, original vs "
            "decoded by each autoencoder; accuracy on the test images. R² two ways: r2_<split> "
@@ -41,5 +36,6 @@ train_mean = next(iter(autoencoders.values()))[2]["train_mean"]
 plot_layer_reconstruction(result.original, result.reconstructed, result.layer_slices,
                           result.acc_original, result.acc_reconstructed, train_mean,
                           snakemake.output.figure,
-                          title=f"{zoo_name}: test models at epoch {epoch}, original vs reconstructed")
-log.info("\n%s", result.table.to_string())
+                          title=f"{zoo_name}: test models at epoch {epoch}, "
+                                "original vs reconstructed")
+job.log.info("\n%s", result.table.to_string())

@@ -12,8 +12,6 @@ from hyperreps.tables import write_table
 from hyperreps.zoo import load_split, load_zoo
 
 job = start(snakemake)
-log = job.log
-device = job.device
 p, name = snakemake.params, snakemake.wildcards.zoo
 cfg = snakemake.params.robustness
 zoo = load_zoo(snakemake.input.zoo)
@@ -24,17 +22,18 @@ for path in snakemake.input.autoencoders:
     model, info, tensors = load_autoencoder(path)
     variant = info["variant"]
     n = noise_robustness(model, tensors["train_mean"], zoo, split, data.test, p.epoch,
-                         cfg["noise_levels"], cfg["seed"], device)
+                         cfg["noise_levels"], cfg["seed"], job.device)
     n.insert(0, "variant", variant)
     noise.append(n)
     curves = interpolation_smoothness(model, zoo, split, data.test, tuple(p.trajectory),
-                                      p.epoch, cfg["n_pairs"], cfg["steps"], cfg["seed"], device)
+                                      p.epoch, cfg["n_pairs"], cfg["steps"], cfg["seed"],
+                                      job.device)
     s = smoothness_summary(curves)
     s.insert(0, "variant", variant)
     smooth.append(s)
-    log.info("%s: decoded accuracy without noise %.3f, at relative noise %s: %.3f; smoothness "
-             "mean max dip %s", variant, n.acc_mean.iloc[0], n.relative_noise.iloc[-1],
-             n.acc_mean.iloc[-1], s.groupby("scheme").mean_max_dip.first().round(4).to_dict())
+    job.log.info("%s: decoded accuracy without noise %.3f, at relative noise %s: %.3f; smoothness "
+                 "mean max dip %s", variant, n.acc_mean.iloc[0], n.relative_noise.iloc[-1],
+                 n.acc_mean.iloc[-1], s.groupby("scheme").mean_max_dip.first().round(4).to_dict())
 noise, smooth = pd.concat(noise, ignore_index=True), pd.concat(smooth, ignore_index=True)
 write_table(noise, snakemake.output.robustness, floatfmt=".4g",
             caption=f"Robustness of zoo {name}'s hyper-representations (2022 Fig. 3 a/c): test "

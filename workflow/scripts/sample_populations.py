@@ -5,43 +5,36 @@ import json
 import torch
 
 from hyperreps.jobs import start
-from hyperreps.autoencoder.io import load_autoencoder
-from hyperreps.embeddings import load_embeddings
+from hyperreps.autoencoder.io import load_autoencoders
+from hyperreps.embeddings import load_embeddings_by_variant
 from hyperreps.populations import anchor_set, generate_populations, population_zoo
 from hyperreps.tables import write_csv
 from hyperreps.publish import staged_dir
 from hyperreps.zoo import load_split, load_zoo, save_zoo, single_setting
 
 job = start(snakemake)
-log = job.log
-device = job.device
 gen = snakemake.params.generative
 zoo = load_zoo(snakemake.input.zoo)
 split = load_split(snakemake.input.split)
-models, embeddings = {}, {}
-for path in snakemake.input.autoencoders:
-    model, info, _ = load_autoencoder(path)
-    models[info["variant"]] = model
-for path in snakemake.input.embeddings:
-    e = load_embeddings(path, zoo)
-    embeddings[e.metadata["variant"]] = e.z
+models = {v: m for v, (m, _, _) in load_autoencoders(snakemake.input.autoencoders).items()}
+embeddings = load_embeddings_by_variant(snakemake.input.embeddings, zoo)
 anchors = anchor_set(zoo, split, tuple(snakemake.params.window), embeddings,
                      gen["top_fraction"])
-log.info("%d anchors (%d in the top %.0f%%)", len(anchors.acc), int(anchors.top.sum()),
-         100 * gen["top_fraction"])
+job.log.info("%d anchors (%d in the top %.0f%%)", len(anchors.acc), int(anchors.top.sum()),
+             100 * gen["top_fraction"])
 activation = single_setting(zoo, "activation")
 gan_losses = {}
-pops = generate_populations(anchors, models, gen, gen["seed"], device, gan_losses)
+pops = generate_populations(anchors, models, gen, gen["seed"], job.device, gan_losses)
 with staged_dir(snakemake.output[0]) as tmp:
     for name, losses in gan_losses.items():
         write_csv(losses, tmp / f"gan_losses_{name}.csv")
         last = losses.iloc[-1]
-        log.info("%s GAN after %d epochs: d_loss %.3f, g_loss %.3f, D(real) %.2f, "
-                 "D(fake) %.2f", name, len(losses), last.d_loss, last.g_loss, last.d_real,
-                 last.d_fake)
+        job.log.info("%s GAN after %d epochs: d_loss %.3f, g_loss %.3f, D(real) %.2f, "
+                     "D(fake) %.2f", name, len(losses), last.d_loss, last.g_loss, last.d_real,
+                     last.d_fake)
     for name, w in pops.items():
         save_zoo(tmp / name, population_zoo(w, name, zoo.layout, zoo.dataset, activation))
-        log.info("%s: %d models, %d finite", name, len(w), int(torch.isfinite(w).all(1).sum()))
+        job.log.info("%s: %d models, %d finite", name, len(w), int(torch.isfinite(w).all(1).sum()))
     (tmp / "populations.json").write_text(json.dumps(
         {"populations": list(pops), "activation": activation, "gan_losses": sorted(gan_losses),
          "source": snakemake.wildcards.zoo,

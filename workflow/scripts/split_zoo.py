@@ -5,11 +5,10 @@ from hyperreps.zoo import load_zoo, split_models
 from hyperreps.publish import write_json
 
 job = start(snakemake)
-log = job.log
 s = snakemake.params.split
 split = split_models(load_zoo(snakemake.input[0]), (s["train"], s["val"], s["test"]), s["seed"])
 write_json(snakemake.output[0], split)
-log.info("split counts: %s", split["counts"])
+job.log.info("split counts: %s", split["counts"])
 empty = [k for k in ("train", "val", "test") if not split["counts"][k]]
 if empty:
     job.warn(f"zoo {snakemake.wildcards.zoo}: the split leaves 0 models in "

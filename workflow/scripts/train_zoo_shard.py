@@ -8,11 +8,11 @@ from hyperreps.trainer.zoo_shard import train_zoo_shard
 from hyperreps.zoo import save_zoo
 
 job = start(snakemake)
-log = job.log
 resume = Path(snakemake.params.resume)
 zoo = train_zoo_shard(snakemake.params.zoo, snakemake.wildcards.zoo,
-                      int(snakemake.wildcards.shard), DataSettings.from_config(snakemake.params.data),
-                      job.device, checkpoint=resume)
+                      int(snakemake.wildcards.shard),
+                      DataSettings.from_config(snakemake.params.data), job.device,
+                      checkpoint=resume)
 save_zoo(snakemake.output[0], zoo)
 resume.unlink(missing_ok=True)  # the shard is stored: the per-epoch training state is spent
-log.info("wrote %s (%d models x %d epochs)", snakemake.output[0], zoo.n_models, zoo.n_epochs)
+job.log.info("wrote %s (%d models x %d epochs)", snakemake.output[0], zoo.n_models, zoo.n_epochs)

@@ -12,8 +12,6 @@ from hyperreps.unseen_architectures import unseen_architecture_accuracy, unseen_
 from hyperreps.zoo import load_zoo
 
 job = start(snakemake)
-log = job.log
-device = job.device
 wc = snakemake.wildcards
 target = load_zoo(snakemake.input.target_zoo)
 samples = load_zoo(Path(snakemake.input.populations) / "S_KDE30")
@@ -21,13 +19,13 @@ data = load_dataset(target.dataset, DataSettings.from_config(snakemake.params.da
 arch = get_architecture(wc.architecture)
 hp = finetune_settings(target)
 epochs = max(snakemake.params.epochs)
-log.info("%d S_KDE30 samples of %s (%d parameters) onto %s (%d) on %s's data, %d epochs: %s",
-         samples.n_models, wc.source, samples.layout.n_params, arch.name, arch.n_params,
-         wc.target, epochs, hp)
+job.log.info("%d S_KDE30 samples of %s (%d parameters) onto %s (%d) on %s's data, %d epochs: %s",
+             samples.n_models, wc.source, samples.layout.n_params, arch.name, arch.n_params,
+             wc.target, epochs, hp)
 run = unseen_architecture_run(samples.weights[:, 0], arch, hp, data, epochs,
-                              snakemake.params.seed, device, progress=True)
+                              snakemake.params.seed, job.device, progress=True)
 acc = unseen_architecture_accuracy(run)
 for col, value in (("architecture", arch.name), ("target", wc.target), ("source", wc.source)):
     acc.insert(0, col, value)
 write_csv(acc, snakemake.output[0])
-log.info("\n%s", acc.groupby(["population", "epoch"])["test_acc"].agg(["mean", "std"]))
+job.log.info("\n%s", acc.groupby(["population", "epoch"])["test_acc"].agg(["mean", "std"]))

@@ -9,7 +9,6 @@ from hyperreps.tables import write_table
 from hyperreps.unseen_architectures import unseen_architecture_table
 
 job = start(snakemake)
-log = job.log
 out = snakemake.output
 acc = pd.concat([pd.read_csv(f) for f in snakemake.input])
 epochs = snakemake.params.epochs
@@ -23,5 +22,5 @@ write_table(stats, out.stats, floatfmt=".4g",
             caption="2022 Table 4, statistics: medians, Mann-Whitney U p-value and CLES "
             "(probability that a gen. model beats an r.i. model) per epoch.")
 plot_unseen_architectures(acc, out.figure)
-log.info("\n%s", stats.to_string())
-log.info("\n%s", table.to_string())
+job.log.info("\n%s", stats.to_string())
+job.log.info("\n%s", table.to_string())

@@ -13,8 +13,6 @@ from hyperreps.unseen_zoos import samples_for_zoo, unseen_zoo_accuracy
 from hyperreps.zoo import load_split, load_zoo
 
 job = start(snakemake)
-log = job.log
-device = job.device
 p, wc = snakemake.params, snakemake.wildcards
 gen, unseen = p.generative, p.unseen_zoos
 model, info, _ = load_autoencoder(snakemake.input.autoencoder)
@@ -22,15 +20,15 @@ zoo = load_zoo(snakemake.input.zoo)
 split = load_split(snakemake.input.split)
 data = load_dataset(zoo.dataset, DataSettings.from_config(snakemake.params.data))
 weights, counts = samples_for_zoo(model, zoo, split, tuple(p.window), gen["n_models"],
-                                  gen["seed"], gen["kde"], gen["top_fraction"], device)
-log.info("%s autoencoder on zoo %s: %s", wc.source, wc.target, counts)
+                                  gen["seed"], gen["kde"], gen["top_fraction"], job.device)
+job.log.info("%s autoencoder on zoo %s: %s", wc.source, wc.target, counts)
 hp = finetune_settings(zoo)
 epochs = sorted(unseen["epochs"])
 tuned = finetune_populations({"S_KDE30": weights}, hp, data, max(epochs), gen["seed"],
-                             device=device, layout=zoo.layout)
+                             device=job.device, layout=zoo.layout)
 models, ensembles = unseen_zoo_accuracy(tuned, zoo, split, data.test, epochs, hp["activation"],
                                         unseen["ensemble_size"], gen["ensembles"]["draws"],
-                                        gen["seed"], device)
+                                        gen["seed"], job.device)
 for t in (models, ensembles):
     t.insert(0, "target", wc.target)
     t.insert(0, "source", wc.source)
@@ -39,5 +37,5 @@ with staged_dir(snakemake.output[0]) as tmp:
     write_csv(ensembles, tmp / "ensembles.csv")
     (tmp / "info.json").write_text(json.dumps(dict(counts, source=wc.source, target=wc.target,
                                                    window=list(p.window)), indent=1))
-log.info("\n%s", models.groupby(["population", "epoch"])["test_acc"].agg(["mean", "max"]))
-log.info("\n%s", ensembles.to_string())
+job.log.info("\n%s", models.groupby(["population", "epoch"])["test_acc"].agg(["mean", "max"]))
+job.log.info("\n%s", ensembles.to_string())

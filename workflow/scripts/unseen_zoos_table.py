@@ -9,7 +9,6 @@ from hyperreps.tables import write_table
 from hyperreps.unseen_zoos import unseen_zoo_table
 
 job = start(snakemake)
-log = job.log
 out = snakemake.output
 models = pd.concat([pd.read_csv(Path(d) / "models.csv") for d in snakemake.input])
 ens = pd.concat([pd.read_csv(Path(d) / "ensembles.csv") for d in snakemake.input])
@@ -21,4 +20,4 @@ write_table(table, out.table, floatfmt=".3g",
             "ensembles; epoch 0 = as decoded (the paper's table), later epochs fine-tuned "
             "with the conditioning zoo's hyperparameters, beside B_T after as many epochs; "
             "Mann-Whitney U of the single models against B_T.")
-log.info("\n%s", table.to_string())
+job.log.info("\n%s", table.to_string())

@@ -5,7 +5,6 @@ from hyperreps.figures.zoo import plot_zoo_accuracy
 from hyperreps.zoo import load_zoo
 
 job = start(snakemake)
-log = job.log
 zoo = load_zoo(snakemake.input[0])
 plot_zoo_accuracy(zoo, snakemake.output[0], snakemake.wildcards.zoo)
-log.info("wrote %s", snakemake.output[0])
+job.log.info("wrote %s", snakemake.output[0])

@@ -12,7 +12,6 @@ from hyperreps.zoo import load_split, load_zoo
 from hyperreps.publish import write_json
 
 job = start(snakemake)
-log = job.log
 name = snakemake.wildcards.zoo
 zoo = load_zoo(snakemake.input.zoo)
 split = load_split(snakemake.input.split)
@@ -46,4 +45,4 @@ plot_zoo_diagnostics(diag.ceiling_by_width, diag.ceiling_by_models, diag.per_mod
 write_json(snakemake.output.json, dict(
     summary=diag.summary, ceiling_by_width=diag.ceiling_by_width.to_dict(orient="list"),
     ceiling_by_models=diag.ceiling_by_models.to_dict(orient="list")))
-log.info("\n%s", table.to_string(index=False))
+job.log.info("\n%s", table.to_string(index=False))

@@ -80,3 +80,12 @@ def load_autoencoder(path: str | os.PathLike) -> tuple[HyperAutoencoder, dict, d
         if k not in tensors or not torch.isfinite(tensors[k]).all():
             raise AutoencoderFileError(f"{path / WEIGHTS_FILE}: {k} missing or not finite")
     return model.eval(), info, {k: tensors[k] for k in ("sigma", "train_mean")}
+
+
+def load_autoencoders(paths) -> dict[str, tuple[HyperAutoencoder, dict, dict]]:
+    """Several saved autoencoders of one zoo by variant: {variant: (model, info, tensors)}."""
+    out = {}
+    for path in paths:
+        model, info, tensors = load_autoencoder(path)
+        out[info["variant"]] = (model, info, tensors)
+    return out

@@ -21,12 +21,12 @@ import zlib
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..publish import atomic_path
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..publish import atomic_path  # noqa: E402
 
 ORIGINAL_COLOR = "0.45"  # grey: the models as trained
 ALL_COLOR = "tab:blue"  # all models (embedding figure)
@@ -124,3 +124,19 @@ def mark_no_data(ax, text: str = "no finite values") -> None:
     """A grey note in the middle of an empty panel."""
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=8,
             color="0.4")
+
+
+def checked_2d(name: str, x, n_rows: int | None = None) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-d array [N, ...], got shape {x.shape}")
+    if n_rows is not None and x.shape[0] != n_rows:
+        raise ValueError(f"{name}: expected {n_rows} rows, got shape {x.shape}")
+    return x
+
+
+def checked_1d(name: str, x, n: int) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    if x.shape != (n,):
+        raise ValueError(f"{name}: expected shape ({n},), got {x.shape}")
+    return x

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..architecture import ReferenceModel, architecture_of, init_parameters, zoo_cnn_name
+from ..architecture import SingleModel, architecture_of, init_parameters, zoo_cnn_name
 from ..data import SplitData
 from .loop import ModelSpec, TrainSettings
 
@@ -22,7 +22,7 @@ def train_one_at_a_time(spec: ModelSpec, settings: TrainSettings, data: SplitDat
 
     The architecture is ``layout``'s (default: the zoo CNN with ``channels`` inputs)."""
     arch = architecture_of(layout) if layout is not None else zoo_cnn_name(channels)
-    model = ReferenceModel(arch, settings.activation, spec.dropout).to(device=device, dtype=dtype)
+    model = SingleModel(arch, settings.activation, spec.dropout).to(device=device, dtype=dtype)
     model.load_flat(init_parameters(model.layout, spec.init, spec.seed, dtype).to(device))
     if settings.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
