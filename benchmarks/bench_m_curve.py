@@ -30,7 +30,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile as torch_profile
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from hyperreps.architecture import ParameterLayout
+from hyperreps.architecture import get_architecture, zoo_cnn_name
 from hyperreps.data import load_dataset
 from hyperreps.device import CPU_MALLOC_ENV, malloc_env_missing, resolve_device
 
@@ -47,7 +47,7 @@ except ImportError:  # a checkout from before the hyperreps.trainer package
         def models_per_chunk_for(device, n_models):
             return n_models
 
-LAYOUT = ParameterLayout.for_channels(1)
+LAYOUT = get_architecture(zoo_cnn_name(1)).layout  # also in checkouts before layout.py
 
 
 def sync(device):

@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from hyperreps.architecture import ParameterLayout
+from hyperreps.architecture import zoo_cnn_layout
 from hyperreps.data import load_dataset
 from hyperreps.diagnostics import zoo_diagnostics
 from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
@@ -34,7 +34,7 @@ p.add_argument("--save", default=None)
 a = p.parse_args()
 torch.set_num_threads(2)
 data = load_dataset(a.dataset)
-layout = ParameterLayout.for_channels(data.channels)
+layout = zoo_cnn_layout(data.channels)
 specs = [ModelSpec(seed=s, init=a.init, lr=a.lr) for s in range(1, a.models + 1)]
 settings = TrainSettings(activation=a.activation, batch_size=a.batch, epochs=a.epochs)
 t0 = time.time()

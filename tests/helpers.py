@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hyperreps.architecture import ParameterLayout, SingleModel, init_parameters, zoo_cnn_name
+from hyperreps.architecture import SingleModel, init_parameters, zoo_cnn_layout, zoo_cnn_name
 from hyperreps.autoencoder.model import AutoencoderShape
 from hyperreps.data import DatasetSplits, SplitData
 from hyperreps.metrics import METRICS
@@ -23,7 +23,7 @@ TINY = AutoencoderShape(d_model=8, n_layers=1, n_heads=2, d_ff=16, latent_dim=4,
 
 def make_zoo(n_models=6, n_epochs=3, channels=1, diverged=(), first_id=0, seed=0,
              activation="tanh"):
-    layout = ParameterLayout.for_channels(channels)
+    layout = zoo_cnn_layout(channels)
     g = torch.Generator().manual_seed(seed)
     w = torch.randn(n_models, n_epochs, layout.n_params, generator=g)
     metrics = {k: np.random.default_rng(seed).uniform(0, 1, (n_models, n_epochs))

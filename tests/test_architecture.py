@@ -5,8 +5,8 @@ import pytest
 import torch
 from hypothesis import given, settings as hsettings, strategies as st
 
-from hyperreps.architecture import (ARCHITECTURES, INITS, ParameterLayout, SingleModel,
-                                    get_architecture, init_parameters, zoo_cnn_name)
+from hyperreps.architecture import (ARCHITECTURES, INITS, SingleModel, get_architecture,
+                                    init_parameters, zoo_cnn_layout, zoo_cnn_name)
 from hyperreps.augment import permutation_index, random_permutations
 from hyperreps.data import SplitData
 from hyperreps.tokens import Tokenizer
@@ -16,17 +16,17 @@ from hyperreps.trainer.one_at_a_time import train_one_at_a_time
 
 
 def test_parameter_counts_match_the_papers():
-    assert ParameterLayout.for_channels(1).n_params == 2464
-    assert ParameterLayout.for_channels(3).n_params == 2864
+    assert zoo_cnn_layout(1).n_params == 2464
+    assert zoo_cnn_layout(3).n_params == 2864
     for c in (1, 3):
         n = sum(p.numel() for p in SingleModel(zoo_cnn_name(c)).parameters())
-        assert n == ParameterLayout.for_channels(c).n_params
+        assert n == zoo_cnn_layout(c).n_params
 
 
 def test_layout_matches_reference_index_dict():
     # WSL21 index_dict.json: idx_start [0, 208, 1414, 1514, 2254],
     # lengths [208, 1206, 100, 740, 210]
-    lay = ParameterLayout.for_channels(1)
+    lay = zoo_cnn_layout(1)
     names = ("conv1", "conv2", "conv3", "fc1", "fc2")
     starts = [lay.layer_slice(n).start for n in names]
     lengths = [lay.layer_slice(n).stop - lay.layer_slice(n).start for n in names]
@@ -34,7 +34,7 @@ def test_layout_matches_reference_index_dict():
 
 
 def test_flatten_round_trip_and_module_order():
-    lay = ParameterLayout.for_channels(3)
+    lay = zoo_cnn_layout(3)
     flat = torch.randn(4, lay.n_params)
     assert torch.equal(lay.flatten(lay.unflatten(flat)), flat)
     m = SingleModel(zoo_cnn_name(3)).load_flat(flat[0])
@@ -43,7 +43,7 @@ def test_flatten_round_trip_and_module_order():
 
 
 def test_init_schemes_are_seeded_and_biases_are_001():
-    lay = ParameterLayout.for_channels(1)
+    lay = zoo_cnn_layout(1)
     for scheme in INITS:
         a, b = init_parameters(lay, scheme, 7), init_parameters(lay, scheme, 7)
         assert torch.equal(a, b) and not torch.equal(a, init_parameters(lay, scheme, 8))
@@ -145,7 +145,7 @@ def test_skip_connections_tie_permutations():
                                    for i in g.members)] for g in res][:3] == \
         [["conv1", "res1"], ["conv2", "res2"], ["conv3", "res3"]]
     # a chain-only treatment (conv2 permuted without conv4) changes the function
-    from hyperreps.architecture import ParameterLayout as PL
+    from hyperreps.layout import ParameterLayout as PL
     chain = PL(arch.layers)  # no groups given: every layer its own
     gen = torch.Generator().manual_seed(1)
     flat = torch.randn(1, arch.n_params, generator=gen, dtype=torch.float64) * 0.3

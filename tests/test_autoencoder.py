@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from hyperreps.architecture import ParameterLayout
+from hyperreps.architecture import zoo_cnn_layout
 from hyperreps.augment import AugmentSettings
 from hyperreps.autoencoder.io import AutoencoderFileError, load_autoencoder, save_autoencoder
 from hyperreps.autoencoder.loss import (layer_sigma, nt_xent, parameter_scale, r2_scores,
@@ -14,7 +14,7 @@ from hyperreps.autoencoder.model import AutoencoderShape, HyperAutoencoder
 from hyperreps.autoencoder.train import (AutoencoderTraining, decode_latents, encode_weights,
                                          train_autoencoder)
 
-LAYOUT = ParameterLayout.for_channels(1)
+LAYOUT = zoo_cnn_layout(1)
 TINY = AutoencoderShape(d_model=16, n_layers=1, n_heads=2, d_ff=32, latent_dim=8, dropout=0.0,
                         projection_layers=2, projection_width=16, projection_dim=4)
 

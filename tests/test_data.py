@@ -10,8 +10,8 @@ import pytest
 import scipy.io
 import torch
 
-from hyperreps.data import (DATASETS, DEBIAN_FASHION, DataSettings, DatasetCorruptError,
-                            DatasetNotFoundError, load_dataset)
+from hyperreps.data import DATASETS, DEBIAN_FASHION, DataSettings, load_dataset
+from hyperreps.dataset_files import DatasetCorruptError, DatasetNotFoundError
 
 RNG = np.random.default_rng(0)
 

@@ -7,7 +7,7 @@ import pytest
 
 import hyperreps.figures.autoencoder
 import hyperreps.figures.representation as representation_figures
-from hyperreps.architecture import ParameterLayout
+from hyperreps.architecture import zoo_cnn_layout
 from hyperreps.figures.autoencoder import plot_layer_reconstruction
 from hyperreps.figures.representation import plot_embedding_geometry
 from hyperreps.metrics import r_squared
@@ -16,7 +16,7 @@ N = 20
 
 
 def _reconstruction_case(seed=0):
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     slices = {layer.name: layout.layer_slice(layer.name) for layer in layout.layers}
     rng = np.random.default_rng(seed)
     w = rng.normal(0, 0.2, (N, layout.n_params))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from hyperreps.architecture import ParameterLayout, init_parameters
+from hyperreps.architecture import init_parameters, zoo_cnn_layout
 from hyperreps.autoencoder.model import HyperAutoencoder
 from hyperreps.autoencoder.train import encode_weights
 from hyperreps.finetune import (accuracy_table, ensemble_accuracy, finetune_populations,
@@ -14,7 +14,7 @@ from hyperreps.populations import (Anchors, anchor_set, generate_populations, no
 from hyperreps.trainer.evaluate import class_probabilities, evaluate_weights
 from helpers import TINY, make_zoo, small_split
 
-LAYOUT = ParameterLayout.for_channels(1)
+LAYOUT = zoo_cnn_layout(1)
 
 
 def _anchors(n=20, seed=0):

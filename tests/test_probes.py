@@ -10,7 +10,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
-from hyperreps.architecture import Layer, ParameterLayout
+from hyperreps.architecture import zoo_cnn_layout
+from hyperreps.layout import Layer, ParameterLayout
 from hyperreps.probes import (
     LOGISTIC_CS,
     RIDGE_ALPHAS,
@@ -220,7 +221,7 @@ def test_weight_statistics_on_a_two_layer_example():
     np.testing.assert_allclose(stats[0, :7], [3.5, 35 / 12, 1.05, 2.25, 3.5, 4.75, 5.95])
     # layer b has a single bias: its mean is that bias, its variance 0
     assert np.all(stats[:, 21] == flat[:, 10]) and np.all(stats[:, 22] == 0)
-    zoo = ParameterLayout.for_channels(1)
+    zoo = zoo_cnn_layout(1)
     assert weight_statistics(np.zeros((2, zoo.n_params)), layer_slices(zoo)).shape == (2, 70)
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from hyperreps import publish
-from hyperreps.data import DataSettings, _idx_family
+from hyperreps.data import DataSettings
+from hyperreps.dataset_files import idx_reader
 from hyperreps.zoo import load_zoo, save_zoo
 from helpers import make_zoo
 
@@ -111,7 +112,7 @@ def test_two_loaders_copy_the_same_dataset_at_once(tmp_path, monkeypatch):
         barrier.wait()
 
     monkeypatch.setattr(shutil, "copyfileobj", copy_together)
-    load = _idx_family("FashionMNIST", (source,), "test")
+    load = idx_reader("FashionMNIST", (source,), "test")
     settings = DataSettings(tmp_path / "root")
     results, errors = [], []
 

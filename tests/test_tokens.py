@@ -5,9 +5,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hyperreps.architecture import ACTIVATIONS, Layer, ParameterLayout, SingleModel, zoo_cnn_name
+from hyperreps.architecture import ACTIVATIONS, SingleModel, zoo_cnn_layout, zoo_cnn_name
 from hyperreps.augment import (AugmentSettings, Augmenter, add_noise, permutation_index,
                                random_erasing, random_permutations)
+from hyperreps.layout import Layer, ParameterLayout
 from hyperreps.tokens import Tokenizer
 from hyperreps.trainer.forward import population_forward
 
@@ -15,14 +16,14 @@ from hyperreps.trainer.forward import population_forward
 @pytest.mark.parametrize("channels,lengths", [(1, [26, 201, 25, 37, 21]),
                                               (3, [76, 201, 25, 37, 21])])
 def test_zoo_cnn_has_48_tokens_of_the_reference_lengths(channels, lengths):
-    tok = Tokenizer(ParameterLayout.for_channels(channels))
+    tok = Tokenizer(zoo_cnn_layout(channels))
     assert tok.n_tokens == 48
     assert tok.token_lengths == lengths
     assert tok.token_layer().tolist() == [0] * 8 + [1] * 6 + [2] * 4 + [3] * 20 + [4] * 10
 
 
 def test_token_is_a_units_incoming_weights_then_its_bias():
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     flat = torch.randn(3, layout.n_params)
     named = layout.unflatten(flat)
     tokens = Tokenizer(layout).tokenize(flat)
@@ -33,7 +34,7 @@ def test_token_is_a_units_incoming_weights_then_its_bias():
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_round_trip_is_exact(channels):
-    layout = ParameterLayout.for_channels(channels)
+    layout = zoo_cnn_layout(channels)
     tok = Tokenizer(layout)
     flat = torch.randn(2, 5, layout.n_params, dtype=torch.float64)
     assert torch.equal(tok.detokenize(tok.tokenize(flat)), flat)
@@ -48,7 +49,7 @@ def test_tokenizer_follows_any_layout_not_one_cnn():
 
 
 def test_detokenize_names_a_wrong_shape():
-    tok = Tokenizer(ParameterLayout.for_channels(1))
+    tok = Tokenizer(zoo_cnn_layout(1))
     tokens = tok.tokenize(torch.randn(2, 2464))
     tokens[2] = tokens[2][:, :3]
     with pytest.raises(ValueError, match="conv3"):
@@ -59,7 +60,7 @@ def test_detokenize_names_a_wrong_shape():
 
 
 def _outputs(flat, channels, activation, x):
-    params = ParameterLayout.for_channels(channels).unflatten(flat)
+    params = zoo_cnn_layout(channels).unflatten(flat)
     return population_forward(params, x, activation)
 
 
@@ -67,7 +68,7 @@ def _outputs(flat, channels, activation, x):
 @given(seed=st.integers(0, 2**31 - 1), channels=st.sampled_from([1, 3]),
        activation=st.sampled_from(ACTIVATIONS))
 def test_permuted_model_computes_the_same_function(seed, channels, activation):
-    layout = ParameterLayout.for_channels(channels)
+    layout = zoo_cnn_layout(channels)
     gen = torch.Generator().manual_seed(seed)
     flat = torch.randn(4, layout.n_params, generator=gen, dtype=torch.float64) * 0.3
     x = torch.randn(16, channels, 28, 28, generator=gen, dtype=torch.float64)
@@ -89,7 +90,7 @@ def test_permuted_model_computes_the_same_function(seed, channels, activation):
 
 def test_a_wrong_permutation_changes_the_function():
     """The symmetry test can fail: permuting outputs without the next layer's inputs breaks it."""
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     gen = torch.Generator().manual_seed(0)
     flat = torch.randn(1, layout.n_params, generator=gen) * 0.3
     x = torch.randn(8, 1, 28, 28, generator=gen)
@@ -102,7 +103,7 @@ def test_a_wrong_permutation_changes_the_function():
 
 
 def test_identity_permutation_is_identity_and_output_layer_is_refused():
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     flat = torch.randn(2, layout.n_params)
     ident = {i: torch.arange(layout.layers[i].out_features).expand(2, -1) for i in range(4)}
     assert torch.equal(flat.gather(-1, permutation_index(layout, ident)), flat)
@@ -111,7 +112,7 @@ def test_identity_permutation_is_identity_and_output_layer_is_refused():
 
 
 def test_permutation_is_a_bijection_of_the_vector():
-    layout = ParameterLayout.for_channels(3)
+    layout = zoo_cnn_layout(3)
     idx = permutation_index(layout, random_permutations(layout, 5, torch.Generator()))
     assert torch.equal(idx.sort(dim=1).values, torch.arange(layout.n_params).expand(5, -1))
 
@@ -135,7 +136,7 @@ def test_random_erasing_sets_one_block_in_about_half_the_rows():
 
 
 def test_noise_and_augmenter_views():
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     gen = torch.Generator().manual_seed(2)
     x = torch.randn(6, layout.n_params)
     noisy = add_noise(x, gen, 0.1)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from hyperreps.architecture import (ACTIVATIONS, ParameterLayout, SingleModel, init_parameters,
+from hyperreps.architecture import (ACTIVATIONS, SingleModel, init_parameters, zoo_cnn_layout,
                                     zoo_cnn_name)
 from hyperreps.data import SplitData
 from hyperreps.metrics import METRICS
@@ -39,7 +39,7 @@ def test_vectorised_equals_one_at_a_time(optimizer, order, activation):
                              batch_size=10, data_order=order, shuffle_seed=7)
     specs = [s if optimizer == "adam" else ModelSpec(s.seed, s.init, s.lr / 10, s.weight_decay)
              for s in SPECS]
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     res = train_population(specs, settings, data, {"test": toy_data(20, seed=1)}, layout,
                            dtype=torch.float64)
     for i, spec in enumerate(specs):
@@ -59,7 +59,7 @@ CHUNKED_SPECS = [ModelSpec(seed=1, init="kaiming_uniform", lr=1e-3, dropout=0.3)
 def _chunked_case(optimizer, order):
     ts = TrainSettings(activation="tanh", optimizer=optimizer, epochs=2, data_order=order,
                        shuffle_seed=3)
-    return ts, toy_data(n=37), {"test": toy_data(20, seed=1)}, ParameterLayout.for_channels(1)
+    return ts, toy_data(n=37), {"test": toy_data(20, seed=1)}, zoo_cnn_layout(1)
 
 
 @functools.lru_cache(maxsize=None)
@@ -86,7 +86,7 @@ def test_chunked_training_equals_the_whole_population_at_once(per_chunk, optimiz
 
 
 def test_chunked_evaluation_equals_one_pass():
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     flat = torch.stack([init_parameters(layout, "kaiming_uniform", s, torch.float64)
                         for s in range(5)])
     data = toy_data(23, seed=5)
@@ -103,7 +103,7 @@ def test_one_channel_convolutions_run_channels_last(n_models):
     """With one input channel the weight's layout is ambiguous and torch fell back to the
     standard layout, where the max pooling after conv1 was 10-20x slower (evaluation, and a
     population of one): conv1 must get an unambiguously channels-last weight."""
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     params = layout.unflatten(torch.stack([init_parameters(layout, "uniform", s)
                                            for s in range(n_models)]))
     w = _channels_last(params["conv1.weight"].reshape(-1, 1, 5, 5))
@@ -113,7 +113,7 @@ def test_one_channel_convolutions_run_channels_last(n_models):
 
 
 def test_three_channel_population_matches_module():
-    layout = ParameterLayout.for_channels(3)
+    layout = zoo_cnn_layout(3)
     flat = torch.stack([init_parameters(layout, "kaiming_normal", s, torch.float64)
                         for s in range(3)])
     x = toy_data(5, channels=3).x
@@ -125,7 +125,7 @@ def test_three_channel_population_matches_module():
 
 
 def test_epoch_zero_is_initial_state_and_metrics_recorded():
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     data = toy_data(30)
     res = train_population(SPECS[:2], TrainSettings(epochs=2), data,
                            {"val": toy_data(10, seed=2), "test": toy_data(10, seed=3)}, layout)
@@ -138,7 +138,7 @@ def test_epoch_zero_is_initial_state_and_metrics_recorded():
 
 @pytest.mark.parametrize("models_per_chunk", [None, 1, 2])
 def test_diverged_model_is_recorded_and_others_unaffected(models_per_chunk):
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     data = toy_data(40)
     settings = TrainSettings(optimizer="sgd", epochs=3, activation="relu")
     good = [ModelSpec(seed=1, init="kaiming_uniform", lr=1e-3),
@@ -156,7 +156,7 @@ def test_diverged_model_is_recorded_and_others_unaffected(models_per_chunk):
 
 
 def test_fine_tuning_starts_from_given_weights():
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     start = torch.zeros(2, layout.n_params)
     res = train_population(SPECS[:2], TrainSettings(epochs=1), toy_data(20), {}, layout,
                            init_weights=start)
@@ -171,7 +171,7 @@ class Interrupt(Exception):
 
 
 def test_interrupted_training_resumes_to_the_same_result(tmp_path):
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     data = toy_data(33)
     specs = [ModelSpec(seed=1, init="kaiming_uniform", lr=1e-3, dropout=0.3),
              ModelSpec(seed=2, init="kaiming_uniform", lr=3e-3)]
@@ -203,7 +203,7 @@ def test_interrupted_training_resumes_to_the_same_result(tmp_path):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_cuda_matches_cpu():
-    layout = ParameterLayout.for_channels(1)
+    layout = zoo_cnn_layout(1)
     data = toy_data(40)
     settings = TrainSettings(epochs=2)
     cpu = train_population(SPECS, settings, data, {}, layout, dtype=torch.float64)

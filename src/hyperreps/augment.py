@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .architecture import ParameterLayout
+from .layout import ParameterLayout
 
 
 def permutation_index(layout: ParameterLayout, perms: dict[int, torch.Tensor]) -> torch.Tensor:

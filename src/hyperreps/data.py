@@ -17,39 +17,27 @@ Preprocessing (reference zoo generators):
   before upsampling (a second bundled domain, for transfer experiments).
 
 Transforms run on whole uint8/float tensors (``torchvision.transforms.v2.functional``), so
-antialiased tensor resizing stands in for PIL's per-image resize.
+antialiased tensor resizing stands in for PIL's per-image resize. The on-disk readers and the
+transforms live in :mod:`hyperreps.dataset_files`, with the errors they raise.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
-import logging
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .publish import copy_file
-
-log = logging.getLogger(__name__)
+from .dataset_files import (MNIST_FILES, DatasetCorruptError, digits_reader, idx_reader,
+                            prep_digits, prep_half, prep_mnist, prep_natural, prep_svhn,
+                            prep_usps, read_cifar10, read_stl10, read_svhn, read_usps)
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 SPLIT_SEED = 42
-
-
-class DatasetNotFoundError(FileNotFoundError):
-    """A dataset's files are missing; the message names the folders searched and the remedy."""
-
-
-class DatasetCorruptError(ValueError):
-    """A dataset's files exist but fail their checksum or hold impossible values."""
 
 
 @dataclass
@@ -109,237 +97,7 @@ class DatasetInfo:
     architecture: str | None = None  # default zoo architecture; None = the zoo CNN
 
 
-# --------------------------------------------------------------------------- preprocessing
-
-
-def _to_float(x: torch.Tensor) -> torch.Tensor:
-    return x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-
-
-def _normalize(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
-    return (x - mean) / std
-
-
-def _resize28(x: torch.Tensor) -> torch.Tensor:
-    from torchvision.transforms.v2 import functional as TF
-
-    return TF.resize(x, [28, 28], antialias=True)
-
-
-def _prep_mnist(x):
-    return _normalize(_to_float(x), 0.1307, 0.3081)
-
-
-def _prep_half(x):
-    return _normalize(_to_float(x), 0.5, 0.5)
-
-
-def _prep_svhn(x):
-    from torchvision.transforms.v2 import functional as TF
-
-    x = TF.rgb_to_grayscale(x)  # uint8 in, uint8 out
-    x = TF.center_crop(x, [28, 28])
-    return _prep_half(x)
-
-
-def _prep_usps(x):
-    return _prep_mnist(_resize28(_to_float(x)))
-
-
-def _prep_natural(x):
-    return _prep_half(_resize28(_to_float(x)))
-
-
-def _prep_digits(x):
-    return _normalize(F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False),
-                      0.5, 0.5)
-
-
-# --------------------------------------------------------------------------- raw loaders
-
-
-def _not_found(name: str, searched: list[Path], how: str) -> DatasetNotFoundError:
-    folders = "\n".join(f"  - {p}" for p in searched)
-    return DatasetNotFoundError(
-        f"dataset {name!r} not found. Searched:\n{folders}\nHow to get it: {how}")
-
-
-def _digits_raw(rotate: bool):
-    def load(_settings: DataSettings):
-        from sklearn.datasets import load_digits
-
-        d = load_digits()
-        x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
-        if rotate:
-            x = torch.rot90(x, 1, dims=(-2, -1)).contiguous()
-        y = torch.tensor(d.target, dtype=torch.int64)
-        perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
-        n_test = round(0.2 * len(y))
-        test, train = perm[:n_test], perm[n_test:]
-        return x[train], y[train], x[test], y[test]
-
-    return load
-
-
-_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-
-
-def _idx_family(cls_name: str, extra_folders: tuple[Path, ...], how: str):
-    def load(settings: DataSettings):
-        from torchvision import datasets
-
-        cls = getattr(datasets, cls_name)
-        raw = Path(settings.root) / cls_name / "raw"
-        searched = [raw, *extra_folders]
-        if not all((raw / f).exists() for f in _MNIST_FILES):
-            for folder in searched:
-                if all((folder / f).exists() for f in _MNIST_FILES):
-                    src = {f: folder / f for f in _MNIST_FILES}
-                elif all((folder / (f + ".gz")).exists() for f in _MNIST_FILES):
-                    src = {f: folder / (f + ".gz") for f in _MNIST_FILES}
-                else:
-                    continue
-                raw.mkdir(parents=True, exist_ok=True)
-                for f, path in src.items():
-                    # a unique temporary per process: shards may copy the same file at once
-                    copy_file(path, raw / f, gzip.open if path.suffix == ".gz" else open)
-                log.info("%s: copied idx files from %s to %s", cls_name, folder, raw)
-                break
-        if not all((raw / f).exists() for f in _MNIST_FILES) and not settings.allow_download:
-            raise _not_found(cls_name, searched, how)
-        try:
-            tr = cls(str(settings.root), train=True, download=settings.allow_download)
-            te = cls(str(settings.root), train=False, download=settings.allow_download)
-        except (AssertionError, RuntimeError, ValueError, OSError) as e:
-            raise DatasetCorruptError(
-                f"{raw}: the idx files are unreadable ({type(e).__name__}: {e}); replace them "
-                f"with the original files. How to get them: {how}") from None
-        return (tr.data.unsqueeze(1), torch.as_tensor(tr.targets), te.data.unsqueeze(1),
-                torch.as_tensor(te.targets))
-
-    return load
-
-
-def _verified(cls, verify: bool, files: list[Path]):
-    """A torchvision dataset class whose md5 check can be switched off.
-
-    With ``verify_checksums: false`` (the tests' tiny fixtures cannot match the official md5)
-    the ``files`` are only required to exist; shapes and values are still validated after
-    loading.
-    """
-
-    class Checked(cls):
-        def _check_integrity(self) -> bool:
-            if verify:
-                return super()._check_integrity()
-            return all(Path(f).exists() for f in files)
-
-    Checked.__name__ = cls.__name__
-    return Checked
-
-
-def _svhn_raw(settings: DataSettings):
-    from torchvision.datasets import SVHN
-
-    root = Path(settings.root) / "SVHN"
-    files = [root / "train_32x32.mat", root / "test_32x32.mat"]
-    cls = _verified(SVHN, settings.verify_checksums, files)
-    if not settings.allow_download and not all(f.exists() for f in files):
-        raise _not_found("svhn", [root], "put train_32x32.mat and test_32x32.mat (from "
-                         "ufldl.stanford.edu/housenumbers) there, or set data.allow_download")
-    try:
-        tr = cls(str(root), split="train", download=settings.allow_download)
-        te = cls(str(root), split="test", download=settings.allow_download)
-    except RuntimeError as e:
-        raise DatasetCorruptError(f"svhn in {root}: {e}") from None
-    return (torch.as_tensor(tr.data), torch.as_tensor(tr.labels), torch.as_tensor(te.data),
-            torch.as_tensor(te.labels))
-
-
-def _stl10_raw(settings: DataSettings):
-    from torchvision.datasets import STL10
-
-    folder = Path(settings.root) / STL10.base_folder
-    needed = [f for f, _ in STL10.train_list[:2] + STL10.test_list]
-    if not settings.allow_download and not all((folder / f).exists() for f in needed):
-        raise _not_found("stl10", [folder], "extract stl10_binary.tar.gz (from "
-                         "cs.stanford.edu/~acoates/stl10) into the data folder, or set "
-                         "data.allow_download")
-    cls = _verified(STL10, settings.verify_checksums, [folder / f for f in needed])
-    try:
-        tr = cls(str(settings.root), split="train", download=settings.allow_download)
-        te = cls(str(settings.root), split="test", download=False)
-    except RuntimeError as e:
-        raise DatasetCorruptError(f"stl10 in {folder}: {e}") from None
-    return (torch.as_tensor(tr.data), torch.as_tensor(tr.labels), torch.as_tensor(te.data),
-            torch.as_tensor(te.labels))
-
-
-def _usps_raw(settings: DataSettings):
-    from torchvision.datasets import USPS
-
-    root = Path(settings.root) / "USPS"
-    if not settings.allow_download and not all(
-            (root / f).exists() for f in ("usps.bz2", "usps.t.bz2")):
-        raise _not_found("usps", [root], "put usps.bz2 and usps.t.bz2 (libsvm multiclass "
-                         "datasets) there, or set data.allow_download")
-    if settings.verify_checksums:
-        from torchvision.datasets.utils import check_integrity
-
-        for _url, fname, md5 in USPS.split_list.values():
-            if (root / fname).exists() and not check_integrity(str(root / fname), md5):
-                raise DatasetCorruptError(f"{root / fname}: md5 does not match the official file")
-    tr = USPS(str(root), train=True, download=settings.allow_download)
-    te = USPS(str(root), train=False, download=settings.allow_download)
-    return (torch.as_tensor(tr.data).unsqueeze(1), torch.as_tensor(tr.targets),
-            torch.as_tensor(te.data).unsqueeze(1), torch.as_tensor(te.targets))
-
-
-class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickles plain containers and numpy arrays only: CIFAR-10's python batches are pickles,
-    and a pickle from elsewhere must not be able to run code."""
-
-    ALLOWED = {("_codecs", "encode"), ("numpy.core.multiarray", "_reconstruct"),
-               ("numpy._core.multiarray", "_reconstruct"), ("numpy", "ndarray"),
-               ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-               ("numpy._core.multiarray", "scalar")}
-
-    def find_class(self, module, name):
-        if (module, name) in self.ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a dataset file")
-
-
-def _cifar10_raw(settings: DataSettings):
-    from torchvision.datasets import CIFAR10
-    from torchvision.datasets.utils import check_integrity
-
-    folder = Path(settings.root) / CIFAR10.base_folder
-    files = CIFAR10.train_list + CIFAR10.test_list
-    if not all((folder / f).exists() for f, _ in files):
-        if settings.allow_download:
-            CIFAR10(str(settings.root), download=True)
-        else:
-            raise _not_found("cifar10", [folder], "extract cifar-10-python.tar.gz (from "
-                             "cs.toronto.edu/~kriz/cifar.html) into the data folder, or set "
-                             "data.allow_download")
-
-    def read(entries):
-        xs, ys = [], []
-        for fname, md5 in entries:
-            path = folder / fname
-            if settings.verify_checksums and not check_integrity(str(path), md5):
-                raise DatasetCorruptError(f"{path}: md5 does not match the official file")
-            with open(path, "rb") as f:
-                entry = _ArrayUnpickler(io.BytesIO(f.read()), encoding="latin1").load()
-            xs.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-            ys.extend(entry["labels"])
-        return torch.from_numpy(np.concatenate(xs)), torch.tensor(ys, dtype=torch.int64)
-
-    trx, tr_y = read(CIFAR10.train_list)
-    tex, te_y = read(CIFAR10.test_list)
-    return trx, tr_y, tex, te_y
+# --------------------------------------------------------------------------- tetris
 
 
 def tetris_images(n: int, seed: int, noise: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -395,46 +153,46 @@ _MNIST_DEFAULTS = dict(activation="tanh", init="uniform", optimizer="adam", lr=3
 DATASETS: dict[str, DatasetInfo] = {
     "digits": DatasetInfo(
         "digits", 1, 144, "bundled with scikit-learn (sklearn.datasets.load_digits)",
-        _digits_raw(False), _prep_digits,
+        digits_reader(False), prep_digits,
         # The papers' MNIST settings stay at chance here within a small budget (BRIEF):
         # kaiming_uniform with lr 1e-3 learns in a few epochs of 130 steps.
         dict(activation="tanh", init="kaiming_uniform", optimizer="adam", lr=1e-3,
              weight_decay=0.0, dropout=0.0), train_size=1294, test_size=359),
     "digits_rot90": DatasetInfo(
         "digits_rot90", 1, 144, "bundled with scikit-learn (digits rotated by 90 degrees)",
-        _digits_raw(True), _prep_digits,
+        digits_reader(True), prep_digits,
         dict(activation="tanh", init="kaiming_uniform", optimizer="adam", lr=1e-3,
              weight_decay=0.0, dropout=0.0), train_size=1294, test_size=359),
     "mnist": DatasetInfo(
         "mnist", 1, 10_000, "put the four MNIST idx files (optionally .gz) in DATA/MNIST/raw, "
         "or set data.allow_download",
-        _idx_family("MNIST", (), "copy the four MNIST idx files (train-images-idx3-ubyte ..., "
+        idx_reader("MNIST", (), "copy the four MNIST idx files (train-images-idx3-ubyte ..., "
                     "optionally .gz) into that folder, or set data.allow_download: true"),
-        _prep_mnist, dict(_MNIST_DEFAULTS), train_size=50000, test_size=10000),
+        prep_mnist, dict(_MNIST_DEFAULTS), train_size=50000, test_size=10000),
     "fashion_mnist": DatasetInfo(
         "fashion_mnist", 1, 10_000,
         "apt-get install dataset-fashion-mnist (Debian), put the idx files in "
         "DATA/FashionMNIST/raw, or set data.allow_download",
-        _idx_family("FashionMNIST", (DEBIAN_FASHION,),
+        idx_reader("FashionMNIST", (DEBIAN_FASHION,),
                     "apt-get install dataset-fashion-mnist (Debian puts the idx files in "
                     f"{DEBIAN_FASHION}), copy the idx files into the first folder, or set "
                     "data.allow_download: true"),
-        _prep_half, dict(_MNIST_DEFAULTS), train_size=50000, test_size=10000),
+        prep_half, dict(_MNIST_DEFAULTS), train_size=50000, test_size=10000),
     "svhn": DatasetInfo(
-        "svhn", 1, 13_257, "train_32x32.mat and test_32x32.mat in DATA/SVHN", _svhn_raw, _prep_svhn,
+        "svhn", 1, 13_257, "train_32x32.mat and test_32x32.mat in DATA/SVHN", read_svhn, prep_svhn,
         dict(activation="tanh", init="uniform", optimizer="adam", lr=3e-3, weight_decay=0.0,
              dropout=0.0), train_size=60000, test_size=26032),
     "usps": DatasetInfo(
-        "usps", 1, 1_291, "usps.bz2 and usps.t.bz2 in DATA/USPS", _usps_raw, _prep_usps,
+        "usps", 1, 1_291, "usps.bz2 and usps.t.bz2 in DATA/USPS", read_usps, prep_usps,
         # 000 Table 4 (the reference script uses uniform init and lr 3e-4)
         dict(activation="tanh", init="kaiming_uniform", optimizer="adam", lr=1e-4,
              weight_decay=1e-3, dropout=0.0), train_size=6000, test_size=2007),
     "cifar10": DatasetInfo(
-        "cifar10", 3, 8_000, "cifar-10-batches-py in DATA", _cifar10_raw, _prep_natural,
+        "cifar10", 3, 8_000, "cifar-10-batches-py in DATA", read_cifar10, prep_natural,
         dict(activation="gelu", init="kaiming_uniform", optimizer="adam", lr=1e-4,
              weight_decay=1e-2, dropout=0.0), train_size=42000, test_size=10000),
     "stl10": DatasetInfo(
-        "stl10", 3, 800, "stl10_binary in DATA", _stl10_raw, _prep_natural,
+        "stl10", 3, 800, "stl10_binary in DATA", read_stl10, prep_natural,
         dict(activation="tanh", init="kaiming_uniform", optimizer="adam", lr=1e-4,
              weight_decay=1e-3, dropout=0.0), train_size=4200, test_size=8000),
     "tetris": DatasetInfo(
@@ -475,8 +233,8 @@ def _required_files(name: str, root: Path) -> list[list[Path]]:
     if name in ("mnist", "fashion_mnist"):
         cls = "MNIST" if name == "mnist" else "FashionMNIST"
         folders = [root / cls / "raw"] + ([DEBIAN_FASHION] if name == "fashion_mnist" else [])
-        return [[f / n for n in _MNIST_FILES] for f in folders] + \
-            [[f / (n + ".gz") for n in _MNIST_FILES] for f in folders]
+        return [[f / n for n in MNIST_FILES] for f in folders] + \
+            [[f / (n + ".gz") for n in MNIST_FILES] for f in folders]
     if name == "svhn":
         return [[root / "SVHN" / "train_32x32.mat", root / "SVHN" / "test_32x32.mat"]]
     if name == "usps":

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .architecture import ParameterLayout
+from .architecture import zoo_cnn_layout
 from .config.plan import HYPERPARAMETERS
+from .layout import ParameterLayout
 from .trainer.loop import ModelSpec, TrainSettings, train_population
 from .zoo import Zoo, metadata_table, single_setting
 
@@ -57,7 +58,7 @@ def finetune_populations(populations: dict[str, torch.Tensor], hp: dict, data, e
                              data_order=data_order, shuffle_seed=seed)
     finite = torch.isfinite(weights).all(dim=1)
     init = torch.where(finite[:, None], weights, torch.zeros_like(weights))
-    layout = layout or ParameterLayout.for_channels(data.channels)
+    layout = layout or zoo_cnn_layout(data.channels)
     log.info("fine-tuning %d models (%s) for %d epochs: %s", len(weights),
              ", ".join(f"{k} {len(v)}" for k, v in populations.items()), epochs, settings)
     res = train_population(specs, settings, data.train, data.evals(), layout, device=device,

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .architecture import ParameterLayout
+from .architecture import zoo_cnn_layout
+from .layout import ParameterLayout
 from .metrics import METRICS
 from .zoo import Zoo
 
@@ -144,7 +145,7 @@ def import_raytune_zoo(root: str | Path, dataset: str, channels: int = 1,
     missing file) stops the import with :class:`ZooImportError`; with ``skip_unsafe`` it is
     left out instead, and ``zoo.info["skipped"]`` lists each such folder with the reason."""
     root = Path(root)
-    layout = ParameterLayout.for_channels(channels)
+    layout = zoo_cnn_layout(channels)
     folders = sorted(p.parent for p in root.glob("*/params.json"))
     if not folders:
         raise ZooImportError(f"{root}: no model folders (*/params.json) found")

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .architecture import ParameterLayout
+from .architecture import zoo_cnn_layout
 from .augment import permutation_index, random_permutations
+from .layout import ParameterLayout
 from .trainer.evaluate import evaluate_weights
 from .trainer.loop import ModelSpec, TrainSettings, train_population
 
@@ -32,7 +33,7 @@ def permutation_equivalence(spec: ModelSpec, settings: TrainSettings, data, seed
     """Train A, permute it, train B from Ap's start; per epoch: the test accuracy of A, Ap and
     B, the train accuracy of A and B, and ``max_abs_diff`` = max |B - P(A)| over the weights
     (``rel_diff``: divided by max |A|)."""
-    layout = layout or ParameterLayout.for_channels(data.channels)
+    layout = layout or zoo_cnn_layout(data.channels)
     evals = {"test": data.test}
     a = train_population([spec], settings, data.train, evals, layout, device=device,
                          dtype=dtype)

@@ -43,7 +43,7 @@ from .metrics import r_squared
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from hyperreps.architecture import ParameterLayout
+    from hyperreps.layout import ParameterLayout
 
 SPLITS = ("train", "val", "test")
 # 1e3, 3e2, 1e2, 3e1, ..., 3e-5, 1e-5: alternating mantissas 1 and 3, 17 values.

@@ -8,7 +8,7 @@ layers differ, so every layer gets its own embedding in the autoencoder and no p
 needed. The zoo CNN gives 8 + 6 + 4 + 20 + 10 = 48 tokens of lengths 26 (76 for 3 channels),
 201, 25, 37 and 21.
 
-Everything is derived from a :class:`~hyperreps.architecture.ParameterLayout` (which a zoo's
+Everything is derived from a :class:`~hyperreps.layout.ParameterLayout` (which a zoo's
 manifest describes), never from a fixed architecture. The mapping is a pure re-indexing, so
 the round trip flat -> tokens -> flat is exact.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .architecture import ParameterLayout
+from .layout import ParameterLayout
 
 
 @dataclass(frozen=True)

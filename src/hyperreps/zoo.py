@@ -29,8 +29,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .architecture import ARCHITECTURES, ParameterLayout, Tensor, architecture_of, zoo_cnn_name
+from .architecture import ARCHITECTURES, architecture_of, zoo_cnn_name
 from .data import file_sha256
+from .layout import ParameterLayout, Tensor
 from .metrics import METRICS
 from .publish import staged_dir
 

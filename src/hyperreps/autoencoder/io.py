@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..architecture import Layer, ParameterLayout, architecture_of, get_architecture
+from ..architecture import architecture_of, get_architecture
+from ..layout import Layer, ParameterLayout
 from ..publish import staged_dir
 from .model import AutoencoderShape, HyperAutoencoder
 from .train import TrainedAutoencoder

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..architecture import ParameterLayout
+from ..layout import ParameterLayout
 from ..metrics import r_squared
 
 SIGMA_FLOOR = 1e-4  # reference LayerWiseReconLoss

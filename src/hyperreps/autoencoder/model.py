@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..architecture import ParameterLayout
+from ..layout import ParameterLayout
 from ..tokens import Tokenizer
 from .loss import parameter_scale
 

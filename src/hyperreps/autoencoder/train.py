@@ -25,8 +25,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from ..architecture import ParameterLayout
 from ..augment import Augmenter, AugmentSettings
+from ..layout import ParameterLayout
 from ..zoo import Zoo, checkpoint_sets
 from .loss import layer_sigma, nt_xent, parameter_scale, r2_scores, reconstruction_loss
 from .model import AutoencoderShape, HyperAutoencoder

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..architecture import ModelArchitecture, ParameterLayout, architecture_of
+from ..architecture import ModelArchitecture, architecture_of, zoo_cnn_layout
 from ..data import SplitData
+from ..layout import ParameterLayout
 from .forward import population_forward
 
 # Models per forward/backward on a CPU, and image-models per evaluation forward pass: chosen
@@ -75,7 +76,7 @@ def evaluate_weights(weights: torch.Tensor, activations, data: SplitData,
     device = torch.device(device)
     n = len(weights)
     acts = [activations] * n if isinstance(activations, str) else list(activations)
-    layout = layout or ParameterLayout.for_channels(data.x.shape[1])
+    layout = layout or zoo_cnn_layout(data.x.shape[1])
     arch = architecture_of(layout)
     loss, acc = np.full(n, np.nan), np.full(n, np.nan)
     ok = torch.isfinite(weights).all(dim=1).numpy()
@@ -95,7 +96,7 @@ def class_probabilities(weights: torch.Tensor, activation: str, data: SplitData,
                         device="cpu", layout: ParameterLayout | None = None) -> torch.Tensor:
     """Softmax outputs ``[n, images, classes]`` of models given as flat weights."""
     device = torch.device(device)
-    layout = layout or ParameterLayout.for_channels(data.x.shape[1])
+    layout = layout or zoo_cnn_layout(data.x.shape[1])
     arch = architecture_of(layout)
     x = data.x.to(device, torch.float32)
     per_chunk = models_per_chunk_for(device, len(weights))

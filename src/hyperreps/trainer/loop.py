@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..architecture import ParameterLayout, activation_fn, architecture_of, init_parameters
+from ..architecture import activation_fn, architecture_of, init_parameters
 from ..data import SplitData
+from ..layout import ParameterLayout
 from ..metrics import METRICS
 from .evaluate import models_per_chunk_for
 from .forward import per_model_nll, population_forward
