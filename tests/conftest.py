@@ -6,11 +6,14 @@ on a config), `cluster` (starts a SLURM cluster) and `demo` (a whole demo config
 the default run by pyproject's addopts, which a `-m` on the command line replaces).
 """
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
 from hyperreps.data import load_dataset
-from helpers import small_dataset
+from helpers import ROOT, small_dataset
 
 NOT_UNIT = ("e2e", "cluster", "demo")
 
@@ -41,3 +44,14 @@ def small_digits(digits):
     """Every split of digits cut to 64 images: for tests whose assertions do not depend on
     how much data a model sees."""
     return small_dataset(digits, 64)
+
+
+@pytest.fixture(scope="session")
+def paper_dry_run(tmp_path_factory):
+    """``snakemake -n`` of config/config.yaml (the papers' DAG), run once: a Snakemake start
+    costs about 12 s on 2 cores."""
+    work = tmp_path_factory.mktemp("paper_dry_run")
+    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
+                           "-n", "--directory", str(work), "--configfile",
+                           str(ROOT / "config/config.yaml")],
+                          cwd=work, capture_output=True, text=True, timeout=600)
