@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from hyperreps.data import load_dataset
-from helpers import ROOT, small_dataset
+from helpers import ROOT, local_snakemake_env, small_dataset
 
 NOT_UNIT = ("e2e", "cluster", "demo")
 
@@ -54,4 +54,5 @@ def paper_dry_run(tmp_path_factory):
     return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
                            "-n", "--directory", str(work), "--configfile",
                            str(ROOT / "config/config.yaml")],
-                          cwd=work, capture_output=True, text=True, timeout=600)
+                          cwd=work, capture_output=True, text=True, timeout=600,
+                          env=local_snakemake_env())

@@ -2,7 +2,10 @@
 autoencoder shape and the repository root. Plain functions and constants (fixtures live in
 tests/conftest.py); no test module imports another test module."""
 
+import functools
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +91,18 @@ def write_raytune_model(root, name, seed, epochs=3, start=0, dropout=False, nan_
                                  "trial_id": "x"}))
     (d / "result.json").write_text("\n".join(lines) + "\n")
     return torch.stack(flats)
+
+
+@functools.cache
+def local_snakemake_env() -> dict:
+    """The environment for Snakemake runs with the local executor: no SLURM controller to ask.
+
+    The SLURM executor plugin (installed for tests/test_slurm.py) runs `scontrol show config`
+    whenever Snakemake starts; where SLURM's client is installed but no controller runs (as
+    after the cluster tests) that call waits 9 s before it gives up. A `scontrol` that fails at
+    once, first on PATH, answers it for the runs that never use SLURM."""
+    fake = Path(tempfile.mkdtemp(prefix="no-slurm-")) / "scontrol"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    return dict(os.environ, PATH=f"{fake.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                PYTHONWARNINGS="ignore")

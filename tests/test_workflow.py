@@ -21,14 +21,14 @@ from hyperreps.config.checks import load_config
 from hyperreps.config.plan import plan_shards
 from hyperreps.embeddings import load_embeddings
 from hyperreps.zoo import load_zoo
-from helpers import ROOT
+from helpers import ROOT, local_snakemake_env
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 TINY_CONFIG = ROOT / "config/test/tiny.yaml"
 
 
 def snakemake(args, cwd, timeout=600):
-    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    env = local_snakemake_env()
     return subprocess.run(SNAKEMAKE + args, cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=env)
 
@@ -226,7 +226,7 @@ def test_a_hard_kill_resumes_with_the_readme_commands(tmp_path):
     args = ["--cores", "1", "--configfile", "k.yaml", "--directory", str(tmp_path)]
     run = subprocess.Popen(SNAKEMAKE + args, cwd=tmp_path, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           env=dict(os.environ, PYTHONWARNINGS="ignore"))
+                           env=local_snakemake_env())
     state = tmp_path / "results/k/zoos/k/resume/0000.safetensors"
     deadline = time.time() + 180
     while not state.exists() and time.time() < deadline and run.poll() is None:
@@ -285,7 +285,8 @@ def test_paper_config_dry_run_lists_every_shard(paper_dry_run):
 
 def test_lint_is_clean():
     r = subprocess.run(SNAKEMAKE + ["--lint", "--configfile", str(ROOT / "config/demo.yaml")],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+                       cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env=local_snakemake_env())
     assert r.returncode == 0, r.stdout + r.stderr
 
 
