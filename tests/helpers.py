@@ -5,6 +5,7 @@ tests/conftest.py); no test module imports another test module."""
 import functools
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -106,3 +107,13 @@ def local_snakemake_env() -> dict:
     fake.chmod(0o755)
     return dict(os.environ, PATH=f"{fake.parent}{os.pathsep}{os.environ.get('PATH', '')}",
                 PYTHONWARNINGS="ignore")
+
+
+def rule_bodies() -> dict[str, str]:
+    """{rule name: its text} over rules/*.smk."""
+    out = {}
+    for smk in sorted((ROOT / "rules").glob("*.smk")):
+        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
+            name, body = block.split(":", 1)
+            out[name.strip()] = body
+    return out

@@ -5,7 +5,7 @@ import tomllib
 
 import yaml
 
-from helpers import ROOT
+from helpers import ROOT, rule_bodies
 
 
 def pins(specs):
@@ -30,9 +30,5 @@ def test_conda_envs_match_pyproject():
 
 
 def test_every_job_rule_names_an_env_and_a_log():
-    for smk in (ROOT / "rules").glob("*.smk"):
-        text = smk.read_text()
-        rules = re.split(r"^rule ", text, flags=re.M)[1:]
-        for body in rules:
-            name = body.split(":")[0]
-            assert "conda:" in body and "log:" in body, f"{smk.name}: rule {name}"
+    for name, body in rule_bodies().items():
+        assert "conda:" in body and "log:" in body, f"rule {name}"

@@ -2,21 +2,10 @@
 of the paper config's DAG is indexed in docs/outputs.md."""
 
 import re
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def rule_bodies():
-    """{rule name: its text} over rules/*.smk."""
-    out = {}
-    for smk in sorted((ROOT / "rules").glob("*.smk")):
-        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
-            name, body = block.split(":", 1)
-            out[name.strip()] = body
-    return out
+from helpers import ROOT, rule_bodies
 
 
 def gpu_rules_list():
@@ -48,11 +37,12 @@ def test_every_rule_of_the_paper_dag_is_indexed_in_docs_outputs(paper_dry_run):
     assert r.returncode == 0, r.stderr[-2000:]
     stats = (r.stdout + r.stderr).split("Job stats:")[1].split("total")[0]
     rules = set(re.findall(r"^(\w+)\s+\d+$", stats, flags=re.M)) - {"all", "job"}
-    assert len(rules) > 20 and rules <= set(rule_bodies())
+    bodies = rule_bodies()
+    assert len(rules) > 20 and rules <= set(bodies)
     index = (ROOT / "docs/outputs.md").read_text()
-    every_rule = set(rule_bodies()) - {"all"}
+    every_rule = set(bodies) - {"all"}
     indexed = set(re.findall(r"^\| `(\w+)` \|", index, flags=re.M))
     assert rules <= indexed, f"rules missing from docs/outputs.md: {sorted(rules - indexed)}"
     assert indexed == every_rule, f"not in both: {sorted(indexed ^ every_rule)}"
     for rule in every_rule:  # one script per rule, named after it
-        assert f'"../workflow/scripts/{rule}.py"' in rule_bodies()[rule], rule
+        assert f'"../workflow/scripts/{rule}.py"' in bodies[rule], rule
