@@ -152,7 +152,7 @@ def test_gan_has_the_sizes_of_2022_appendix_e2(anchors):
 def test_gan_discriminator_sizes_and_spectral_norm(anchors, monkeypatch):
     from torch import nn
 
-    import hyperreps.sampling as sampling
+    import hyperreps.latent_gan as sampling
 
     built = []
     real_sequential = nn.Sequential
@@ -183,6 +183,9 @@ def test_gan_trains(anchors):
     ("counterfactual", {"pool_factor": 5}),
     ("gan", {"epochs": 3, "generator_hidden": [16], "discriminator_hidden": [16],
              "noise_dim": 8, "device": "cpu"}),
+    ("gaussian", {}),
+    ("gmm", {"n_components": 3}),
+    ("flow", {"steps": 20, "hidden": [16]}),
 ])
 def test_seeded_reproducible(anchors, method, settings):
     a = draw_latents(method, anchors, 8, 7, settings)
@@ -240,7 +243,8 @@ def test_unknown_setting(anchors):
     (np.array([[0.0, np.nan], [1.0, 1.0]]), "finite"),
     (np.zeros((3, 0)), "latent dimension"),
 ])
-@pytest.mark.parametrize("method", ["uniform", "kde", "counterfactual", "gan"])
+@pytest.mark.parametrize("method", ["uniform", "kde", "counterfactual", "gan", "gaussian", "gmm",
+                                    "flow"])
 def test_bad_anchors(method, bad, message):
     with pytest.raises(ValueError, match=message):
         draw_latents(method, bad, 4, 0, {})
@@ -254,8 +258,36 @@ def test_bad_anchors(method, bad, message):
     ("gan", {"epochs": 0}, "epochs"),
     ("gan", {"lr_generator": -1.0}, "lr_generator"),
     ("gan", {"generator_hidden": []}, "generator_hidden"),
+    ("gaussian", {"scale": 0.0}, "scale"),
+    ("gmm", {"reg_covar": -1.0}, "reg_covar"),
+    ("gmm", {"n_components": 0}, "n_components"),
+    ("flow", {"steps": 0}, "steps"),
 ])
 def test_bad_settings(anchors, method, settings, message):
     n = 0 if method == "uniform" else 4
     with pytest.raises(ValueError, match=message):
         draw_latents(method, anchors, n, 0, settings)
+
+
+@pytest.mark.parametrize("method, settings", [
+    ("gaussian", {}), ("gaussian", {"scale": 3.0}), ("gmm", {"n_components": 3}),
+    ("flow", {"steps": 50, "hidden": [32]}),
+])
+def test_joint_priors_give_finite_codes_in_the_box(anchors, method, settings):
+    z = draw_latents(method, anchors, 40, 3, settings)
+    assert z.shape == (40, anchors.shape[1]) and z.dtype == np.float32
+    assert np.isfinite(z).all() and np.abs(z).max() <= 1.0
+
+
+def test_gaussian_sample_covariance_matches_the_fit():
+    from sklearn.covariance import LedoitWolf
+
+    rng = np.random.default_rng(1)
+    mix = rng.normal(0, 1, (4, 4))
+    codes = 0.1 * rng.standard_normal((400, 4)) @ mix  # correlated, well inside the box
+    z = draw_latents("gaussian", codes, 40000, 0).astype(np.float64)
+    fit = LedoitWolf().fit(codes)
+    np.testing.assert_allclose(z.mean(0), codes.mean(0), atol=0.01)
+    np.testing.assert_allclose(np.cov(z.T), fit.covariance_, atol=0.01, rtol=0.05)
+    # the joint structure is kept: the dimensions' correlations are those of the codes
+    assert abs(np.corrcoef(z.T)[0, 1] - np.corrcoef(codes.T)[0, 1]) < 0.05
