@@ -38,9 +38,12 @@ def r_squared(pred, target, baseline=None) -> float:
 
 
 @torch.no_grad()
-def nearest_anchor(points, anchors, block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def nearest_anchor(points, anchors, block: int = 256, groups=None, anchor_groups=None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Euclidean distance of each row of ``points`` ``[N, D]`` to its nearest row of ``anchors``
-    ``[A, D]`` (float64), and that anchor's index; rows that are not finite get NaN and -1."""
+    ``[A, D]`` (float64), and that anchor's index; rows that are not finite get NaN and -1.
+    With ``groups`` ``[N]`` and ``anchor_groups`` ``[A]`` (e.g. model ids), anchors of a row's
+    own group are left out (a training model against its own checkpoints)."""
     x = torch.as_tensor(points)
     a = torch.as_tensor(anchors).double()
     if x.ndim != 2 or a.ndim != 2 or x.shape[1] != a.shape[1]:
@@ -48,11 +51,19 @@ def nearest_anchor(points, anchors, block: int = 256) -> tuple[np.ndarray, np.nd
                          f"and {tuple(a.shape)}")
     if len(a) == 0:
         raise ValueError("no anchors")
+    if (groups is None) != (anchor_groups is None):
+        raise ValueError("give both groups and anchor_groups, or neither")
     n = len(x)
     dist, idx = np.full(n, np.nan), np.full(n, -1)
     rows = torch.nonzero(torch.isfinite(x).all(dim=1)).flatten()
     for i in range(0, len(rows), block):
         r = rows[i:i + block]
-        best = torch.cdist(x[r].double(), a).min(dim=1)
-        dist[r.numpy()], idx[r.numpy()] = best.values.numpy(), best.indices.numpy()
+        d = torch.cdist(x[r].double(), a)
+        if groups is not None:
+            same = np.asarray(groups)[r.numpy(), None] == np.asarray(anchor_groups)[None, :]
+            d = d.masked_fill(torch.from_numpy(same), float("inf"))
+        best = d.min(dim=1)
+        ok = torch.isfinite(best.values).numpy()
+        dist[r.numpy()[ok]] = best.values.numpy()[ok]
+        idx[r.numpy()[ok]] = best.indices.numpy()[ok]
     return dist, idx
