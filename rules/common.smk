@@ -70,6 +70,7 @@ FINETUNED_ZOO = f"{FINETUNE}/zoo"
 FINETUNE_ACCURACY = f"{FINETUNE}/accuracy.csv"
 FINETUNE_INFO = f"{FINETUNE}/info.json"
 ENSEMBLES = f"{RESULTS}/finetune/{{zoo}}/{{zoo}}/ensembles.csv"
+NOVELTY_FRONTIER = f"{RESULTS}/novelty_frontier/{{zoo}}"
 UNSEEN_ZOO_RUN = f"{RESULTS}/unseen_zoos/{{source}}/{{target}}"
 UNSEEN_ARCH_RUN = f"{RESULTS}/unseen_architectures/{{source}}/{{target}}/{{architecture}}.csv"
 
@@ -205,6 +206,8 @@ def all_targets():
         out += [*table("2022_table1_in_dataset"), f"{RESULTS}/figures/generative"]
     out += [figure(f"2022_fig6_reconstructed_finetuning_{z}")
             for z in config["generative"]["in_dataset"]]
+    if config["novelty_frontier"]["enabled"]:
+        out += [figure(f"2025_fig6a_novelty_frontier_{z}") for z in SOURCES]
     out += [figure(f"2021_appd3_probe_transfer_{z}") for z in PROBE_TRANSFER]
     if ABLATION_RUNS:
         out += table(f"2021_table5_compression_ablation_{ABLATION['zoo']}")

@@ -16,6 +16,9 @@ rule sample_populations:
         logfile("generative/{zoo}/sample_populations"),
     params:
         generative=config["generative"],
+        # the novelty frontier measures more models than are fine-tuned: one draw for both
+        frontier_models=(config["novelty_frontier"]["n_models"]
+                         if config["novelty_frontier"]["enabled"] else 0),
         window=lambda wc: ae_window(wc.zoo),
         device=DEVICE,
     threads: 2
@@ -25,6 +28,38 @@ rule sample_populations:
         ENV
     script:
         "../workflow/scripts/sample_populations.py"
+
+
+rule novelty_frontier:
+    # the 2025 memorisation audit's axes at epoch 0 (issue 22): every population, the zoo's own
+    # models and the noise curves, each population against the curves at equal novelty
+    input:
+        **zoo_of("{zoo}"),
+        populations=POPULATIONS,
+        autoencoder=lambda wc: lwln_autoencoder(wc.zoo),
+        embeddings=lambda wc: EMBEDDINGS.format(zoo=wc.zoo, variant=lwln_variant(wc.zoo)),
+    output:
+        data=directory(NOVELTY_FRONTIER),
+        table=table("2025_novelty_frontier_{zoo}", "generative", "novelty_frontier", "{zoo}",
+                    "accuracy against novelty, populations vs noise (2025 audit Fig. 6a)"),
+        figure=figure("2025_fig6a_novelty_frontier_{zoo}", "generative", "novelty_frontier",
+                      "{zoo}", "accuracy against novelty (2025 audit Fig. 6a)"),
+    log:
+        logfile("generative/{zoo}/novelty_frontier"),
+    params:
+        settings=config["novelty_frontier"],
+        top_fraction=config["generative"]["top_fraction"],
+        window=lambda wc: ae_window(wc.zoo),
+        n_classes=lambda wc: n_classes([wc.zoo])[wc.zoo],
+        data=DATA,
+        device=DEVICE,
+    threads: 2
+    resources:
+        gpu=GPU,
+    conda:
+        ENV
+    script:
+        "../workflow/scripts/novelty_frontier.py"
 
 
 rule finetune_populations:

@@ -20,6 +20,7 @@ GPU_RULES = [
     "embed_zoo",
     "compression_ablation_autoencoder",
     "sample_populations",
+    "novelty_frontier",
     "finetune_populations",
     "reconstructed_finetuning",
     "unseen_zoos",

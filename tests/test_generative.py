@@ -40,8 +40,10 @@ def test_anchor_set_takes_the_train_split_window_and_top_30_percent():
 def test_every_population_has_its_size_and_the_baselines_their_construction():
     anchors, models = _anchors()
     settings = dict(n_models=6, noise_std=0.05, populations=[
-        "S_U", "S_C", "S_KDE", "S_KDE30", "S_GAN30", "B_KDE30", "N_noise", "N_avg", "B_F"],
-        gan={"epochs": 2, "generator_hidden": [8], "discriminator_hidden": [8]})
+        "S_U", "S_C", "S_KDE", "S_KDE30", "S_GAN30", "B_KDE30", "S_Gauss30", "S_GMM30",
+        "S_Flow30", "S_Near30", "S_Edit30", "N_noise", "N_avg", "B_F"],
+        gan={"epochs": 2, "generator_hidden": [8], "discriminator_hidden": [8]},
+        gmm={"n_components": 2}, flow={"steps": 3, "hidden": [8]})
     pops = generate_populations(anchors, models, settings, seed=1)
     assert list(pops) == settings["populations"]
     for name, w in pops.items():
@@ -62,6 +64,24 @@ def test_every_population_has_its_size_and_the_baselines_their_construction():
     # same seed, same populations
     again = generate_populations(anchors, models, settings, seed=1)
     assert all(torch.equal(again[k], pops[k]) for k in pops)
+
+
+def test_latent_edit_keeps_the_anchor_and_adds_only_the_decoders_displacement():
+    from hyperreps.populations import latent_edit
+
+    anchors, models = _anchors()
+    top_w = anchors.weights[anchors.top]
+    top_z = anchors.embeddings["lwln"][anchors.top]
+    # a vanishing move: each edit is its anchor's own weights, not the anchor's reconstruction
+    still = latent_edit(models["lwln"], top_w, top_z, 5, 0, {"scale": 1e-9})
+    d = torch.cdist(still.double(), top_w.double()).min(1).values
+    assert d.max() < 1e-4
+    # a real move: the displacement is D(z') - D(z_a), so it grows with the scale
+    near = latent_edit(models["lwln"], top_w, top_z, 5, 0, {"scale": 0.1})
+    far = latent_edit(models["lwln"], top_w, top_z, 5, 0, {"scale": 1.0})
+    dn = torch.cdist(near.double(), top_w.double()).min(1).values
+    df = torch.cdist(far.double(), top_w.double()).min(1).values
+    assert (dn > 1e-4).all() and (df > dn).all()
 
 
 def test_n_noise_matches_the_novelty_of_a_sampled_population():

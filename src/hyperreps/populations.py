@@ -19,8 +19,10 @@ their predictions agree.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,9 +31,10 @@ from .autoencoder.model import HyperAutoencoder
 from .autoencoder.train import decode_latents
 from .data import SplitData
 from .metrics import METRICS, nearest_anchor
+from .latent_priors import near_anchor_draw
 from .sampling import draw_latents, gan_samples, top_fraction_mask
 from .trainer.evaluate import class_probabilities
-from .zoo import Zoo, metadata_table, rows_by_split
+from .zoo import Zoo, load_zoo, metadata_table, rows_by_split
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,17 @@ LATENT_POPULATIONS: dict[str, tuple[str, str, str]] = {
     "S_GAN": ("gan", "all", "lwln"),  # a latent GAN trained on the anchors (2022 App. E.2)
     "S_GAN30": ("gan", "top", "lwln"),  # S_GAN of the top-30% anchors
     "B_KDE30": ("kde", "top", "baseline"),  # S_KDE30 with the baseline (plain-MSE) autoencoder
+    # priors that keep the codes' joint structure (issue 22, hyperreps.latent_priors)
+    "S_Gauss30": ("gaussian", "top", "lwln"),  # one full-covariance Gaussian, shrunk
+    "S_GMM30": ("gmm", "top", "lwln"),  # a full-covariance Gaussian mixture
+    "S_Flow30": ("flow", "top", "lwln"),  # a flow-matching prior (as D2NWG and p-diff)
+    "S_Near30": ("near_anchor", "top", "lwln"),  # an anchor's code moved along the codes' spread
+    # S_Near30's codes applied as an edit of the anchor's own weights: W_a + D(z') - D(z_a)
+    "S_Edit30": ("near_anchor", "top", "lwln"),
 }
+# populations that add the decoded displacement D(z') - D(z_a) to the anchor's weights W_a
+# instead of decoding z' alone: the decoder's reconstruction error of the anchor cancels
+EDIT_POPULATIONS: tuple[str, ...] = ("S_Edit30",)
 SAMPLED: tuple[str, ...] = tuple(LATENT_POPULATIONS)
 NOVELTY_BASELINES: tuple[str, ...] = (  # training checkpoints moved a little (2025 audit)
     "N_noise",  # top-30% checkpoints plus Gaussian noise in weight space
@@ -112,15 +125,20 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
             z = z[anchors.top] if which == "top" else z
             sampler_seed = int(rng.integers(2**31))
             sampler_settings = settings.get(SAMPLER_SETTINGS.get(method, method), {})
-            if method == "gan":
-                latents, losses = gan_samples(z, n, sampler_seed, device=device,
-                                              **sampler_settings)
-                if gan_losses is not None:
-                    gan_losses[name] = losses
+            if name in EDIT_POPULATIONS:
+                base = anchors.weights[anchors.top] if which == "top" else anchors.weights
+                out[name] = latent_edit(autoencoders[variant], base, z, n, sampler_seed,
+                                        sampler_settings, device)
             else:
-                latents = draw_latents(method, z, n, sampler_seed, sampler_settings)
-            out[name] = decode_latents(autoencoders[variant], torch.from_numpy(latents),
-                                       device=device)
+                if method == "gan":
+                    latents, losses = gan_samples(z, n, sampler_seed, device=device,
+                                                  **sampler_settings)
+                    if gan_losses is not None:
+                        gan_losses[name] = losses
+                else:
+                    latents = draw_latents(method, z, n, sampler_seed, sampler_settings)
+                out[name] = decode_latents(autoencoders[variant], torch.from_numpy(latents),
+                                           device=device)
         elif name == "N_noise":
             top = anchors.weights[anchors.top]
             pick = top[rng.integers(len(top), size=n)]
@@ -152,6 +170,19 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
             raise ValueError(f"unknown population {name!r}; choose from {GENERATED}")
         log.info("population %s: %d models", name, len(out[name]))
     return {name: out[name] for name in names}
+
+
+def latent_edit(model: HyperAutoencoder, weights: torch.Tensor, codes: np.ndarray, n: int,
+                seed: int, settings: dict, device="cpu") -> torch.Tensor:
+    """S_Edit: ``W_a + D(z') - D(z_a)`` for anchors ``a`` picked at random, ``z'`` their codes
+    moved by :func:`hyperreps.latent_priors.near_anchor_draw` (``settings``: its ``scale``).
+    The anchor keeps its own weights; only the change the decoder makes between ``z_a`` and
+    ``z'`` is added, so the decoder's reconstruction error of the anchor cancels."""
+    moved, pick = near_anchor_draw(codes, n, seed, **settings)
+    return (weights[pick].float()
+            + decode_latents(model, torch.from_numpy(moved), device=device)
+            - decode_latents(model, torch.from_numpy(np.asarray(codes[pick], np.float32)),
+                             device=device))
 
 
 def _matching_noise_std(pick: torch.Tensor, noise: torch.Tensor, anchors: torch.Tensor,
@@ -197,3 +228,24 @@ def population_zoo(weights: torch.Tensor, name: str, layout, dataset: str,
     diverged = np.where(torch.isfinite(weights).all(dim=1).numpy(), -1, 0)
     return Zoo(weights.float().unsqueeze(1), metadata_table(rows, metrics, diverged), layout,
                dataset, {"model_ids": list(range(n)), "population": name})
+
+
+POPULATIONS_INFO = "populations.json"
+
+
+def load_populations(folder, which: str = "finetune") -> tuple[dict[str, torch.Tensor], dict]:
+    """The populations sample_populations wrote, ``{name: weights [n, P]}``, and its info.
+
+    Each population is drawn once at the larger of the fine-tuning size and the novelty
+    frontier's size; ``which="finetune"`` gives the first ``n_finetune`` models of each (what
+    is fine-tuned), ``"all"`` every model (what the frontier measures at epoch 0)."""
+    if which not in ("finetune", "all"):
+        raise ValueError(f"which must be 'finetune' or 'all', got {which!r}")
+    folder = Path(folder)
+    info = json.loads((folder / POPULATIONS_INFO).read_text())
+    n = info.get("n_finetune") if which == "finetune" else None
+    out = {}
+    for name in info["populations"]:
+        weights = load_zoo(folder / name).weights[:, 0]
+        out[name] = weights[:n] if n is not None else weights
+    return out, info

@@ -2,7 +2,6 @@
 hyperparameters (activation included); record accuracy per epoch and each model's novelty
 (nearest source training checkpoint)."""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,16 +10,14 @@ import torch
 from hyperreps.jobs import start
 from hyperreps.data import DataSettings, load_dataset
 from hyperreps.finetune import accuracy_table, finetune_populations, finetune_settings
-from hyperreps.populations import novelty
+from hyperreps.populations import load_populations, novelty
 from hyperreps.tables import write_csv
 from hyperreps.zoo import checkpoint_sets, load_split, load_zoo, save_zoo
 from hyperreps.publish import write_json
 
 job = start(snakemake)
 p = snakemake.params
-pop_dir = Path(snakemake.input.populations)
-meta = json.loads((pop_dir / "populations.json").read_text())
-populations = {name: load_zoo(pop_dir / name).weights[:, 0] for name in meta["populations"]}
+populations, meta = load_populations(snakemake.input.populations)
 source = load_zoo(snakemake.input.source_zoo)
 source_split = load_split(snakemake.input.source_split)
 anchors = checkpoint_sets(source, source_split, tuple(p.window))["train"]

@@ -7,7 +7,8 @@ import torch
 from hyperreps.jobs import start
 from hyperreps.autoencoder.io import load_autoencoders
 from hyperreps.embeddings import load_embeddings_by_variant
-from hyperreps.populations import anchor_set, generate_populations, population_zoo
+from hyperreps.populations import (POPULATIONS_INFO, anchor_set, generate_populations,
+                                   population_zoo)
 from hyperreps.tables import write_csv
 from hyperreps.publish import staged_dir
 from hyperreps.zoo import load_split, load_zoo, save_zoo, single_setting
@@ -24,7 +25,10 @@ job.log.info("%d anchors (%d in the top %.0f%%)", len(anchors.acc), int(anchors.
              100 * gen["top_fraction"])
 activation = single_setting(zoo, "activation")
 gan_losses = {}
-pops = generate_populations(anchors, models, gen, gen["seed"], job.device, gan_losses)
+# one draw serves both: the first n_models are fine-tuned, all are measured by the frontier
+n_draw = max(gen["n_models"], snakemake.params.frontier_models)
+pops = generate_populations(anchors, models, dict(gen, n_models=n_draw), gen["seed"],
+                            job.device, gan_losses)
 with staged_dir(snakemake.output[0]) as tmp:
     for name, losses in gan_losses.items():
         write_csv(losses, tmp / f"gan_losses_{name}.csv")
@@ -35,7 +39,8 @@ with staged_dir(snakemake.output[0]) as tmp:
     for name, w in pops.items():
         save_zoo(tmp / name, population_zoo(w, name, zoo.layout, zoo.dataset, activation))
         job.log.info("%s: %d models, %d finite", name, len(w), int(torch.isfinite(w).all(1).sum()))
-    (tmp / "populations.json").write_text(json.dumps(
+    (tmp / POPULATIONS_INFO).write_text(json.dumps(
         {"populations": list(pops), "activation": activation, "gan_losses": sorted(gan_losses),
+         "n_finetune": gen["n_models"], "n_drawn": n_draw,
          "source": snakemake.wildcards.zoo,
          "anchors": len(anchors.acc), "top_anchors": int(anchors.top.sum())}, indent=1))

@@ -33,13 +33,17 @@ ALL_COLOR = "tab:blue"  # all models (embedding figure)
 TOP_COLOR = "tab:red"  # the top-30% of models by accuracy
 
 # Samplers in hues (light: fitted on all anchors, dark: on the top 30%), the baseline
-# autoencoder in purple, novelty baselines in browns, B_F grey and B_T black.
+# autoencoder in purple, joint-structure priors in reds, novelty baselines in browns, B_F grey
+# and B_T black.
 POPULATION_COLORS: dict[str, str] = {
     "S_U": "#e377c2", "S_C": "#bcbd22",
     "S_KDE": "#6baed6", "S_KDE30": "#08519c", "S_KDE30_ref": "#17becf",
     "S_Neigh": "#74c476", "S_Neigh30": "#006d2c",
     "S_GAN": "#fd8d3c", "S_GAN30": "#a63603",
     "B_KDE30": "#9467bd",
+    # the joint-structure priors of issue 22 in reds, the latent edit in bright red
+    "S_Gauss30": "#fcbba1", "S_GMM30": "#fb6a4a", "S_Flow30": "#a50f15",
+    "S_Near30": "#67000d", "S_Edit30": "#e7298a",
     "N_noise": "#8c564b", "N_avg": "#c49c94",
     "B_F": "#7f7f7f", "B_T": "#000000",
 }

@@ -1,0 +1,35 @@
+"""The novelty frontier of one sampled zoo (issue 22): every population, the zoo's own models
+and the noise curves on the 2025 audit's axes at epoch 0; the table, the figure, and every
+measured model with its error mask."""
+
+from hyperreps.jobs import start
+from hyperreps.autoencoder.io import load_autoencoder
+from hyperreps.data import DataSettings, load_dataset
+from hyperreps.embeddings import load_embeddings
+from hyperreps.figures.frontier import plot_novelty_frontier
+from hyperreps.novelty_frontier import novelty_frontier, save_frontier, table_for_display
+from hyperreps.populations import load_populations
+from hyperreps.tables import write_table
+from hyperreps.zoo import load_split, load_zoo
+
+job = start(snakemake)
+p, name = snakemake.params, snakemake.wildcards.zoo
+zoo = load_zoo(snakemake.input.zoo)
+split = load_split(snakemake.input.split)
+model, _, _ = load_autoencoder(snakemake.input.autoencoder)
+embeddings = load_embeddings(snakemake.input.embeddings, zoo).z
+populations, info = load_populations(snakemake.input.populations, which="all")
+data = load_dataset(zoo.dataset, DataSettings.from_config(p.data))
+result = novelty_frontier(zoo, split, tuple(p.window), populations, model, embeddings, data.test,
+                          info["activation"], p.settings, p.top_fraction, job.device)
+save_frontier(snakemake.output.data, result)
+write_table(table_for_display(result.table), snakemake.output.table,
+            caption=f"{name}: each population's test accuracy (%) at epoch 0 against the noise "
+                    "curve at equal novelty, on the behavioural axis (max error-IoU with any "
+                    "training checkpoint; chance_iou: the IoU of independent errors at the same "
+                    "error rates) and on the curve's weight axis (L2 to the nearest checkpoint "
+                    "for noise_raw, to the nearest reconstructed checkpoint for "
+                    "noise_reconstructed); diff: population minus curve, 95% bootstrap CI. "
+                    "zoo_train / zoo_test: the zoo's own models at the window's end.")
+plot_novelty_frontier(result.models, result.points, snakemake.output.figure,
+                      f"{name}: accuracy against novelty at epoch 0", p.n_classes)
