@@ -37,6 +37,8 @@ def main(argv=None):
     ap.add_argument("--window", type=int, nargs=2, required=True)
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--set", choices=["samplers", "edits"], default="samplers",
+                    help="samplers: decoded priors and first edits; edits: S_Edit30 variants")
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
@@ -65,8 +67,8 @@ def main(argv=None):
     probe = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(z.numpy(), acc)
     cands = {}
 
-    def add(name, fn):
-        if a.only and name not in a.only:
+    def add(name, fn, group="samplers"):
+        if group != a.set or (a.only and name not in a.only):
             return
         t = time.time()
         cands[name] = fn()
@@ -90,6 +92,21 @@ def main(argv=None):
         pool = draw_latents("gaussian", zt, 10 * n, 2)
         return dec(pool[np.argsort(-probe.predict(pool))[:n]])
     add("gaussian_probe_top10", guided)
+
+    # S_Edit30 variants: the scale; the move pushed along the accuracy probe's direction; a
+    # control that applies another anchor's displacement (is it the anchor's own direction
+    # that matters, or any decoder displacement?)
+    u = probe.coef_ / np.linalg.norm(probe.coef_)
+    spread = float(np.sqrt(np.trace(cov)))  # typical length of a shaped noise vector
+
+    def edit(codes, anchor_rows, anchor_codes):
+        return wt[anchor_rows] + dec(np.clip(codes, -1, 1)) - dec(anchor_codes)
+    for s in (0.1, 0.2, 0.3, 0.5, 0.7, 1.0):
+        add(f"edit_{s}", lambda s=s: edit(zt[pick] + s * eps, pick, zt[pick]), "edits")
+    for s, alpha in ((0.3, 0.1), (0.3, 0.3), (0.5, 0.3)):
+        add(f"edit_{s}_probe_{alpha}", lambda s=s, alpha=alpha: edit(
+            zt[pick] + s * eps + alpha * spread * u, pick, zt[pick]), "edits")
+    add("edit_0.3_other_anchor", lambda: edit(zt[other] + 0.3 * eps, pick, zt[other]), "edits")
     settings = {"n_models": n, "sigmas": [0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0],
                 "reconstructed_sigmas": [0, 0.02, 0.04, 0.1, 0.2, 0.3, 0.5],
                 "bootstrap": 300, "seed": 0}
