@@ -162,3 +162,25 @@ def test_failed_save_leaves_no_partial_file(tmp_path, monkeypatch, which):
             plot_embedding_geometry(*_embedding_case(z=2), out / "fig.png")
     assert sorted(p.name for p in out.iterdir()) == ["fig.png"]
     assert (out / "fig.png").read_bytes() == b"old figure"  # the old figure left untouched
+
+
+def test_novelty_frontier_writes_png_with_nan_models(tmp_path):
+    import pandas as pd
+
+    from hyperreps.figures.frontier import plot_novelty_frontier
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for pop in ("S_KDE30", "S_Edit30", "zoo_train", "zoo_test"):
+        for i in range(10):
+            rows.append({"population": pop, "test_acc": rng.uniform(0.2, 0.8),
+                         "max_error_iou": rng.uniform(0.4, 0.6),
+                         "l2_checkpoint": rng.uniform(5, 30)})
+    rows.append({"population": "S_KDE30", "test_acc": np.nan, "max_error_iou": np.nan,
+                 "l2_checkpoint": np.nan})  # a non-finite sample
+    points = pd.DataFrame({"curve": "noise_raw", "sigma": [0.0, 0.5, 1.0],
+                           "test_acc": [0.8, 0.5, 0.2], "test_acc_std": [0.0, 0.05, 0.05],
+                           "max_error_iou": [1.0, 0.5, 0.4], "l2_checkpoint": [0.0, 10, 20]})
+    path = tmp_path / "frontier.png"
+    plot_novelty_frontier(pd.DataFrame(rows), points, path, "test", n_classes=10)
+    assert path.stat().st_size > 10_000

@@ -43,7 +43,8 @@ def described(group):
 
 novelty = ("nn_distance: mean Euclidean distance of a population's models (as sampled) to the "
            "nearest training checkpoint of the source zoo; nn_agreement: mean % of test images "
-           "on which a model predicts as that checkpoint does.")
+           "on which a model predicts as that checkpoint does. Accuracy against novelty on "
+           "both axes, with noise as a curve: tables/2025_novelty_frontier_<zoo>.")
 write_table(in_dataset_table(acc, epochs=epochs_of(in_dataset, "epochs"),
                              bt_epochs=epochs_of(in_dataset, "reference")), out.in_dataset,
             caption="Table 1: in-dataset, test accuracy in % (mean ± std) of each population "
@@ -61,8 +62,9 @@ write_table(mwu_table(acc, comparisons, novelty_baselines=("N_noise", "N_avg")),
             caption="Tables 11/13: two-sided Mann-Whitney U p-value and CLES of each population "
             "(at epoch) against B_T (at reference_epoch) and B_F (at epoch), and of each sampled "
             "population against the novelty baselines N_noise and N_avg (at epoch). CLES > 0.5: "
-            "the population tends to be more accurate; Table 1's nn_distance gives the novelty "
-            "each buys. Comparisons: " + described(pairs.values()) + ".")
+            "the population tends to be more accurate. N_noise is one noise level, not a "
+            "comparison at equal novelty: that is tables/2025_novelty_frontier_<zoo>. "
+            "Comparisons: " + described(pairs.values()) + ".")
 write_table(population_summary(acc), out.summary)
 
 with staged_dir(out.figures) as figures:
