@@ -1,0 +1,259 @@
+"""Unterthiner et al.'s Small CNN Zoo format ("Predicting Neural Network Accuracy from
+Weights", 2020; google-research ``dnn_predict_accuracy``), read and written.
+
+One folder per dataset holds:
+
+- ``weights.npy``: float32 ``[rows, 4970]``, one row per (run, checkpoint); several GB for a
+  whole zoo, so it is opened memory-mapped (``allow_pickle=False``) and only the selected rows
+  are copied;
+- ``metrics.csv.gz``: one row per weights row, same order: ``config.*`` hyperparameters
+  (``config.activation``, ``config.w_init``, ``config.init_std``, ``config.l2reg``,
+  ``config.dropout``, ``config.learning_rate``, ``config.optimizer``,
+  ``config.train_fraction``, ``config.random_seed``, ...), ``modeldir`` (one per run),
+  ``step`` (the checkpoint's epoch), ``test_accuracy``, ``test_loss``, ``train_accuracy``,
+  ``train_loss``;
+- ``layout.csv``: ``varname, start_idx, end_idx, shape``, where each TensorFlow variable lies in
+  a row. Each layer is stored **bias first, then kernel**, kernels in TensorFlow order: conv
+  ``(3, 3, in, out)`` (HWIO), dense ``(in, out)``.
+
+The layout is always read from ``layout.csv`` (the 2021 authors' own index starts conv3 at 2320,
+which is wrong), checked to tile ``[0, 4970)`` exactly, and matched to the registered
+``unterthiner_cnn`` layer by layer in order of ``start_idx``. Conversion to our layout
+(PyTorch OIHW / ``(out, in)``, weight then bias per layer) and back are exact permutations of
+the row, so a written archive reads back bit for bit.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .layout import ParameterLayout
+
+WEIGHTS_FILE = "weights.npy"
+METRICS_FILE = "metrics.csv.gz"
+LAYOUT_FILE = "layout.csv"
+LAYOUT_COLUMNS = ("varname", "start_idx", "end_idx", "shape")
+
+
+class SmallCNNZooError(ValueError):
+    """A file of a Small CNN Zoo archive is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One TensorFlow variable of a row: its name, columns and TF shape."""
+
+    name: str
+    start: int
+    end: int
+    shape: tuple[int, ...]
+
+
+def read_layout(path) -> list[Variable]:
+    """``layout.csv`` as variables sorted by ``start_idx``; checks that they tile the row."""
+    path = Path(path)
+    if not path.exists():
+        raise SmallCNNZooError(f"{path}: missing (a Small CNN Zoo folder has {LAYOUT_FILE})")
+    table = pd.read_csv(path)
+    missing = [c for c in LAYOUT_COLUMNS if c not in table.columns]
+    if missing:
+        raise SmallCNNZooError(f"{path}: columns {missing} missing; expected {LAYOUT_COLUMNS}")
+    out = []
+    for row in table.itertuples(index=False):
+        try:
+            shape = tuple(int(s) for s in ast.literal_eval(str(row.shape)))
+        except (ValueError, SyntaxError, TypeError):
+            raise SmallCNNZooError(f"{path}: variable {row.varname!r} has an unreadable shape "
+                                   f"{row.shape!r}") from None
+        var = Variable(str(row.varname), int(row.start_idx), int(row.end_idx), shape)
+        if var.end - var.start != int(np.prod(shape)):
+            raise SmallCNNZooError(f"{path}: variable {var.name!r} spans {var.end - var.start} "
+                                   f"columns but its shape {shape} has {int(np.prod(shape))}")
+        out.append(var)
+    out.sort(key=lambda v: v.start)
+    position = 0
+    for var in out:
+        if var.start != position:
+            raise SmallCNNZooError(f"{path}: variable {var.name!r} starts at {var.start}, "
+                                   f"expected {position} (the variables must tile the row)")
+        position = var.end
+    return out
+
+
+def _pairs(variables: list[Variable], layout: ParameterLayout, where) -> list[tuple]:
+    """Per layer of ``layout``: (layer, TF bias variable, TF kernel variable), matching the
+    archive's variables in order (bias first, then kernel) and checking their shapes."""
+    if len(variables) != 2 * len(layout.layers):
+        raise SmallCNNZooError(f"{where}: {len(variables)} variables, the architecture has "
+                               f"{len(layout.layers)} layers with weight and bias each")
+    total = variables[-1].end if variables else 0
+    if total != layout.n_params:
+        raise SmallCNNZooError(f"{where}: the variables cover {total} columns, the architecture "
+                               f"has {layout.n_params} parameters")
+    out = []
+    for i, layer in enumerate(layout.layers):
+        bias, kernel = variables[2 * i], variables[2 * i + 1]
+        o, n = layer.out_features, layer.in_features
+        want = (layer.kernel_size, layer.kernel_size, n, o) if layer.kind == "conv" else (n, o)
+        if bias.shape != (o,) or kernel.shape != want:
+            raise SmallCNNZooError(f"{where}: layer {i} ({layer.name}) expects bias ({o},) then "
+                                   f"kernel {want}, found {bias.name} {bias.shape} then "
+                                   f"{kernel.name} {kernel.shape}")
+        out.append((layer, bias, kernel))
+    return out
+
+
+def to_layout(rows: np.ndarray, variables: list[Variable], layout: ParameterLayout,
+              where="layout.csv") -> np.ndarray:
+    """Rows of the archive ``[n, 4970]`` in our layout (per layer PyTorch weight, then bias)."""
+    rows = np.asarray(rows)
+    parts = []
+    for layer, bias, kernel in _pairs(variables, layout, where):
+        k = rows[:, kernel.start:kernel.end].reshape(len(rows), *kernel.shape)
+        # HWIO -> OIHW, (in, out) -> (out, in)
+        k = k.transpose(0, 4, 3, 1, 2) if layer.kind == "conv" else k.transpose(0, 2, 1)
+        parts += [k.reshape(len(rows), -1), rows[:, bias.start:bias.end]]
+    return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+
+
+def from_layout(weights: np.ndarray, variables: list[Variable],
+                layout: ParameterLayout) -> np.ndarray:
+    """The inverse of :func:`to_layout`: our rows back to the archive's column order."""
+    weights = np.asarray(weights, dtype=np.float32)
+    out = np.empty((len(weights), layout.n_params), dtype=np.float32)
+    position = 0
+    for layer, bias, kernel in _pairs(variables, layout, "layout"):
+        n_w = int(np.prod(layer.weight_shape))
+        w = weights[:, position:position + n_w].reshape(len(weights), *layer.weight_shape)
+        w = w.transpose(0, 3, 4, 2, 1) if layer.kind == "conv" else w.transpose(0, 2, 1)
+        out[:, kernel.start:kernel.end] = w.reshape(len(weights), -1)
+        out[:, bias.start:bias.end] = weights[:, position + n_w:position + n_w + layer.out_features]
+        position += n_w + layer.out_features
+    return out
+
+
+def standard_layout(layout: ParameterLayout) -> list[Variable]:
+    """The archive's own variable table for ``layout`` (TF names, bias first per layer)."""
+    out, position = [], 0
+    for i, layer in enumerate(layout.layers):
+        name = ("conv2d" if i == 0 else f"conv2d_{i}") if layer.kind == "conv" else "dense"
+        o, n = layer.out_features, layer.in_features
+        kernel = (layer.kernel_size, layer.kernel_size, n, o) if layer.kind == "conv" else (n, o)
+        for suffix, shape in (("bias", (o,)), ("kernel", kernel)):
+            size = int(np.prod(shape))
+            out.append(Variable(f"sequential/{name}/{suffix}:0", position, position + size,
+                                shape))
+            position += size
+    return out
+
+
+def read_metrics(path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise SmallCNNZooError(f"{path}: missing (a Small CNN Zoo folder has {METRICS_FILE})")
+    table = pd.read_csv(path)
+    for column in ("modeldir", "step"):
+        if column not in table.columns:
+            raise SmallCNNZooError(f"{path}: column {column!r} missing")
+    return table
+
+
+def open_weights(path, n_rows: int, n_params: int) -> np.ndarray:
+    """``weights.npy`` memory-mapped (no pickles), checked against the metrics' row count."""
+    path = Path(path)
+    if not path.exists():
+        raise SmallCNNZooError(f"{path}: missing (a Small CNN Zoo folder has {WEIGHTS_FILE})")
+    try:
+        weights = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as err:
+        raise SmallCNNZooError(f"{path}: not a plain numpy array ({err})") from None
+    if weights.ndim != 2 or weights.shape[1] != n_params:
+        raise SmallCNNZooError(f"{path}: shape {weights.shape}, expected [rows, {n_params}]")
+    if weights.shape[0] != n_rows:
+        raise SmallCNNZooError(f"{path}: {weights.shape[0]} rows, but {METRICS_FILE} has "
+                               f"{n_rows}: the two must match row for row")
+    return weights
+
+
+def write_small_cnn_zoo(folder, weights: np.ndarray, metrics: pd.DataFrame,
+                        layout: ParameterLayout) -> None:
+    """Write ``weights`` (our layout, ``[rows, P]``) and ``metrics`` (one row each, with
+    ``modeldir`` and ``step``) as a Small CNN Zoo folder: the format's column order, bias
+    first, TF kernel order."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if len(weights) != len(metrics):
+        raise ValueError(f"{len(weights)} weight rows but {len(metrics)} metric rows")
+    variables = standard_layout(layout)
+    np.save(folder / WEIGHTS_FILE, from_layout(weights, variables, layout))
+    metrics.to_csv(folder / METRICS_FILE, index=False)
+    pd.DataFrame([{"varname": v.name, "start_idx": v.start, "end_idx": v.end,
+                   "shape": str(v.shape)} for v in variables]).to_csv(folder / LAYOUT_FILE,
+                                                                        index=False)
+
+
+# metrics columns of the format -> ours (validation is not recorded in the archive)
+METRIC_COLUMNS = {"train_accuracy": "train_acc", "train_loss": "train_loss",
+                  "test_accuracy": "test_acc", "test_loss": "test_loss"}
+CONFIG_PREFIX = "config."
+
+
+def select_rows(metrics: pd.DataFrame, where: dict | None = None, runs: int | None = None,
+                steps=None) -> tuple[list[str], list[int]]:
+    """The runs (``modeldir``, in order of first appearance) and checkpoint steps to import:
+    ``where`` keeps rows whose columns equal the given value (or one of a list of values);
+    ``steps`` (default: every step of the first kept run) must all be present in a run for
+    it to be kept; ``runs`` keeps the first that many."""
+    kept = metrics
+    for column, value in (where or {}).items():
+        if column not in metrics.columns:
+            raise SmallCNNZooError(f"{METRICS_FILE}: filter column {column!r} not found; "
+                                   f"columns: {sorted(metrics.columns)[:20]}")
+        values = value if isinstance(value, (list, tuple)) else [value]
+        kept = kept[kept[column].isin(values)]
+    if kept.empty:
+        raise SmallCNNZooError(f"{METRICS_FILE}: no row matches the filter {where}")
+    order = list(dict.fromkeys(kept["modeldir"]))
+    if steps is None:
+        steps = sorted(kept.loc[kept["modeldir"] == order[0], "step"].unique())
+    steps = sorted(int(s) for s in steps)
+    have = kept.groupby("modeldir")["step"].agg(lambda s: set(int(x) for x in s))
+    complete = [r for r in order if set(steps) <= have[r]]
+    if not complete:
+        raise SmallCNNZooError(f"{METRICS_FILE}: no run has every step of {steps}")
+    return complete[:runs] if runs is not None else complete, steps
+
+
+def read_runs(folder, layout: ParameterLayout, where: dict | None = None,
+              runs: int | None = None, steps=None):
+    """Selected runs of a Small CNN Zoo folder: weights ``[runs, steps, P]`` in our layout,
+    metrics ``{ours: [runs, steps]}``, one row of hyperparameters per run (``config.`` prefix
+    dropped) and the steps (the real epoch numbers). Only the selected rows of the
+    memory-mapped ``weights.npy`` are read."""
+    folder = Path(folder)
+    variables = read_layout(folder / LAYOUT_FILE)
+    metrics = read_metrics(folder / METRICS_FILE)
+    weights = open_weights(folder / WEIGHTS_FILE, len(metrics), layout.n_params)
+    names, steps = select_rows(metrics, where, runs, steps)
+    index = {(d, int(s)): i for i, (d, s) in enumerate(zip(metrics["modeldir"],
+                                                           metrics["step"]))}
+    rows = np.array([[index[(d, s)] for s in steps] for d in names])
+    flat = rows.reshape(-1)
+    order = np.argsort(flat, kind="stable")  # read the memory map in file order
+    block = np.empty((len(flat), layout.n_params), dtype=np.float32)
+    block[order] = weights[flat[order]]
+    ours = to_layout(block, variables, layout, folder / LAYOUT_FILE)
+    ours = ours.reshape(len(names), len(steps), layout.n_params)
+    table = metrics.iloc[flat]
+    values = {ours_name: (table[theirs].to_numpy(dtype=np.float64).reshape(rows.shape)
+                          if theirs in table else np.full(rows.shape, np.nan))
+              for theirs, ours_name in METRIC_COLUMNS.items()}
+    first = metrics.iloc[rows[:, 0]]
+    hyper = [{c[len(CONFIG_PREFIX):]: r[c] for c in metrics.columns if c.startswith(CONFIG_PREFIX)}
+             | {"modeldir": r["modeldir"]} for _, r in first.iterrows()]
+    return ours, values, hyper, steps

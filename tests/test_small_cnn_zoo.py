@@ -1,0 +1,124 @@
+"""Unterthiner et al.'s Small CNN Zoo format (hyperreps.small_cnn_zoo): an archive written in
+exactly the format (bias first, TF kernel order, irregular steps) reads back into our layout,
+and the models, evaluated by the pipeline, reproduce the accuracies stored with them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hyperreps.architecture import get_architecture
+from hyperreps.small_cnn_zoo import (
+    LAYOUT_FILE,
+    METRICS_FILE,
+    WEIGHTS_FILE,
+    SmallCNNZooError,
+    from_layout,
+    read_layout,
+    read_runs,
+    standard_layout,
+    to_layout,
+    write_small_cnn_zoo,
+)
+from hyperreps.trainer.evaluate import evaluate_weights
+from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
+
+LAYOUT = get_architecture("unterthiner_cnn").layout
+STEPS = [0, 1, 3]
+
+
+def test_standard_layout_is_the_format_s_columns():
+    v = standard_layout(LAYOUT)
+    # conv1 0:160, conv2 160:2480, conv3 2480:4800, dense 4800:4970; bias first in each
+    assert [(x.start, x.end) for x in v[::2]] == [(0, 16), (160, 176), (2480, 2496),
+                                                  (4800, 4810)]
+    assert v[1].shape == (3, 3, 1, 16) and v[-1].shape == (16, 10)
+    w = np.random.default_rng(0).standard_normal((4, LAYOUT.n_params)).astype(np.float32)
+    np.testing.assert_array_equal(to_layout(from_layout(w, v, LAYOUT), v, LAYOUT), w)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory, digits, small_digits):
+    """Three trained runs of the Unterthiner CNN, checkpoints at steps 0, 1 and 3 (of 3
+    epochs), written as a Small CNN Zoo folder with the accuracies the pipeline measured."""
+    res = train_population([ModelSpec(seed=s, lr=0.01, init="kaiming_uniform") for s in range(3)],
+                           TrainSettings(epochs=3, activation="relu"), digits.train, {},
+                           LAYOUT)
+    rows, metrics = [], []
+    for run in range(3):
+        for step in STEPS:
+            w = res.weights[run, step].float()
+            loss, acc = evaluate_weights(w[None], "relu", small_digits.test, layout=LAYOUT)
+            rows.append(w.numpy())
+            metrics.append({"config.activation": "relu", "config.learning_rate": 0.01,
+                            "config.random_seed": run, "modeldir": f"run_{run}", "step": step,
+                            "test_accuracy": acc[0], "test_loss": loss[0],
+                            "train_accuracy": np.nan, "train_loss": np.nan})
+    folder = tmp_path_factory.mktemp("small_cnn_zoo") / "digits"
+    write_small_cnn_zoo(folder, np.stack(rows), pd.DataFrame(metrics), LAYOUT)
+    return folder
+
+
+def test_imported_models_reproduce_their_recorded_accuracy(archive, small_digits):
+    weights, metrics, hyper, steps = read_runs(archive, LAYOUT)
+    assert weights.shape == (3, 3, LAYOUT.n_params) and steps == STEPS
+    assert [h["activation"] for h in hyper] == ["relu"] * 3
+    assert [h["random_seed"] for h in hyper] == [0, 1, 2]
+    import torch
+
+    _, acc = evaluate_weights(torch.from_numpy(weights.reshape(-1, LAYOUT.n_params)), "relu",
+                              small_digits.test, layout=LAYOUT)
+    np.testing.assert_allclose(acc.reshape(3, 3), metrics["test_acc"], atol=1e-6)
+    # trained: the last step is better than chance, so a wrong transpose would show
+    assert metrics["test_acc"][:, -1].mean() > 0.3
+
+
+def test_a_transposed_kernel_is_caught_by_the_accuracies(archive, small_digits):
+    import torch
+
+    raw = np.load(archive / WEIGHTS_FILE)
+    v = read_layout(archive / LAYOUT_FILE)
+    wrong = raw.copy()
+    k = v[3]  # conv2's kernel read as (out, in, h, w) instead of HWIO
+    wrong[:, k.start:k.end] = raw[:, k.start:k.end].reshape(-1, 3, 3, 16, 16) \
+        .transpose(0, 4, 3, 1, 2).reshape(len(raw), -1)
+    w = to_layout(wrong, v, LAYOUT)
+    _, acc = evaluate_weights(torch.from_numpy(w), "relu", small_digits.test, layout=LAYOUT)
+    recorded = pd.read_csv(archive / METRICS_FILE)["test_accuracy"].to_numpy()
+    assert np.abs(acc - recorded)[2::3].max() > 0.05  # the trained checkpoints disagree
+
+
+def test_filter_runs_and_steps(archive):
+    weights, _, hyper, steps = read_runs(archive, LAYOUT, where={"config.random_seed": [1, 2]},
+                                         runs=1, steps=[1, 3])
+    assert weights.shape == (1, 2, LAYOUT.n_params) and steps == [1, 3]
+    assert hyper[0]["modeldir"] == "run_1"
+    with pytest.raises(SmallCNNZooError, match="no row matches"):
+        read_runs(archive, LAYOUT, where={"config.activation": "tanh"})
+    with pytest.raises(SmallCNNZooError, match="not found"):
+        read_runs(archive, LAYOUT, where={"config.nope": 1})
+    with pytest.raises(SmallCNNZooError, match="no run has every step"):
+        read_runs(archive, LAYOUT, steps=[0, 86])
+
+
+def test_layout_that_does_not_cover_the_row(archive, tmp_path):
+    bad = pd.read_csv(archive / LAYOUT_FILE)
+    # conv3's kernel at 2320, as the 2021 authors' index file has it: the row is not tiled
+    bad.loc[5, ["start_idx", "end_idx"]] = [2320, 2320 + 2304]
+    bad.to_csv(tmp_path / LAYOUT_FILE, index=False)
+    with pytest.raises(SmallCNNZooError, match=f"{LAYOUT_FILE}.*starts at 2320"):
+        read_layout(tmp_path / LAYOUT_FILE)
+
+
+def test_weights_rows_must_match_metrics(archive, tmp_path):
+    import shutil
+
+    for name in (LAYOUT_FILE, METRICS_FILE):
+        shutil.copy(archive / name, tmp_path / name)
+    np.save(tmp_path / WEIGHTS_FILE, np.load(archive / WEIGHTS_FILE)[:-1])
+    with pytest.raises(SmallCNNZooError, match=f"{WEIGHTS_FILE}.*8 rows.*9"):
+        read_runs(tmp_path, LAYOUT)
+    np.save(tmp_path / WEIGHTS_FILE, np.array([{"a": 1}], dtype=object))
+    with pytest.raises(SmallCNNZooError, match="not a plain numpy array"):
+        read_runs(tmp_path, LAYOUT)
