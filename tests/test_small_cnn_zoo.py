@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from hyperreps.architecture import get_architecture
 from hyperreps.small_cnn_zoo import (
@@ -122,3 +123,35 @@ def test_weights_rows_must_match_metrics(archive, tmp_path):
     np.save(tmp_path / WEIGHTS_FILE, np.array([{"a": 1}], dtype=object))
     with pytest.raises(SmallCNNZooError, match="not a plain numpy array"):
         read_runs(tmp_path, LAYOUT)
+
+
+def test_archive_imports_as_a_zoo_with_real_epochs(archive, tmp_path):
+    from hyperreps.small_cnn_zoo import import_small_cnn_zoo
+    from hyperreps.zoo import load_zoo, save_zoo
+
+    zoo = import_small_cnn_zoo(archive, "digits", steps=[1, 3])
+    back = load_zoo(save_zoo(tmp_path / "zoo", zoo))
+    assert back.epochs.tolist() == [1, 3] and back.n_models == 3
+    models = back.models()
+    assert models["activation"].tolist() == ["relu"] * 3
+    assert models["lr"].tolist() == [0.01] * 3 and models["seed"].tolist() == [0, 1, 2]
+    recorded = pd.read_csv(archive / METRICS_FILE)
+    recorded = recorded[recorded.step.isin([1, 3])]["test_accuracy"].to_numpy().reshape(3, 2)
+    np.testing.assert_allclose(back.metric("test_acc"), recorded, rtol=1e-6)
+
+
+def test_non_finite_checkpoint_is_recorded_as_diverged(archive, tmp_path):
+    import shutil
+
+    from hyperreps.small_cnn_zoo import import_small_cnn_zoo
+
+    for name in (LAYOUT_FILE, METRICS_FILE):
+        shutil.copy(archive / name, tmp_path / name)
+    raw = np.load(archive / WEIGHTS_FILE)
+    raw[4, 100] = np.nan  # run 1, step 1
+    np.save(tmp_path / WEIGHTS_FILE, raw)
+    zoo = import_small_cnn_zoo(tmp_path, "digits")
+    models = zoo.models()
+    assert models["diverged_epoch"].tolist() == [-1, 1, -1]
+    assert bool(models["diverged"][1]) and np.isnan(zoo.metric("test_acc")[1, 1:]).all()
+    assert torch.isfinite(zoo.weights[1, 0]).all() and torch.isnan(zoo.weights[1, 1:]).all()

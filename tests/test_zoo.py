@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from hyperreps.zoo import (MANIFEST, METADATA, WEIGHTS, ZooCorruptError, load_zoo, merge_zoos,
-                           save_zoo, split_models)
+from hyperreps.zoo import (MANIFEST, METADATA, WEIGHTS, Zoo, ZooCorruptError, checkpoint_sets,
+                           load_zoo, merge_zoos, rows_by_split, save_zoo, split_models)
 from helpers import make_zoo
+from hyperreps.metrics import METRICS
 
 
 def test_round_trip(tmp_path):
@@ -135,3 +136,53 @@ def test_split_by_model_excludes_and_counts_diverged():
     assert sum(map(len, parts)) == 38 and not (parts[0] & parts[1] or parts[0] & parts[2])
     assert s["counts"]["train"] == round(0.7 * 38)
     assert split_models(zoo) == s  # deterministic
+
+
+def _irregular_zoo(epochs=(0, 1, 3, 20)):
+    """A zoo whose checkpoints are at epochs 0, 1, 3 and 20 (as the Small CNN Zoo's are)."""
+    from hyperreps.zoo import metadata_table
+
+    zoo = make_zoo(n_models=5, n_epochs=len(epochs))
+    metrics = {k: zoo.metric(k) for k in METRICS}
+    rows = zoo.models()[["model_id", "seed", "activation"]].to_dict("records")
+    meta = metadata_table(rows, metrics, np.full(5, -1), epochs)
+    return Zoo(zoo.weights, meta, zoo.layout, zoo.dataset,
+               dict(zoo.info, epochs=list(epochs)))
+
+
+def test_irregular_epochs_round_trip_and_map_to_positions(tmp_path):
+    zoo = _irregular_zoo()
+    back = load_zoo(save_zoo(tmp_path / "z", zoo))
+    assert back.epochs.tolist() == [0, 1, 3, 20] and back.n_epochs == 4
+    assert back.position(20) == 3 and back.positions_between(1, 20).tolist() == [1, 2, 3]
+    torch.testing.assert_close(back.finite_at(3)[0], zoo.weights[:, 2])
+    np.testing.assert_allclose(back.metric("test_acc"), zoo.metric("test_acc"), rtol=1e-7)
+    split = {"train": [0, 1, 2], "val": [3], "test": [4]}
+    m, e = rows_by_split(back, split, (3, 20))["train"]
+    assert e.tolist() == [2, 3] * 3 and m.tolist() == [0, 0, 1, 1, 2, 2]
+    assert len(checkpoint_sets(back, split, (3, 20))["train"]) == 6
+    with pytest.raises(ValueError, match="no checkpoint at epoch 5; its epochs: 0, 1, 3, 20"):
+        back.position(5)
+    with pytest.raises(ValueError, match=r"epoch window \[2, 20\].*epoch 2"):
+        checkpoint_sets(back, split, (2, 20))
+
+
+def test_a_regular_zoo_keeps_its_epochs_0_to_e():
+    zoo = make_zoo(n_models=3, n_epochs=4)
+    assert zoo.epochs.tolist() == [0, 1, 2, 3] and zoo.position(3) == 3
+
+
+@pytest.mark.parametrize("epochs, message", [
+    ([0, 1, 3], "'extra.epochs' must be 4"),
+    ([0, 3, 1, 20], "increasing"),
+    ([0, 1, 3, 21], "are not the zoo's"),
+])
+def test_manifest_epochs_are_checked(tmp_path, epochs, message):
+    import json
+
+    path = save_zoo(tmp_path / "z", _irregular_zoo())
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["extra"]["epochs"] = epochs
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ZooCorruptError, match=message):
+        load_zoo(path)

@@ -90,9 +90,10 @@ def zoo_diagnostics(zoo: Zoo, split: dict, window: tuple[int, int], code_width: 
     """Every measurement of the module docstring for the zoo's autoencoder window
     ``[first, last]``; ``code_width`` is the autoencoder's effective bottleneck width."""
     first, last = window
-    if not 0 <= first <= last < zoo.n_epochs:
-        raise ValueError(f"epoch window [{first}, {last}] is outside the zoo's epochs "
-                         f"0..{zoo.n_epochs - 1}")
+    try:
+        zoo.positions_between(first, last)
+    except ValueError as e:
+        raise ValueError(f"epoch window [{first}, {last}]: {e}") from None
     rows = rows_by_split(zoo, split, window)
     sets = {k: _finite_rows(zoo.weights[m, e]) for k, (m, e) in rows.items()}
     if len(sets["train"]) < 2:

@@ -89,14 +89,15 @@ def checkpoint_f_scores(zoo: Zoo, test, epochs: tuple[int, int], device="cpu") -
     out = np.full((zoo.n_models, zoo.n_epochs, n_classes), np.nan)
     activations = zoo.models()["activation"].to_numpy()
     labels = test.y.numpy()
+    span = zoo.positions_between(*epochs)  # checkpoints whose epoch number is in the window
     for act in np.unique(activations):
         rows = np.flatnonzero(activations == act)
-        w = zoo.weights[rows, epochs[0]:epochs[1] + 1]
+        w = zoo.weights[rows][:, span]
         flat = w.reshape(-1, w.shape[-1])
         pred = class_probabilities(flat, str(act), test, device, zoo.layout).argmax(-1).numpy()
         f1 = class_f_scores(pred, labels, n_classes)
         f1[~torch.isfinite(flat).all(dim=1).numpy()] = np.nan
-        out[rows, epochs[0]:epochs[1] + 1] = f1.reshape(len(rows), -1, n_classes)
+        out[np.ix_(rows, span)] = f1.reshape(len(rows), len(span), n_classes)
     return out
 
 
@@ -108,7 +109,7 @@ def checkpoint_properties(zoo: Zoo, f_scores: np.ndarray | None = None
     zoo's hyperparameters (the probes skip those that do not vary)."""
     acc = zoo.metric("test_acc")
     props = {"test_acc": acc,
-             "epoch": np.broadcast_to(np.arange(zoo.n_epochs, dtype=float), acc.shape),
+             "epoch": np.broadcast_to(zoo.epochs.astype(float), acc.shape),
              "ggap": zoo.metric("train_acc") - acc}
     if f_scores is not None:
         props.update({f"f_c{c}": f_scores[..., c] for c in range(f_scores.shape[-1])})

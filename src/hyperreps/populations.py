@@ -96,7 +96,7 @@ def anchor_set(zoo: Zoo, split: dict, window: tuple[int, int],
     acc = zoo.metric("test_acc")[m, e]
     ok = torch.isfinite(w).all(dim=1).numpy() & np.isfinite(acc)
     emb = {v: z.numpy()[m, e][ok] for v, z in embeddings.items()}
-    last = zoo.weights[np.unique(m), window[1]]
+    last = zoo.weights[np.unique(m), zoo.position(window[1])]
     last = last[torch.isfinite(last).all(dim=1)]
     return Anchors(w[ok], acc[ok], top_fraction_mask(acc[ok], top_fraction), emb, last)
 

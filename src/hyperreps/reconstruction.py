@@ -40,9 +40,7 @@ def evaluate_reconstruction(zoo: Zoo, split: dict, autoencoders: dict[str, tuple
     out (they are excluded from the split already). ``ceiling`` (the zoo diagnostics'
     ``ceiling_by_width``: lists ``k`` and ``r2_test``) adds each variant's PCA ceiling at its
     own code width and its test R² as a fraction of it."""
-    if not 0 <= epoch < zoo.n_epochs:
-        raise ValueError(f"epoch {epoch} is outside the zoo's epochs 0..{zoo.n_epochs - 1}")
-    w, acts, _ = zoo.select(split["test"]).finite_at(epoch)
+    w, acts, _ = zoo.select(split["test"]).finite_at(epoch)  # ValueError naming the epochs
     _, acc_orig = evaluate_weights(w, acts, test_data, device, layout=zoo.layout)
     slices = {layer.name: zoo.layout.layer_slice(layer.name) for layer in zoo.layout.layers}
     rows = [dict(population="original", n_models=len(w), acc_mean=np.nanmean(acc_orig),

@@ -31,8 +31,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
+from .architecture import get_architecture
 from .layout import ParameterLayout
+from .metrics import METRICS
+from .zoo import Zoo, metadata_table
 
 WEIGHTS_FILE = "weights.npy"
 METRICS_FILE = "metrics.csv.gz"
@@ -257,3 +261,43 @@ def read_runs(folder, layout: ParameterLayout, where: dict | None = None,
     hyper = [{c[len(CONFIG_PREFIX):]: r[c] for c in metrics.columns if c.startswith(CONFIG_PREFIX)}
              | {"modeldir": r["modeldir"]} for _, r in first.iterrows()]
     return ours, values, hyper, steps
+
+
+# hyperparameters of the format -> our metadata columns (the rest keep their own names)
+HYPERPARAMETERS = {"activation": "activation", "w_init": "init", "learning_rate": "lr",
+                   "optimizer": "optimizer", "l2reg": "weight_decay", "dropout": "dropout",
+                   "random_seed": "seed"}
+
+
+def import_small_cnn_zoo(folder, dataset: str, architecture: str = "unterthiner_cnn",
+                         where: dict | None = None, runs: int | None = None, steps=None):
+    """A Small CNN Zoo folder as a :class:`~hyperreps.zoo.Zoo` of the registered
+    ``architecture``: the selected runs (see :func:`select_rows`), their checkpoints at the
+    archive's real epoch numbers (``zoo.info["epochs"]``), the recorded accuracies and losses
+    (validation: NaN, the archive has none), every ``config.*`` hyperparameter as a metadata
+    column (renamed where ours has a name for it, e.g. ``w_init`` -> ``init``). A run with a
+    non-finite checkpoint is recorded as diverged from it, its later checkpoints NaN."""
+    layout = get_architecture(architecture).layout
+    weights, values, hyper, steps = read_runs(folder, layout, where, runs, steps)
+    n = len(weights)
+    metrics = {k: np.array(values[k]) if k in values else np.full((n, len(steps)), np.nan)
+               for k in METRICS}
+    finite = np.isfinite(weights).all(axis=2)
+    diverged = np.full(n, -1)
+    for i in np.flatnonzero(~finite.all(axis=1)):
+        first = int(np.argmin(finite[i]))
+        diverged[i] = steps[first]
+        weights[i, first:] = np.nan
+        for k in METRICS:
+            metrics[k][i, first:] = np.nan
+    rows = []
+    for i, h in enumerate(hyper):
+        row = {"model_id": i}
+        for theirs, value in h.items():
+            row[HYPERPARAMETERS.get(theirs, theirs)] = value
+        rows.append(row)
+    meta = metadata_table(rows, metrics, diverged, steps)
+    info = {"model_ids": list(range(n)), "epochs": [int(s) for s in steps],
+            "format": "small_cnn_zoo", "imported_from": str(folder),
+            "filter": dict(where or {}), "diverged": int((diverged >= 0).sum())}
+    return Zoo(torch.from_numpy(weights), meta, layout, dataset, info)

@@ -61,11 +61,13 @@ def unseen_zoo_accuracy(finetuned: Zoo, target: Zoo, split: dict, test, epochs, 
     for name, zoo in (("S_KDE30", finetuned), ("B_T", bt)):
         acc = zoo.metric("test_acc")
         for epoch in epochs:
-            if epoch >= zoo.n_epochs:
-                raise ValueError(f"{name} has epochs 0..{zoo.n_epochs - 1}, not {epoch}")
+            try:
+                at = zoo.position(epoch)
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from None
             models.append(pd.DataFrame({"population": name, "epoch": epoch,
-                                        "model": np.arange(len(acc)), "test_acc": acc[:, epoch]}))
-            probs = class_probabilities(zoo.weights[:, epoch], activation, test, device,
+                                        "model": np.arange(len(acc)), "test_acc": acc[:, at]}))
+            probs = class_probabilities(zoo.weights[:, at], activation, test, device,
                                         zoo.layout)
             ens = ensemble_accuracy(probs, test.y, ensemble_size, draws, seed).iloc[-1]
             ensembles.append(dict(population=name, epoch=epoch, size=int(ens["size"]),

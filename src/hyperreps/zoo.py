@@ -4,6 +4,11 @@ A zoo is a directory:
 
 - ``weights.safetensors``: one float32 tensor ``weights`` of shape [models, epochs, params]
   (epoch 0 = the untrained state; NaN from the epoch a model diverged);
+- the checkpoints' epoch numbers: 0, 1, ..., E-1 for the zoos we train; an imported zoo may
+  have others (the Small CNN Zoo's 0, 1, 2, 3, 20, 40, 60, 80, 86), listed in the manifest's
+  ``extra.epochs``. The metadata's ``epoch`` column and every config key that names an epoch
+  (windows, comparison epochs) hold these real numbers; :meth:`Zoo.position` maps one to its
+  index on the weights' epoch axis;
 - ``metadata.csv``: one row per (model, epoch): model_id, seed, the model's hyperparameters,
   epoch, train/val/test loss and accuracy, diverged, diverged_epoch;
 - ``manifest.json``: format name and version, dataset, channels, counts, the layer layout
@@ -42,6 +47,14 @@ HYPERPARAMETER_COLUMNS = ["activation", "init", "optimizer", "lr", "weight_decay
                           "batch_size"]
 
 
+def describe_epochs(epochs) -> str:
+    """``0..19`` for consecutive epochs, else the list."""
+    e = [int(x) for x in epochs]
+    if e and e == list(range(e[0], e[0] + len(e))):
+        return f"{e[0]}..{e[-1]}"
+    return ", ".join(map(str, e))
+
+
 class ZooCorruptError(ValueError):
     """A zoo file is missing, truncated, altered or inconsistent; the message names it."""
 
@@ -65,6 +78,29 @@ class Zoo:
         return self.weights.shape[1]
 
     @property
+    def epochs(self) -> np.ndarray:
+        """The real epoch number of each checkpoint (index on the weights' epoch axis)."""
+        given = self.info.get("epochs")
+        return np.arange(self.n_epochs) if given is None else np.asarray(given, dtype=np.int64)
+
+    def position(self, epoch: int) -> int:
+        """The index on the weights' epoch axis of the checkpoint of epoch number ``epoch``;
+        ValueError naming the zoo's epochs if it has none there."""
+        hits = np.nonzero(self.epochs == int(epoch))[0]
+        if len(hits) == 0:
+            raise ValueError(f"the zoo ({self.dataset}) has no checkpoint at epoch {epoch}; its "
+                             f"epochs: {describe_epochs(self.epochs)}")
+        return int(hits[0])
+
+    def positions_between(self, first: int, last: int) -> np.ndarray:
+        """Indices of the checkpoints whose epoch number lies in ``[first, last]``; both ends
+        must be epochs of the zoo."""
+        if first > last:
+            raise ValueError(f"epoch window [{first}, {last}]: first is after last")
+        self.position(first), self.position(last)
+        return np.nonzero((self.epochs >= first) & (self.epochs <= last))[0]
+
+    @property
     def model_ids(self) -> np.ndarray:
         return self.models()["model_id"].to_numpy()
 
@@ -78,9 +114,9 @@ class Zoo:
         return list(self.info["model_ids"])
 
     def finite_at(self, epoch: int) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
-        """Weights ``[n, P]`` at ``epoch`` of the models whose checkpoint there is finite,
-        with their activations and model ids (weight-tensor order)."""
-        w = self.weights[:, epoch]
+        """Weights ``[n, P]`` at epoch number ``epoch`` of the models whose checkpoint there is
+        finite, with their activations and model ids (weight-tensor order)."""
+        w = self.weights[:, self.position(epoch)]
         keep = torch.isfinite(w).all(dim=1)
         k = keep.numpy()
         return w[keep], self.models()["activation"].to_numpy()[k], np.asarray(self._order())[k]
@@ -247,6 +283,15 @@ def load_zoo(path: str | os.PathLike) -> Zoo:
         raise _corrupt(path / METADATA, f"missing columns {sorted(missing)}")
     if len(meta) != shape[0] * shape[1] or set(meta["model_id"]) != set(ids):
         raise _corrupt(path / METADATA, "rows do not match the weights' models/epochs")
+    epochs = extra.get("epochs", list(range(n_epochs)))
+    if (not isinstance(epochs, list) or len(epochs) != n_epochs
+            or not all(isinstance(e, int) and not isinstance(e, bool) and e >= 0 for e in epochs)
+            or any(b <= a for a, b in zip(epochs, epochs[1:]))):
+        raise _corrupt(mpath, f"'extra.epochs' must be {n_epochs} increasing epoch numbers "
+                              ">= 0")
+    if sorted(set(meta["epoch"])) != epochs:
+        raise _corrupt(path / METADATA, f"its epochs {describe_epochs(sorted(set(meta['epoch'])))}"
+                       f" are not the zoo's ({describe_epochs(epochs)})")
     info = dict(extra, model_ids=ids)
     return Zoo(w, meta, layout, manifest["dataset"], info)
 
@@ -268,14 +313,16 @@ def single_setting(zoo: Zoo, column: str):
 
 
 def metadata_table(rows: list[dict], metrics: dict[str, np.ndarray],
-                   diverged_epoch: np.ndarray) -> pd.DataFrame:
-    """Long table from per-model rows (model_id, seed, hyperparameters) and metrics [M, E]."""
+                   diverged_epoch: np.ndarray, epochs=None) -> pd.DataFrame:
+    """Long table from per-model rows (model_id, seed, hyperparameters) and metrics [M, E];
+    ``epochs``: the checkpoints' epoch numbers (default 0..E-1)."""
     n_epochs = next(iter(metrics.values())).shape[1]
+    numbers = list(range(n_epochs)) if epochs is None else [int(e) for e in epochs]
     records = []
     for i, row in enumerate(rows):
         d_ep = int(diverged_epoch[i])
-        for e in range(n_epochs):
-            rec = dict(row, epoch=e)
+        for e, number in enumerate(numbers):
+            rec = dict(row, epoch=number)
             rec.update({k: float(metrics[k][i, e]) for k in METRICS})
             rec["diverged"] = d_ep >= 0
             rec["diverged_epoch"] = d_ep
@@ -289,7 +336,8 @@ def merge_zoos(zoos: list[Zoo]) -> Zoo:
         raise ValueError("nothing to merge")
     first = zoos[0]
     for z in zoos[1:]:
-        if z.layout != first.layout or z.n_epochs != first.n_epochs or z.dataset != first.dataset:
+        if (z.layout != first.layout or not np.array_equal(z.epochs, first.epochs)
+                or z.dataset != first.dataset):
             raise ValueError("shards differ in layout, epochs or dataset")
     ids = [m for z in zoos for m in z.info["model_ids"]]
     if len(set(ids)) != len(ids):
@@ -297,6 +345,8 @@ def merge_zoos(zoos: list[Zoo]) -> Zoo:
     # per-shard facts (shard index, training time, device) stay per shard
     info = {"model_ids": ids,
             "shards": [{k: v for k, v in z.info.items() if k != "model_ids"} for z in zoos]}
+    if "epochs" in first.info:
+        info["epochs"] = list(first.info["epochs"])
     return Zoo(torch.cat([z.weights for z in zoos]),
                pd.concat([z.metadata for z in zoos], ignore_index=True),
                first.layout, first.dataset, info)
@@ -323,14 +373,15 @@ def split_models(zoo: Zoo, fractions=(0.7, 0.15, 0.15), seed: int = 42) -> dict:
 
 def rows_by_split(zoo: Zoo, split: dict, epochs: tuple[int, int] | None = None
                   ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per split: (model positions, epochs) of every checkpoint, epochs first..last inclusive
-    (all epochs by default). Index ``[models, epochs, ...]`` arrays with them."""
+    """Per split: (model positions, epoch positions) of every checkpoint whose epoch number
+    lies in ``epochs`` = (first, last), inclusive (all checkpoints by default). Index
+    ``[models, epochs, ...]`` arrays with them."""
     pos = {int(m): i for i, m in enumerate(zoo.info["model_ids"])}
-    first, last = epochs if epochs is not None else (0, zoo.n_epochs - 1)
+    ep = (np.arange(zoo.n_epochs) if epochs is None
+          else zoo.positions_between(int(epochs[0]), int(epochs[1])))
     out = {}
     for name in ("train", "val", "test"):
         models = np.array([pos[int(m)] for m in split[name]], dtype=np.int64)
-        ep = np.arange(first, last + 1)
         out[name] = (np.repeat(models, len(ep)), np.tile(ep, len(models)))
     return out
 
@@ -344,9 +395,10 @@ def checkpoint_sets(zoo: Zoo, split: dict, epochs: tuple[int, int]) -> dict[str,
     """Flat weights ``[N, P]`` of every finite checkpoint of the split's models in the epoch
     window ``[first, last]`` (inclusive), per split."""
     first, last = epochs
-    if not 0 <= first <= last < zoo.n_epochs:
-        raise ValueError(f"epoch window [{first}, {last}] is outside the zoo's epochs "
-                         f"0..{zoo.n_epochs - 1}")
+    try:
+        zoo.positions_between(first, last)
+    except ValueError as e:
+        raise ValueError(f"epoch window [{first}, {last}]: {e}") from None
     out = {}
     for name, (m, e) in rows_by_split(zoo, split, epochs).items():
         w = zoo.weights[m, e]

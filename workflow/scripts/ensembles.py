@@ -27,9 +27,9 @@ rows = []
 for name in ens["populations"]:
     for epoch in sorted({0, last}):
         if name == "B_T":
-            if epoch >= bt.n_epochs:
+            if epoch not in bt.epochs:
                 continue
-            w, act = bt.weights[:, epoch], single_setting(bt, "activation")
+            w, act = bt.weights[:, bt.position(epoch)], single_setting(bt, "activation")
         elif name in pops:
             w, act = tuned.weights[list(pops[name]), epoch], activation
         else:  # the config check refuses this before any job

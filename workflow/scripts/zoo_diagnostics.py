@@ -17,8 +17,8 @@ zoo = load_zoo(snakemake.input.zoo)
 split = load_split(snakemake.input.split)
 code_width = AutoencoderShape(**snakemake.params.architecture).code_width
 window = snakemake.params.window
-if window is None:  # no autoencoder: the zoo's last five epochs
-    window = (max(1, zoo.n_epochs - 5), zoo.n_epochs - 1)
+if window is None:  # no autoencoder: the zoo's last five checkpoints
+    window = (int(zoo.epochs[max(1, zoo.n_epochs - 5)]), int(zoo.epochs[-1]))
 diag = zoo_diagnostics(zoo, split, tuple(window), code_width)
 table = summary_table(diag)
 md, csv, tex = snakemake.output.table

@@ -18,7 +18,8 @@ def plot_zoo_accuracy(zoo: Zoo, path, name: str | None = None) -> None:
     counted in the title."""
     acc = zoo.metric("test_acc") * 100
     n_div = int(zoo.models()["diverged"].astype(bool).sum())
-    epochs = np.arange(acc.shape[1])
+    epochs = np.arange(acc.shape[1])  # one box per checkpoint, labelled with its epoch number
+    labels = zoo.epochs
     data = [a[np.isfinite(a)] for a in acc.T]
     fig, ax = plt.subplots(figsize=(max(6, 0.28 * len(epochs) + 2), 4))
     ax.boxplot(data, positions=epochs, widths=0.6, showfliers=True, flierprops={"markersize": 2})
@@ -28,7 +29,7 @@ def plot_zoo_accuracy(zoo: Zoo, path, name: str | None = None) -> None:
     ax.set_xlabel("epoch (0 = initialisation)")
     ax.set_ylabel("test accuracy (%)")
     step = max(1, len(epochs) // 15)
-    ax.set_xticks(epochs[::step], [str(e) for e in epochs[::step]])
+    ax.set_xticks(epochs[::step], [str(e) for e in labels[::step]])
     ax.set_ylim(0, 100)
     ax.legend(loc="lower right", fontsize=8)
     label = f"zoo {name} ({zoo.dataset})" if name else zoo.dataset
