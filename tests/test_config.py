@@ -186,8 +186,30 @@ def test_inputs_are_checked_before_any_job(tmp_path):
     assert "How to get it" in problems[0]
     assert problems[1] == (f"config key 'zoos.gone.import_from': folder {tmp_path / 'absent'} "
                            "does not exist")
-    assert problems[2].startswith("config key 'autoencoder.window': last epoch 25 but the zoo "
-                                  f"imported from {tmp_path / 'rt'} has epochs 0..2")
+    assert problems[2] == ("config key 'autoencoder.window': first epoch 21 and last epoch 25 "
+                           "but the imported zoo has epochs 0..2 (3 checkpoints in the first "
+                           f"model of {tmp_path / 'rt'})")
     # an imported zoo that no job reads data for (no autoencoder, not sampled) needs no dataset
     assert not any("svhn" in p for p in problems)
     assert check_inputs(validate_config({"zoos": {"d": {"dataset": "digits"}}})) == []
+
+
+def test_small_cnn_zoo_imports_are_checked_before_any_job(tmp_path):
+    (tmp_path / "scz").mkdir()
+    (tmp_path / "scz" / "layout.csv").write_text("varname,start_idx,end_idx,shape\n")
+    source = {"path": str(tmp_path / "scz"), "format": "small_cnn_zoo",
+              "where": {"config.activation": "relu"}, "steps": [0, 20, 86]}
+    c = validate_config({"zoos": {"s": {"dataset": "digits", "import_from": source}}})
+    assert c["zoos"]["s"]["import_from"]["format"] == "small_cnn_zoo"
+    problems = check_inputs(c)
+    assert problems == [f"config key 'zoos.s.import_from': {tmp_path / 'scz'} lacks weights.npy, "
+                        "metrics.csv.gz (a Small CNN Zoo folder holds weights.npy, "
+                        "metrics.csv.gz, layout.csv)"]
+    for name in ("weights.npy", "metrics.csv.gz"):
+        (tmp_path / "scz" / name).write_bytes(b"")
+    problems = check_inputs(c)  # the paper window 21..25 is not among the steps
+    assert problems == ["config key 'autoencoder.window': first epoch 21 and last epoch 25 but "
+                        "the imported zoo has the steps [0, 20, 86] of zoos.s.import_from.steps"]
+    with pytest.raises(ConfigError, match="import_from"):
+        validate_config({"zoos": {"s": {"dataset": "digits",
+                                        "import_from": dict(source, format="tfrecord")}}})

@@ -1,25 +1,35 @@
-"""Import a zoo from the reference Ray Tune layout (untrusted files: no unpickling); with
-``skip_unsafe`` the unsafe or malformed models are left out and reported."""
+"""Import a zoo (untrusted files: no unpickling) from the reference Ray Tune layout, where
+``skip_unsafe`` leaves out and reports unsafe or malformed models, or from a Small CNN Zoo
+folder (Unterthiner et al.), filtered as the config says."""
 
 from hyperreps.jobs import start
+from hyperreps.config.queries import import_source, zoo_architecture
 from hyperreps.data import dataset_info
 from hyperreps.importers import import_raytune_zoo
-from hyperreps.zoo import save_zoo
+from hyperreps.small_cnn_zoo import import_small_cnn_zoo
+from hyperreps.zoo import describe_epochs, save_zoo
 from hyperreps.publish import write_json
 
 job = start(snakemake)
 cfg = snakemake.params.zoo
-zoo = import_raytune_zoo(cfg["import_from"], cfg["dataset"],
-                         dataset_info(cfg["dataset"]).channels, cfg.get("skip_unsafe", False))
-skipped = zoo.info["skipped"]
+source = import_source(cfg)
+if source["format"] == "small_cnn_zoo":
+    zoo = import_small_cnn_zoo(source["path"], cfg["dataset"], zoo_architecture(cfg),
+                               source["where"], source["runs"], source["steps"])
+    skipped = []
+else:
+    zoo = import_raytune_zoo(source["path"], cfg["dataset"],
+                             dataset_info(cfg["dataset"]).channels, cfg.get("skip_unsafe", False))
+    skipped = zoo.info["skipped"]
 save_zoo(snakemake.output.zoo, zoo)
 write_json(snakemake.output.report, {
-    "imported_from": cfg["import_from"], "imported": zoo.n_models, "epochs": zoo.n_epochs,
+    "imported_from": source["path"], "format": source["format"], "imported": zoo.n_models,
+    "epochs": [int(e) for e in zoo.epochs], "diverged": int(zoo.models()["diverged"].sum()),
     "skipped": skipped})
-job.log.info("imported %d models x %d epochs from %s", zoo.n_models, zoo.n_epochs,
-                 cfg["import_from"])
+job.log.info("imported %d models at epochs %s from %s (%s)", zoo.n_models,
+             describe_epochs(zoo.epochs), source["path"], source["format"])
 if skipped:
     job.warn(f"zoo {snakemake.wildcards.zoo}: skipped {len(skipped)} unsafe or "
-                f"malformed model folder(s) of {cfg['import_from']} (skip_unsafe: true); "
-                f"first: {skipped[0]['model']}: {skipped[0]['reason']}; all in "
-                f"{snakemake.output.report}")
+             f"malformed model folder(s) of {source['path']} (skip_unsafe: true); "
+             f"first: {skipped[0]['model']}: {skipped[0]['reason']}; all in "
+             f"{snakemake.output.report}")

@@ -12,7 +12,8 @@ import yaml
 from ..architecture import get_architecture
 from ..data import DataSettings, dataset_info, missing_dataset
 from ..importers import count_checkpoints
-from .queries import (autoencoder_config, transfer_pairs, varying_hyperparameters,
+from ..small_cnn_zoo import LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE
+from .queries import (autoencoder_config, import_source, transfer_pairs, varying_hyperparameters,
                       zoo_architecture)
 from .schema import ConfigError, validate_schema
 
@@ -250,6 +251,9 @@ def _validate_generative(config: dict) -> None:
                                   f"{needs[pop]} autoencoder, which zoo {name!r} does not train")
 
 
+SMALL_CNN_ZOO_FILES = (WEIGHTS_FILE, METRICS_FILE, LAYOUT_FILE)
+
+
 def check_inputs(config: dict) -> list[str]:
     """What the workflow needs from disk and lacks, found before any job starts (cheap: no
     file is loaded): each zoo's dataset where a job will read it, each ``import_from`` folder,
@@ -268,30 +272,48 @@ def check_inputs(config: dict) -> list[str]:
                 problems.append(f"config key 'zoos.{name}.dataset': {why}")
         if not imported:
             continue
-        folder = Path(zoo["import_from"])
+        source = import_source(zoo)
+        folder = Path(source["path"])
         key = f"zoos.{name}.import_from"
         if not folder.is_dir():
             problems.append(f"config key '{key}': folder {folder} does not exist")
             continue
-        checkpoints = count_checkpoints(folder)
-        if not checkpoints:
-            problems.append(f"config key '{key}': {folder} holds no model folders "
-                            "(*/params.json with checkpoint_NNNNNN/ folders)")
-            continue
-        last = checkpoints - 1  # epochs 0..last
-        if ae["enabled"] and ae["window"]["last"] > last:
+        if source["format"] == "small_cnn_zoo":
+            absent = [f for f in SMALL_CNN_ZOO_FILES if not (folder / f).is_file()]
+            if absent:
+                problems.append(f"config key '{key}': {folder} lacks {', '.join(absent)} (a "
+                                f"Small CNN Zoo folder holds {', '.join(SMALL_CNN_ZOO_FILES)})")
+                continue
+            if source["steps"] is None:  # the epochs are known once metrics.csv.gz is read
+                continue
+            epochs = sorted(source["steps"])
+            described = f"the steps {epochs} of {key}.steps"
+        else:
+            checkpoints = count_checkpoints(folder)
+            if not checkpoints:
+                problems.append(f"config key '{key}': {folder} holds no model folders "
+                                "(*/params.json with checkpoint_NNNNNN/ folders)")
+                continue
+            epochs = list(range(checkpoints))
+            described = (f"epochs 0..{checkpoints - 1} ({checkpoints} checkpoints in the first "
+                         f"model of {folder})")
+        last = epochs[-1]
+        if ae["enabled"]:
+            window = ae["window"]
             where = f"zoos.{name}.autoencoder" if "autoencoder" in zoo else "autoencoder"
-            problems.append(f"config key '{where}.window': last epoch {ae['window']['last']} "
-                            f"but the zoo imported from {folder} has epochs 0..{last} "
-                            f"({checkpoints} checkpoints in its first model)")
+            bad = [f"{end} epoch {window[end]}" for end in ("first", "last")
+                   if window[end] not in epochs]
+            if bad:
+                problems.append(f"config key '{where}.window': {' and '.join(bad)} but the "
+                                f"imported zoo has {described}")
         for source, target in pairs:
             if target != name:
                 continue
             kind = "in_dataset" if source == target else "transfer"
             for i, c in enumerate(config["generative"]["comparisons"][kind]):
-                if c["reference_epoch"] > last:
+                if c["reference_epoch"] > last or c["reference_epoch"] not in epochs:
                     problems.append(
                         f"config key 'generative.comparisons.{kind}.{i}.reference_epoch': "
-                        f"{c['reference_epoch']} but B_T (zoo {name!r}, imported) has epochs "
-                        f"0..{last}")
+                        f"{c['reference_epoch']} but B_T (zoo {name!r}, imported) has "
+                        f"{described}")
     return list(dict.fromkeys(problems))
