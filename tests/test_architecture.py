@@ -69,7 +69,8 @@ def test_parameter_counts_of_the_papers():
     counts = {name: a.n_params for name, a in ARCHITECTURES.items()}
     assert counts == {"zoo_cnn": 2464, "zoo_cnn_rgb": 2864, "cnn3_resskip": 2464 + 98,
                       "cnn4": 2464, "cnn4_idskip": 2464, "tetris_mlp": 100,
-                      "unterthiner_cnn": 4970, "unterthiner_cnn_rgb": 5258}
+                      "unterthiner_cnn": 4970, "unterthiner_cnn_rgb": 5258,
+                      "unterthiner_cnn_32": 4970}
     for a in ARCHITECTURES.values():
         assert sum(p.numel() for p in SingleModel(a).parameters()) == a.n_params
         assert Tokenizer(a.layout).n_tokens == sum(layer.out_features for layer in a.layers)

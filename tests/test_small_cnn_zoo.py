@@ -155,3 +155,18 @@ def test_non_finite_checkpoint_is_recorded_as_diverged(archive, tmp_path):
     assert models["diverged_epoch"].tolist() == [-1, 1, -1]
     assert bool(models["diverged"][1]) and np.isnan(zoo.metric("test_acc")[1, 1:]).all()
     assert torch.isfinite(zoo.weights[1, 0]).all() and torch.isnan(zoo.weights[1, 1:]).all()
+
+
+def test_small_cnn_datasets_are_the_papers_preprocessing():
+    from hyperreps.architecture import get_architecture as arch
+    from hyperreps.data import dataset_info
+    from hyperreps.dataset_files import prep_gray_mean
+
+    rgb = torch.tensor([[[[0]], [[255]], [[255]]]], dtype=torch.uint8)  # mean 170
+    np.testing.assert_allclose(prep_gray_mean(rgb).flatten().item(), 170 / 255 * 2 - 1, rtol=1e-6)
+    for name, size in (("small_cnn_mnist", 28), ("small_cnn_fashion_mnist", 28),
+                       ("small_cnn_cifar10", 32), ("small_cnn_svhn", 32)):
+        info = dataset_info(name)
+        assert info.channels == 1 and info.image_size == size
+        assert arch(info.architecture).input_shape == (1, size, size)
+        assert arch(info.architecture).layout == LAYOUT  # the same weights at either size

@@ -359,13 +359,14 @@ def _tetris_mlp() -> ModelArchitecture:
         "2021 App. C: the Tetris feed-forward net 16-5-4 without biases (100 parameters)")
 
 
-def _unterthiner_cnn(channels: int = 1) -> ModelArchitecture:
+def _unterthiner_cnn(channels: int = 1, size: int = IMAGE_SIZE) -> ModelArchitecture:
     # Unterthiner et al. 2020, "Predicting neural network accuracy from weights": three 3x3
-    # convolutions with 16 filters and stride 2, global average pooling, a dense layer.
-    # 4,970 parameters on grey-scale inputs; padding 0 ('valid') is our choice
+    # convolutions with 16 filters and stride 2 ('valid', as the Small CNN Zoo's Conv2D),
+    # global average pooling, a dense layer. 4,970 parameters on grey-scale inputs; the pooling
+    # makes the same weights run on 28x28 (MNIST, Fashion-MNIST) and 32x32 (CIFAR-10, SVHN)
+    name = "unterthiner_cnn" if channels == 1 else "unterthiner_cnn_rgb"
     return ModelArchitecture(
-        "unterthiner_cnn" if channels == 1 else "unterthiner_cnn_rgb",
-        (channels, IMAGE_SIZE, IMAGE_SIZE), N_CLASSES,
+        name if size == IMAGE_SIZE else f"{name}_{size}", (channels, size, size), N_CLASSES,
         (conv("conv1", channels, 16, 3, stride=2), ACT, conv("conv2", 16, 16, 3, stride=2), ACT,
          conv("conv3", 16, 16, 3, stride=2), ACT, GAP, linear("fc", 16, N_CLASSES)),
         "Unterthiner et al. (2020) small CNN: 3 conv 16x3x3 stride 2, global pooling, dense")
@@ -373,7 +374,7 @@ def _unterthiner_cnn(channels: int = 1) -> ModelArchitecture:
 
 ARCHITECTURES: dict[str, ModelArchitecture] = {a.name: a for a in (
     _zoo_cnn(1), _zoo_cnn(3), _res_cnn(1), _four_conv(False), _four_conv(True), _tetris_mlp(),
-    _unterthiner_cnn(1), _unterthiner_cnn(3))}
+    _unterthiner_cnn(1), _unterthiner_cnn(3), _unterthiner_cnn(1, 32))}
 
 
 def get_architecture(name: str) -> ModelArchitecture:

@@ -12,6 +12,9 @@ Preprocessing (reference zoo generators):
 - cifar10, stl10: Resize(28), 3 channels kept, Normalize(0.5, 0.5) per channel
 - tetris (2021 App. C.1): 4x4 grey-scale images of four tetris shapes, generated in code
   (:func:`tetris_images`), 4 classes, pixel values in [0, 1].
+- small_cnn_mnist, small_cnn_fashion_mnist, small_cnn_cifar10, small_cnn_svhn: the same files
+  as Unterthiner et al.'s Small CNN Zoo saw them (grey-scale as the mean over RGB, [-1, 1],
+  native size: 28x28, or 32x32 for CIFAR-10 and SVHN), for zoos imported from it.
 - digits: scikit-learn's bundled 8x8 UCI digits scaled to [0, 1], bilinear upsampling to 28x28,
   Normalize(0.5, 0.5). digits_rot90: the same images rotated by 90 degrees counter-clockwise
   before upsampling (a second bundled domain, for transfer experiments).
@@ -33,8 +36,9 @@ import numpy as np
 import torch
 
 from .dataset_files import (MNIST_FILES, DatasetCorruptError, digits_reader, idx_reader,
-                            prep_digits, prep_half, prep_mnist, prep_natural, prep_svhn,
-                            prep_usps, read_cifar10, read_stl10, read_svhn, read_usps)
+                            prep_digits, prep_gray_mean, prep_half, prep_mnist, prep_natural,
+                            prep_svhn, prep_usps, read_cifar10, read_stl10, read_svhn,
+                            read_usps)
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 SPLIT_SEED = 42
@@ -205,6 +209,19 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 
+# Unterthiner et al.'s preprocessing of the datasets its Small CNN Zoo was trained on
+SMALL_CNN_DATASETS = {"small_cnn_mnist": "mnist", "small_cnn_fashion_mnist": "fashion_mnist",
+                      "small_cnn_cifar10": "cifar10", "small_cnn_svhn": "svhn"}
+for _name, _base in SMALL_CNN_DATASETS.items():
+    _info = DATASETS[_base]
+    DATASETS[_name] = DatasetInfo(
+        _name, 1, _info.val_size, _info.how_to_get, _info.load_raw, prep_gray_mean,
+        dict(_info.defaults), _info.train_size, _info.test_size,
+        image_size=32 if _base in ("cifar10", "svhn") else 28,
+        architecture="unterthiner_cnn" if _base in ("mnist", "fashion_mnist")
+        else "unterthiner_cnn_32")
+
+
 def dataset_info(name: str) -> DatasetInfo:
     try:
         return DATASETS[name]
@@ -228,6 +245,7 @@ def _validate(name: str, x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, sp
 def _required_files(name: str, root: Path) -> list[list[Path]]:
     """Alternative sets of files a dataset loads from (any one complete set will do); empty
     for bundled data."""
+    name = SMALL_CNN_DATASETS.get(name, name)  # the same files, preprocessed differently
     if name in ("digits", "digits_rot90", "tetris"):
         return []
     if name in ("mnist", "fashion_mnist"):

@@ -67,6 +67,13 @@ def prep_svhn(x):
     return prep_half(x)
 
 
+def prep_gray_mean(x):
+    """Unterthiner et al.'s Small CNN Zoo inputs: grey-scale as the mean over the colour
+    channels, scaled to [-1, 1], native size."""
+    x = _to_float(x)
+    return prep_half(x.mean(dim=1, keepdim=True) if x.shape[1] == 3 else x)
+
+
 def prep_usps(x):
     return prep_mnist(_resize28(_to_float(x)))
 

@@ -51,8 +51,10 @@ def zoo_architecture(zoo_cfg: dict) -> str:
     if zoo_cfg.get("architecture"):
         return zoo_cfg["architecture"]
     source = import_source(zoo_cfg)
-    if source and source["format"] == "small_cnn_zoo":
-        return SMALL_CNN_ZOO_ARCHITECTURE
+    info = dataset_info(zoo_cfg["dataset"])
+    if source and source["format"] == "small_cnn_zoo":  # 28x28 unless the dataset says 32x32
+        arch = info.architecture or ""
+        return arch if arch.startswith(SMALL_CNN_ZOO_ARCHITECTURE) else SMALL_CNN_ZOO_ARCHITECTURE
     info = dataset_info(zoo_cfg["dataset"])
     return info.architecture or zoo_cnn_name(info.channels)
 
