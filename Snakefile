@@ -38,7 +38,7 @@ include: "rules/generative.smk"
 # and before any job starts (not in a dry run: `-n` plans the paper config on a machine without
 # its datasets).
 onstart:
-    _problems = check_inputs(config)
+    _problems = check_inputs(config, produced=PRODUCED_IMPORTS)
     if _problems:
         raise WorkflowError("missing inputs:\n" + "\n".join(f"  - {p}" for p in _problems))
 

@@ -1,6 +1,7 @@
 # The configuration, the names of everything the DAG produces (path templates), wildcard
 # constraints and the input functions. Job sizing is in resources.smk.
 
+import os
 from pathlib import Path
 
 from hyperreps.architecture import ARCHITECTURES, get_architecture
@@ -12,6 +13,7 @@ from hyperreps.config.queries import (
     autoencoder_config,
     comparisons,
     finetune_epochs,
+    import_source,
     trajectory_epochs,
     transfer_pairs,
     zoo_architecture,
@@ -49,6 +51,8 @@ ABLATION_RUNS = [dict(objective=o, ratio=ratio_name(r)) for o in ABLATION["objec
                  for r in ABLATION["ratios"]] if ABLATION["zoo"] else []
 F_SCORE_ZOOS = config["probes"]["class_f_scores"]
 PROBE_TRANSFER = {e["autoencoder"]: e["zoos"] for e in config["probe_transfer"]}  # 2021 D.3
+# trained zoos written as Small CNN Zoo archives, which imported zoos may read (issue 23)
+SCZ_ARCHIVES = {a["zoo"]: a for a in config["small_cnn_zoo_archive"]}
 # every job that computes with torch gets the config's device (hyperreps.jobs.start)
 DEVICE = config["device"]
 DATA = config["data"]
@@ -58,6 +62,10 @@ DATA = config["data"]
 # A template's wildcards are filled by the rule that uses it; .format(zoo=...) gives one path.
 
 ZOO = f"{RESULTS}/zoos/{{zoo}}/zoo"
+SCZ_ARCHIVE = f"{RESULTS}/small_cnn_zoo/{{zoo}}"
+# archive folders this run writes: an import reading one waits for it (and the check before
+# any job does not ask for it to exist yet)
+PRODUCED_IMPORTS = {os.path.normpath(SCZ_ARCHIVE.format(zoo=z)) for z in SCZ_ARCHIVES}
 SHARD = f"{RESULTS}/zoos/{{zoo}}/shards/{{shard}}"
 SPLIT = f"{RESULTS}/zoos/{{zoo}}/split.json"
 DIAGNOSTICS = f"{RESULTS}/zoos/{{zoo}}/diagnostics.json"
@@ -115,6 +123,12 @@ def zoo_of(name):
 
 
 NOTHING = "(?!x)x"  # a regex matching no name
+
+
+def import_input(wildcards):
+    """The archive an imported zoo reads, where this run writes it; nothing otherwise."""
+    path = os.path.normpath(import_source(ZOOS[wildcards.zoo])["path"])
+    return [path] if path in PRODUCED_IMPORTS else []
 
 
 def names_regex(names):

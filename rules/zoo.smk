@@ -41,7 +41,28 @@ rule merge_zoo_shards:
         "../workflow/scripts/merge_zoo_shards.py"
 
 
+rule small_cnn_zoo_archive:
+    # a trained zoo written in Unterthiner et al.'s Small CNN Zoo format (issue 23): what an
+    # imported Small CNN Zoo looks like, made from bundled data so that CI runs the importer
+    input:
+        ZOO,
+    output:
+        directory(SCZ_ARCHIVE),
+    log:
+        logfile("zoos/{zoo}/small_cnn_zoo_archive"),
+    wildcard_constraints:
+        zoo=names_regex(list(SCZ_ARCHIVES)),
+    params:
+        steps=lambda wc: SCZ_ARCHIVES[wc.zoo]["steps"],
+    conda:
+        ENV
+    script:
+        "../workflow/scripts/small_cnn_zoo_archive.py"
+
+
 rule import_zoo:
+    input:
+        import_input,
     output:
         zoo=directory(ZOO),
         report=f"{RESULTS}/zoos/{{zoo}}/import_report.json",

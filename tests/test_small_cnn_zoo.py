@@ -170,3 +170,17 @@ def test_small_cnn_datasets_are_the_papers_preprocessing():
         assert info.channels == 1 and info.image_size == size
         assert arch(info.architecture).input_shape == (1, size, size)
         assert arch(info.architecture).layout == LAYOUT  # the same weights at either size
+
+
+def test_a_zoo_written_as_an_archive_imports_back(archive, tmp_path):
+    from hyperreps.small_cnn_zoo import import_small_cnn_zoo, zoo_rows
+
+    zoo = import_small_cnn_zoo(archive, "digits")
+    weights, metrics = zoo_rows(zoo, steps=[0, 3])
+    write_small_cnn_zoo(tmp_path / "again", weights, metrics, LAYOUT)
+    back = import_small_cnn_zoo(tmp_path / "again", "digits")
+    assert back.epochs.tolist() == [0, 3]
+    torch.testing.assert_close(back.weights, zoo.weights[:, [0, 2]])
+    np.testing.assert_allclose(back.metric("test_acc"), zoo.metric("test_acc")[:, [0, 2]])
+    assert back.models()[["activation", "lr", "seed"]].equals(zoo.models()[["activation", "lr",
+                                                                             "seed"]])

@@ -102,7 +102,8 @@ def zoo_diagnostics(zoo: Zoo, split: dict, window: tuple[int, int], code_width: 
     # displacement and init-deviation correlation over all usable models
     usable = [m for s in ("train", "val", "test") for m in split[s]]
     sub = zoo.select(usable)
-    w0, w1 = sub.weights[:, 0], sub.weights[:, last]
+    end = zoo.position(last)  # index of the window's last checkpoint on the epoch axis
+    w0, w1 = sub.weights[:, 0], sub.weights[:, end]
     ok = torch.isfinite(w0).all(1) & torch.isfinite(w1).all(1)
     w0, w1 = w0[ok].double(), w1[ok].double()
     ids = np.asarray(sub.model_ids)[ok.numpy()]
@@ -111,7 +112,7 @@ def zoo_diagnostics(zoo: Zoo, split: dict, window: tuple[int, int], code_width: 
     init_spread = float(((w0 - w0.mean(0)) ** 2).mean().sqrt())
     final_spread = float(((w1 - w1.mean(0)) ** 2).mean().sqrt())
     corr = init_deviation_correlation(w0, w1)
-    acc = sub.metric("test_acc")[ok.numpy(), last]
+    acc = sub.metric("test_acc")[ok.numpy(), end]
 
     # PCA ceiling against width (held-out val and test; train for reference)
     mean, basis = pca_basis(sets["train"])
@@ -218,7 +219,7 @@ def zoo_properties(zoo: Zoo, max_points: int = 5000, seed: int = 0) -> pd.DataFr
     pick = np.sort(rng.choice(ok, size=min(max_points, len(ok)), replace=False))
     w = flat[pick].double().numpy()
     models = zoo.models()
-    table = pd.DataFrame({"model": pick // e, "epoch": pick % e,
+    table = pd.DataFrame({"model": pick // e, "epoch": zoo.epochs[pick % e],
                           "test_acc": zoo.metric("test_acc").reshape(-1)[pick],
                           "mean_weight": w.mean(axis=1)})
     for col in ("activation", "init", "lr"):

@@ -95,7 +95,7 @@ def accuracy_table(finetuned: Zoo, target_zoo: Zoo, target_split: dict,
     models = bt.models().set_index("model_id")
     bt_rows = pd.DataFrame({
         "population": "B_T", "model": np.repeat(np.arange(len(ids)), acc.shape[1]),
-        "epoch": np.tile(np.arange(acc.shape[1]), len(ids)), "test_acc": acc.flatten(),
+        "epoch": np.tile(bt.epochs, len(ids)), "test_acc": acc.flatten(),
         "diverged": np.repeat(models.loc[ids, "diverged"].astype(bool).to_numpy(),
                               acc.shape[1])})
     return pd.concat([table, bt_rows], ignore_index=True)

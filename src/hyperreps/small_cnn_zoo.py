@@ -301,3 +301,24 @@ def import_small_cnn_zoo(folder, dataset: str, architecture: str = "unterthiner_
             "format": "small_cnn_zoo", "imported_from": str(folder),
             "filter": dict(where or {}), "diverged": int((diverged >= 0).sum())}
     return Zoo(torch.from_numpy(weights), meta, layout, dataset, info)
+
+
+def zoo_rows(zoo: Zoo, steps=None) -> tuple[np.ndarray, pd.DataFrame]:
+    """A zoo as the archive's rows: weights ``[runs * steps, P]`` (our layout) and one metrics
+    row each (``config.*`` from the zoo's hyperparameters, ``modeldir``, ``step``, accuracies
+    and losses), runs in the zoo's order, ``steps`` (default all) its epoch numbers."""
+    steps = [int(s) for s in (zoo.epochs if steps is None else steps)]
+    at = [zoo.position(s) for s in steps]
+    theirs = {ours: t for t, ours in HYPERPARAMETERS.items()}
+    models = zoo.models()
+    metrics = {k: zoo.metric(k) for k in ("train_acc", "train_loss", "test_acc", "test_loss")}
+    names = {v: k for k, v in METRIC_COLUMNS.items()}
+    rows = []
+    for i, model in models.iterrows():
+        config = {f"{CONFIG_PREFIX}{theirs.get(c, c)}": model[c] for c in models.columns
+                  if c not in ("model_id", "diverged", "diverged_epoch")}
+        for s, a in zip(steps, at):
+            rows.append({**config, "modeldir": f"model_{int(model['model_id'])}", "step": s,
+                         **{names[k]: v[i, a] for k, v in metrics.items()}})
+    weights = zoo.weights[:, at].reshape(-1, zoo.layout.n_params).numpy()
+    return weights, pd.DataFrame(rows)

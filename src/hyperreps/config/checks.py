@@ -5,6 +5,7 @@ that is read, epochs fit the zoos' training, samplers have their autoencoder var
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -48,7 +49,31 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     _validate_analyses(config)
     _validate_unseen(config)
     _validate_probes(config)
+    _validate_archives(config)
     return config
+
+
+def _validate_archives(config: dict) -> None:
+    """Each ``small_cnn_zoo_archive`` entry names a trained zoo of the Unterthiner CNN, once,
+    and steps it trains."""
+    seen = set()
+    for i, entry in enumerate(config["small_cnn_zoo_archive"]):
+        key, name = f"small_cnn_zoo_archive.{i}", entry["zoo"]
+        zoo = config["zoos"].get(name)
+        if zoo is None or "import_from" in zoo:
+            raise ConfigError(f"config key '{key}.zoo': {name!r} is not a zoo this workflow "
+                              "trains")
+        if name in seen:
+            raise ConfigError(f"config key '{key}.zoo': zoo {name!r} is listed twice")
+        seen.add(name)
+        if not zoo_architecture(zoo).startswith("unterthiner_cnn"):
+            raise ConfigError(f"config key '{key}.zoo': zoo {name!r} has architecture "
+                              f"{zoo_architecture(zoo)}; the Small CNN Zoo format holds "
+                              "unterthiner_cnn models")
+        late = [e for e in entry["steps"] or [] if e > zoo["epochs"]]
+        if late:
+            raise ConfigError(f"config key '{key}.steps': {late} beyond zoo {name!r}'s "
+                              f"{zoo['epochs']} epochs")
 
 
 def load_config(path: str | Path) -> dict:
@@ -254,11 +279,12 @@ def _validate_generative(config: dict) -> None:
 SMALL_CNN_ZOO_FILES = (WEIGHTS_FILE, METRICS_FILE, LAYOUT_FILE)
 
 
-def check_inputs(config: dict) -> list[str]:
+def check_inputs(config: dict, produced=frozenset()) -> list[str]:
     """What the workflow needs from disk and lacks, found before any job starts (cheap: no
     file is loaded): each zoo's dataset where a job will read it, each ``import_from`` folder,
     and whether an imported zoo's epochs (its first model's checkpoints) cover its
-    autoencoder window and the comparison epochs. One message per problem, naming the key."""
+    autoencoder window and the comparison epochs. One message per problem, naming the key.
+    ``produced``: import folders the workflow itself writes (normalised paths), not checked."""
     settings = DataSettings.from_config(config["data"])
     pairs = transfer_pairs(config)
     in_pairs = {z for pair in pairs for z in pair}
@@ -275,6 +301,8 @@ def check_inputs(config: dict) -> list[str]:
         source = import_source(zoo)
         folder = Path(source["path"])
         key = f"zoos.{name}.import_from"
+        if os.path.normpath(folder) in produced:
+            continue
         if not folder.is_dir():
             problems.append(f"config key '{key}': folder {folder} does not exist")
             continue
