@@ -104,7 +104,8 @@ def _check_autoencoder_on_zoo(config: dict, pair: dict, key: str) -> None:
         raise ConfigError(f"config key '{key}.autoencoder': zoo {pair['autoencoder']!r} "
                           "has no autoencoder (autoencoder.enabled)")
     a, b = (zoo_architecture(zoos[pair[k]]) for k in ("autoencoder", "zoo"))
-    if a != b:
+    # the same weights at another input size (unterthiner_cnn and unterthiner_cnn_32) are fine
+    if get_architecture(a).layout != get_architecture(b).layout:
         raise ConfigError(f"config key '{key}': architectures differ ({a} and {b}); an "
                           "autoencoder reads one architecture's weights")
 
