@@ -53,6 +53,7 @@ F_SCORE_ZOOS = config["probes"]["class_f_scores"]
 PROBE_TRANSFER = {e["autoencoder"]: e["zoos"] for e in config["probe_transfer"]}  # 2021 D.3
 # trained zoos written as Small CNN Zoo archives, which imported zoos may read (issue 23)
 SCZ_ARCHIVES = {a["zoo"]: a for a in config["small_cnn_zoo_archive"]}
+EXPORT = config["export"]  # models out as plain PyTorch state dicts
 # every job that computes with torch gets the config's device (hyperreps.jobs.start)
 DEVICE = config["device"]
 DATA = config["data"]
@@ -63,6 +64,8 @@ DATA = config["data"]
 
 ZOO = f"{RESULTS}/zoos/{{zoo}}/zoo"
 SCZ_ARCHIVE = f"{RESULTS}/small_cnn_zoo/{{zoo}}"
+EXPORTED_ZOO = f"{RESULTS}/export/zoos/{{zoo}}"
+EXPORTED_POPULATION = f"{RESULTS}/export/populations/{{zoo}}/{{population}}"
 # archive folders this run writes: an import reading one waits for it (and the check before
 # any job does not ask for it to exist yet)
 PRODUCED_IMPORTS = {os.path.normpath(SCZ_ARCHIVE.format(zoo=z)) for z in SCZ_ARCHIVES}
@@ -229,4 +232,7 @@ def all_targets():
         out += table("2022_table3_unseen_zoos")
     if UNSEEN_ARCH_RUNS:
         out += table("2022_table4_unseen_architectures")
+    out += [EXPORTED_ZOO.format(zoo=z) for z in EXPORT["zoos"]]
+    out += [EXPORTED_POPULATION.format(zoo=p["zoo"], population=p["population"])
+            for p in EXPORT["populations"]]
     return out

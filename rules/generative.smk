@@ -262,3 +262,21 @@ rule unseen_architectures_table:
         ENV
     script:
         "../workflow/scripts/unseen_architectures_table.py"
+
+
+rule export_population:
+    # a population as sampled, out as ordinary PyTorch, its accuracy measured (issue 23)
+    input:
+        populations=POPULATIONS,
+        zoo=ZOO,
+    output:
+        directory(EXPORTED_POPULATION),
+    log:
+        logfile("generative/{zoo}/export_{population}"),
+    params:
+        data=DATA,
+        device=DEVICE,
+    conda:
+        ENV
+    script:
+        "../workflow/scripts/export_population.py"

@@ -170,3 +170,19 @@ rule permutation_equivalence:
         ENV
     script:
         "../workflow/scripts/permutation_equivalence.py"
+
+
+rule export_zoo:
+    # models out as ordinary PyTorch: one state dict per model (issue 23)
+    input:
+        ZOO,
+    output:
+        directory(EXPORTED_ZOO),
+    log:
+        logfile("zoos/{zoo}/export"),
+    params:
+        data=DATA,
+    conda:
+        ENV
+    script:
+        "../workflow/scripts/export_zoo.py"

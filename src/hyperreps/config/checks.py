@@ -50,7 +50,24 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     _validate_unseen(config)
     _validate_probes(config)
     _validate_archives(config)
+    _validate_export(config)
     return config
+
+
+def _validate_export(config: dict) -> None:
+    """Exported zoos exist; exported populations are drawn for a sampled zoo."""
+    ex = config["export"]
+    for i, name in enumerate(ex["zoos"]):
+        if name not in config["zoos"]:
+            raise ConfigError(f"config key 'export.zoos.{i}': no zoo named {name!r}")
+    sampled = {s for s, _ in transfer_pairs(config)}
+    for i, entry in enumerate(ex["populations"]):
+        if entry["zoo"] not in sampled:
+            raise ConfigError(f"config key 'export.populations.{i}.zoo': zoo {entry['zoo']!r} "
+                              "is not sampled (generative.in_dataset or a transfer source)")
+        if entry["population"] not in config["generative"]["populations"]:
+            raise ConfigError(f"config key 'export.populations.{i}.population': "
+                              f"{entry['population']} is not in generative.populations")
 
 
 def _validate_archives(config: dict) -> None:

@@ -1,0 +1,11 @@
+"""Write a zoo's models at its last epoch as plain PyTorch state dicts (hyperreps.export)."""
+
+from hyperreps.jobs import start
+from hyperreps.export import export_zoo
+from hyperreps.zoo import load_zoo
+
+job = start(snakemake)
+zoo = load_zoo(snakemake.input[0])
+n = export_zoo(zoo, snakemake.output[0], source=f"zoo {snakemake.wildcards.zoo}")
+job.log.info("exported %d of %d models of zoo %s at epoch %d", n, zoo.n_models,
+             snakemake.wildcards.zoo, int(zoo.epochs[-1]))
