@@ -72,6 +72,8 @@ rule import_zoo:
         zoo=names_regex(IMPORTED_ZOOS),
     params:
         zoo=lambda wc: ZOOS[wc.zoo],
+        data=DATA,
+        device=DEVICE,
     conda:
         ENV
     script:

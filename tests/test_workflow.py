@@ -37,7 +37,8 @@ def snakemake(args, cwd, timeout=600):
 def tiny_run(tmp_path_factory):
     """config/test/tiny.yaml run in a fresh folder holding its relative import_from."""
     work = tmp_path_factory.mktemp("wf")
-    shutil.copytree(ROOT / "config/test/raytune", work / "config/test/raytune")
+    for folder in ("raytune", "checkpoints"):
+        shutil.copytree(ROOT / "config/test" / folder, work / "config/test" / folder)
     r = snakemake(tiny_args(work), work)
     assert r.returncode == 0, r.stderr[-3000:]
     return work, r
@@ -69,6 +70,17 @@ def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     assert "train_zoo_shard" in r.stderr and "import_zoo" in r.stderr
     report = json.loads((results(work) / "zoos/imported/import_report.json").read_text())
     assert report["imported"] == 2 and report["skipped"] == []
+    # a Small CNN Zoo archive the run wrote itself, imported back (relu runs, steps 0 and 2)
+    scz = load_zoo(results(work) / "zoos/scz/zoo")
+    assert scz.epochs.tolist() == [0, 2] and set(scz.models()["activation"]) == {"relu"}
+    assert scz.layout.architecture == "unterthiner_cnn" and scz.n_models == 3
+    # a folder of state dicts: epochs from the file names, accuracy measured on import
+    ckpt = load_zoo(results(work) / "zoos/from_checkpoints/zoo")
+    assert ckpt.epochs.tolist() == [0, 4] and ckpt.n_models == 3
+    assert np.isfinite(ckpt.metric("test_acc")).all()
+    # models out as plain PyTorch
+    index = json.loads((results(work) / "export/zoos/scz/index.json").read_text())
+    assert len(index["models"]) == 3 and index["epoch"] == 2
     # 2 imported models leave the validation split empty: said on the terminal, not only logged
     assert "WARNING: zoo imported: the split leaves 0 models in val" in r.stderr
     tetris = load_zoo(results(work) / "zoos/tetris/zoo")

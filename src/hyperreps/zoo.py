@@ -50,7 +50,7 @@ HYPERPARAMETER_COLUMNS = ["activation", "init", "optimizer", "lr", "weight_decay
 def describe_epochs(epochs) -> str:
     """``0..19`` for consecutive epochs, else the list."""
     e = [int(x) for x in epochs]
-    if e and e == list(range(e[0], e[0] + len(e))):
+    if len(e) > 1 and e == list(range(e[0], e[0] + len(e))):
         return f"{e[0]}..{e[-1]}"
     return ", ".join(map(str, e))
 

@@ -1,10 +1,13 @@
-"""Import a zoo (untrusted files: no unpickling) from the reference Ray Tune layout, where
-``skip_unsafe`` leaves out and reports unsafe or malformed models, or from a Small CNN Zoo
-folder (Unterthiner et al.), filtered as the config says."""
+"""Import a zoo (untrusted files: no code runs) from the reference Ray Tune layout, where
+``skip_unsafe`` leaves out and reports unsafe or malformed models, from a Small CNN Zoo folder
+(Unterthiner et al.), filtered as the config says, or from a folder of PyTorch checkpoints
+(metrics measured on the zoo's dataset)."""
 
 from hyperreps.jobs import start
+from hyperreps.architecture import get_architecture
+from hyperreps.checkpoint_folder import import_checkpoint_folder
 from hyperreps.config.queries import import_source, zoo_architecture
-from hyperreps.data import dataset_info
+from hyperreps.data import DataSettings, dataset_info, load_dataset
 from hyperreps.importers import import_raytune_zoo
 from hyperreps.small_cnn_zoo import import_small_cnn_zoo
 from hyperreps.zoo import describe_epochs, save_zoo
@@ -16,6 +19,14 @@ source = import_source(cfg)
 if source["format"] == "small_cnn_zoo":
     zoo = import_small_cnn_zoo(source["path"], cfg["dataset"], zoo_architecture(cfg),
                                source["where"], source["runs"], source["steps"])
+    skipped = []
+elif source["format"] == "checkpoints":
+    info = dataset_info(cfg["dataset"])
+    data = load_dataset(cfg["dataset"], DataSettings.from_config(snakemake.params.data))
+    zoo = import_checkpoint_folder(source["path"], source["pattern"], cfg["dataset"],
+                                   get_architecture(zoo_architecture(cfg)).layout,
+                                   source.get("activation") or info.defaults["activation"],
+                                   data, job.device)
     skipped = []
 else:
     zoo = import_raytune_zoo(source["path"], cfg["dataset"],

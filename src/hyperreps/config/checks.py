@@ -310,7 +310,8 @@ def check_inputs(config: dict, produced=frozenset()) -> list[str]:
     for name, zoo in config["zoos"].items():
         imported = "import_from" in zoo
         ae = autoencoder_config(config, name)
-        if not imported or ae["enabled"] or name in in_pairs:
+        measured = imported and import_source(zoo)["format"] == "checkpoints"  # metrics on data
+        if not imported or ae["enabled"] or name in in_pairs or measured:
             why = missing_dataset(zoo["dataset"], settings)
             if why:
                 problems.append(f"config key 'zoos.{name}.dataset': {why}")
@@ -323,6 +324,11 @@ def check_inputs(config: dict, produced=frozenset()) -> list[str]:
             continue
         if not folder.is_dir():
             problems.append(f"config key '{key}': folder {folder} does not exist")
+            continue
+        if source["format"] == "checkpoints":
+            if not source.get("pattern"):
+                problems.append(f"config key '{key}.pattern': a checkpoints import needs a "
+                                "file-name pattern with {model} and {epoch}")
             continue
         if source["format"] == "small_cnn_zoo":
             absent = [f for f in SMALL_CNN_ZOO_FILES if not (folder / f).is_file()]

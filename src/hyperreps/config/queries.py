@@ -30,7 +30,7 @@ def trajectory_epochs(config: dict, zoo: str) -> tuple[int, int]:
     return min(config["robustness"]["trajectory_start"], w["first"]), w["last"]
 
 
-IMPORT_FORMATS = ("raytune", "small_cnn_zoo")
+IMPORT_FORMATS = ("raytune", "small_cnn_zoo", "checkpoints")
 SMALL_CNN_ZOO_ARCHITECTURE = "unterthiner_cnn"
 
 
