@@ -18,7 +18,8 @@ from hyperreps.augment import AugmentSettings
 from hyperreps.autoencoder.model import AutoencoderShape
 from hyperreps.autoencoder.train import AutoencoderTraining, train_autoencoder
 from hyperreps.diagnostics import zoo_diagnostics
-from hyperreps.zoo import checkpoint_sets, load_zoo, split_models
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import checkpoint_sets, split_models
 
 p = argparse.ArgumentParser()
 p.add_argument("zoo")

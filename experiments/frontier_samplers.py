@@ -27,7 +27,8 @@ from hyperreps.data import load_dataset
 from hyperreps.embeddings import load_embeddings
 from hyperreps.novelty_frontier import novelty_frontier
 from hyperreps.sampling import draw_latents, top_fraction_mask
-from hyperreps.zoo import load_split, load_zoo, rows_by_split, single_setting
+from hyperreps.zoo import load_zoo, single_setting
+from hyperreps.splits import load_split, rows_by_split
 
 
 def main(argv=None):

@@ -17,7 +17,8 @@ from hyperreps.autoencoder.model import AutoencoderShape
 from hyperreps.autoencoder.train import AutoencoderTraining, train_autoencoder
 from hyperreps.data import load_dataset
 from hyperreps.trainer.loop import ModelSpec, TrainSettings as ZooSettings, train_population
-from hyperreps.zoo import checkpoint_sets, load_zoo
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import checkpoint_sets
 
 torch.set_num_threads(2)
 

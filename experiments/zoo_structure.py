@@ -18,7 +18,8 @@ from hyperreps.architecture import zoo_cnn_layout
 from hyperreps.data import load_dataset
 from hyperreps.diagnostics import zoo_diagnostics
 from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
-from hyperreps.zoo import Zoo, metadata_table, save_zoo, split_models
+from hyperreps.zoo import Zoo, metadata_table, save_zoo
+from hyperreps.splits import split_models
 
 p = argparse.ArgumentParser()
 p.add_argument("--dataset", default="digits")

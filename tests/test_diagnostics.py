@@ -7,7 +7,7 @@ import torch
 from hyperreps.diagnostics import (zoo_diagnostics, init_deviation_correlation, pca_basis, pca_r2,
                                    summary_table)
 from hyperreps.metrics import r_squared
-from hyperreps.zoo import split_models
+from hyperreps.splits import split_models
 
 from helpers import make_zoo
 

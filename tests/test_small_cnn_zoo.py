@@ -184,3 +184,33 @@ def test_a_zoo_written_as_an_archive_imports_back(archive, tmp_path):
     np.testing.assert_allclose(back.metric("test_acc"), zoo.metric("test_acc")[:, [0, 2]])
     assert back.models()[["activation", "lr", "seed"]].equals(zoo.models()[["activation", "lr",
                                                                              "seed"]])
+
+
+def test_the_fields_split_with_its_header_line(tmp_path):
+    import random
+
+    from hyperreps.small_cnn_zoo import import_small_cnn_zoo, read_split_order
+    from hyperreps.splits import split_models
+
+    rng = np.random.default_rng(0)
+    n_runs = 6
+    metrics = pd.DataFrame([{"config.activation": "relu", "modeldir": f"run_{r}", "step": s,
+                             "test_accuracy": 0.5} for r in range(n_runs) for s in (0, 86)])
+    write_small_cnn_zoo(tmp_path / "z", rng.standard_normal((2 * n_runs, LAYOUT.n_params)),
+                        metrics, LAYOUT)
+    perm = rng.permutation(2 * n_runs)
+    # the field's files: a header line "0" that the loaders read as a row index
+    (tmp_path / "split.csv").write_text("0\n" + "\n".join(map(str, perm)) + "\n")
+    np.testing.assert_array_equal(read_split_order(tmp_path / "split.csv", 2 * n_runs), perm)
+    zoo = import_small_cnn_zoo(tmp_path / "z", "digits", split_csv=tmp_path / "split.csv")
+    final = [f"run_{i // 2}" for i in perm if i % 2 == 1]  # rows at step 86, in file order
+    trainval = list(range(3))
+    random.Random(0).shuffle(trainval)
+    ids = {f"run_{r}": r for r in range(n_runs)}
+    split = split_models(zoo)
+    assert split["test"] == sorted(ids[r] for r in final[3:])
+    assert split["train"] == sorted(ids[final[i]] for i in trainval[:2])
+    assert split["val"] == [ids[final[trainval[2]]]]
+    (tmp_path / "bad.csv").write_text("0\n1\n99\n")
+    with pytest.raises(SmallCNNZooError, match="outside"):
+        read_split_order(tmp_path / "bad.csv", 12)

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from hyperreps.zoo import (MANIFEST, METADATA, WEIGHTS, Zoo, ZooCorruptError, checkpoint_sets,
-                           load_zoo, merge_zoos, rows_by_split, save_zoo, split_models)
+from hyperreps.zoo import (MANIFEST, METADATA, WEIGHTS, Zoo, ZooCorruptError, load_zoo, merge_zoos,
+                           save_zoo)
+from hyperreps.splits import checkpoint_sets, rows_by_split, split_models
 from helpers import make_zoo
 from hyperreps.metrics import METRICS
 

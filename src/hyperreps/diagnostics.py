@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .zoo import Zoo, rows_by_split
+from .zoo import Zoo
+from .splits import rows_by_split
 
 WIDTHS = (4, 8, 16, 32, 64, 128, 256, 512, 700, 1024)
 

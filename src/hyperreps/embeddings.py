@@ -22,7 +22,8 @@ from .publish import atomic_path
 from .autoencoder.model import HyperAutoencoder
 from .autoencoder.train import encode_weights
 from .trainer.evaluate import class_probabilities
-from .zoo import Zoo, rows_by_split
+from .zoo import Zoo
+from .splits import rows_by_split
 
 
 

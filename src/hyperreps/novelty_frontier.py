@@ -35,7 +35,8 @@ from .populations import FINE_TUNED_SOURCE
 from .publish import staged_dir
 from .sampling import top_fraction_mask
 from .tables import write_csv
-from .zoo import Zoo, rows_by_split
+from .zoo import Zoo
+from .splits import rows_by_split
 
 log = logging.getLogger(__name__)
 

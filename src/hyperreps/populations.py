@@ -34,7 +34,8 @@ from .metrics import METRICS, nearest_anchor
 from .latent_priors import near_anchor_draw
 from .sampling import draw_latents, gan_samples, top_fraction_mask
 from .trainer.evaluate import class_probabilities
-from .zoo import Zoo, load_zoo, metadata_table, rows_by_split
+from .zoo import Zoo, load_zoo, metadata_table
+from .splits import rows_by_split
 
 log = logging.getLogger(__name__)
 

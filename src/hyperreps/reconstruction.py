@@ -19,7 +19,8 @@ from .autoencoder.model import HyperAutoencoder
 from .autoencoder.train import decode_latents, encode_weights
 from .data import SplitData
 from .trainer.evaluate import evaluate_weights
-from .zoo import Zoo, checkpoint_sets
+from .zoo import Zoo
+from .splits import checkpoint_sets
 
 
 @dataclass

@@ -270,13 +270,16 @@ HYPERPARAMETERS = {"activation": "activation", "w_init": "init", "learning_rate"
 
 
 def import_small_cnn_zoo(folder, dataset: str, architecture: str = "unterthiner_cnn",
-                         where: dict | None = None, runs: int | None = None, steps=None):
+                         where: dict | None = None, runs: int | None = None, steps=None,
+                         split_csv=None):
     """A Small CNN Zoo folder as a :class:`~hyperreps.zoo.Zoo` of the registered
     ``architecture``: the selected runs (see :func:`select_rows`), their checkpoints at the
     archive's real epoch numbers (``zoo.info["epochs"]``), the recorded accuracies and losses
     (validation: NaN, the archive has none), every ``config.*`` hyperparameter as a metadata
     column (renamed where ours has a name for it, e.g. ``w_init`` -> ``init``). A run with a
-    non-finite checkpoint is recorded as diverged from it, its later checkpoints NaN."""
+    non-finite checkpoint is recorded as diverged from it, its later checkpoints NaN. With
+    ``split_csv`` the field's split (:func:`field_split`) of the imported runs is kept in
+    ``zoo.info["split"]`` (model ids per split), which the split_zoo rule then uses."""
     layout = get_architecture(architecture).layout
     weights, values, hyper, steps = read_runs(folder, layout, where, runs, steps)
     n = len(weights)
@@ -300,6 +303,12 @@ def import_small_cnn_zoo(folder, dataset: str, architecture: str = "unterthiner_
     info = {"model_ids": list(range(n)), "epochs": [int(s) for s in steps],
             "format": "small_cnn_zoo", "imported_from": str(folder),
             "filter": dict(where or {}), "diverged": int((diverged >= 0).sum())}
+    if split_csv is not None:
+        metrics_all = read_metrics(Path(folder) / METRICS_FILE)
+        runs_split = field_split(metrics_all, read_split_order(split_csv, len(metrics_all)))
+        ids = {h["modeldir"]: i for i, h in enumerate(hyper)}
+        info["split"] = {k: sorted(ids[r] for r in v if r in ids) for k, v in runs_split.items()}
+        info["split_csv"] = str(split_csv)
     return Zoo(torch.from_numpy(weights), meta, layout, dataset, info)
 
 
@@ -322,3 +331,44 @@ def zoo_rows(zoo: Zoo, steps=None) -> tuple[np.ndarray, pd.DataFrame]:
                          **{names[k]: v[i, a] for k, v in metrics.items()}})
     weights = zoo.weights[:, at].reshape(-1, zoo.layout.n_params).numpy()
     return weights, pd.DataFrame(rows)
+
+
+FINAL_STEP = 86  # the Small CNN Zoo's last checkpoint, the one the field's split uses
+
+
+def read_split_order(path, n_rows: int) -> np.ndarray:
+    """The row permutation of a field split CSV (NFN, reused by ScaleGMN and Neural Graphs):
+    one row index per line. Their files begin with a header line that the field's loaders
+    read as data (``pd.read_csv(header=None)``), so row 0 appears twice; the first occurrence
+    is dropped here (it names the same row). Every index must lie in ``[0, n_rows)``."""
+    path = Path(path)
+    if not path.exists():
+        raise SmallCNNZooError(f"{path}: missing (the split CSV of the field's benchmarks)")
+    values = pd.read_csv(path, header=None).to_numpy().flatten()
+    try:
+        order = values.astype(np.int64)
+    except (ValueError, TypeError):
+        raise SmallCNNZooError(f"{path}: not one integer row index per line") from None
+    if len(order) > 1 and order[0] in set(order[1:].tolist()):
+        order = order[1:]  # the header line read as data
+    if len(order) and (order.min() < 0 or order.max() >= n_rows):
+        raise SmallCNNZooError(f"{path}: row indices outside 0..{n_rows - 1}")
+    if len(set(order.tolist())) != len(order):
+        raise SmallCNNZooError(f"{path}: a row index appears twice")
+    return order
+
+
+def field_split(metrics: pd.DataFrame, order: np.ndarray) -> dict[str, list[str]]:
+    """The field's split of the runs (``modeldir``): the metrics rows in ``order``, those at
+    the final step kept, the second half test, the first half shuffled by
+    ``random.Random(0)`` and cut 80/20 into train and val."""
+    import random
+
+    rows = metrics.iloc[order]
+    final = rows[rows["step"] == FINAL_STEP]["modeldir"].tolist()
+    half = int(0.5 * len(final))
+    trainval = list(range(half))
+    random.Random(0).shuffle(trainval)
+    cut = int(0.8 * len(trainval))
+    return {"train": [final[i] for i in trainval[:cut]], "val": [final[i] for i in trainval[cut:]],
+            "test": final[half:]}

@@ -22,7 +22,8 @@ from .finetune import ensemble_accuracy
 from .sampling import draw_latents, top_fraction_mask
 from .stats import mann_whitney
 from .trainer.evaluate import class_probabilities
-from .zoo import Zoo, rows_by_split
+from .zoo import Zoo
+from .splits import rows_by_split
 
 
 def samples_for_zoo(model: HyperAutoencoder, zoo: Zoo, split: dict, window: tuple[int, int],

@@ -9,7 +9,8 @@ from hyperreps.data import DataSettings, load_dataset
 from hyperreps.embeddings import checkpoint_f_scores, embed_zoo, probe_inputs
 from hyperreps.probes import probe_summary, run_probes
 from hyperreps.tables import write_table
-from hyperreps.zoo import load_split, load_zoo
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import load_split
 
 job = start(snakemake)
 p = snakemake.params

@@ -4,7 +4,8 @@ compression ratio) on a zoo and save it."""
 from hyperreps.autoencoder.io import save_autoencoder
 from hyperreps.autoencoder.train import train_zoo_autoencoder
 from hyperreps.jobs import start
-from hyperreps.zoo import load_split, load_zoo
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import load_split
 
 job = start(snakemake)
 trained, extra = train_zoo_autoencoder(load_zoo(snakemake.input.zoo),

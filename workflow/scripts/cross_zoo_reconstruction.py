@@ -8,7 +8,8 @@ from hyperreps.autoencoder.io import load_autoencoder
 from hyperreps.data import DataSettings, load_dataset
 from hyperreps.reconstruction import cross_zoo_reconstruction
 from hyperreps.tables import write_table
-from hyperreps.zoo import load_split, load_zoo
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import load_split
 
 job = start(snakemake)
 settings = DataSettings.from_config(snakemake.params.data)

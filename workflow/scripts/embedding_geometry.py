@@ -6,7 +6,8 @@ import numpy as np
 from hyperreps.jobs import start
 from hyperreps.embeddings import load_embeddings
 from hyperreps.figures.representation import plot_embedding_geometry
-from hyperreps.zoo import load_split, load_zoo, rows_by_split
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import load_split, rows_by_split
 
 job = start(snakemake)
 zoo = load_zoo(snakemake.input.zoo)

@@ -10,7 +10,8 @@ from hyperreps.data import DataSettings, load_dataset
 from hyperreps.finetune import ensemble_accuracy
 from hyperreps.tables import write_csv
 from hyperreps.trainer.evaluate import class_probabilities
-from hyperreps.zoo import load_split, load_zoo, single_setting
+from hyperreps.zoo import load_zoo, single_setting
+from hyperreps.splits import load_split
 
 job = start(snakemake)
 ens = snakemake.params.ensembles

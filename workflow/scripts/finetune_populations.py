@@ -12,7 +12,8 @@ from hyperreps.data import DataSettings, load_dataset
 from hyperreps.finetune import accuracy_table, finetune_populations, finetune_settings
 from hyperreps.populations import load_populations, novelty
 from hyperreps.tables import write_csv
-from hyperreps.zoo import checkpoint_sets, load_split, load_zoo, save_zoo
+from hyperreps.zoo import load_zoo, save_zoo
+from hyperreps.splits import checkpoint_sets, load_split
 from hyperreps.publish import write_json
 
 job = start(snakemake)

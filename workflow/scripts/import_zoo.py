@@ -18,7 +18,8 @@ cfg = snakemake.params.zoo
 source = import_source(cfg)
 if source["format"] == "small_cnn_zoo":
     zoo = import_small_cnn_zoo(source["path"], cfg["dataset"], zoo_architecture(cfg),
-                               source["where"], source["runs"], source["steps"])
+                               source["where"], source["runs"], source["steps"],
+                               source.get("split_csv"))
     skipped = []
 elif source["format"] == "checkpoints":
     info = dataset_info(cfg["dataset"])

@@ -10,7 +10,8 @@ from hyperreps.figures.frontier import plot_novelty_frontier
 from hyperreps.novelty_frontier import novelty_frontier, save_frontier, table_for_display
 from hyperreps.populations import load_populations
 from hyperreps.tables import write_table
-from hyperreps.zoo import load_split, load_zoo
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import load_split
 
 job = start(snakemake)
 p, name = snakemake.params, snakemake.wildcards.zoo

@@ -7,7 +7,8 @@ from hyperreps.embeddings import embed_zoo, load_embeddings, probe_inputs
 from hyperreps.figures.representation import plot_probe_transfer
 from hyperreps.probes import TRANSFER_PROPERTIES, probe_transfer
 from hyperreps.tables import write_table
-from hyperreps.zoo import load_split, load_zoo
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import load_split
 
 job = start(snakemake)
 inp, p, source = snakemake.input, snakemake.params, snakemake.wildcards.zoo

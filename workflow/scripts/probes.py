@@ -6,7 +6,8 @@ from hyperreps.data import DataSettings, load_dataset
 from hyperreps.embeddings import checkpoint_f_scores, load_embeddings_by_variant, probe_inputs
 from hyperreps.probes import probe_summary, probe_table, run_probes
 from hyperreps.tables import write_table
-from hyperreps.zoo import load_split, load_zoo
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import load_split
 
 job = start(snakemake)
 zoo_name = snakemake.wildcards.zoo

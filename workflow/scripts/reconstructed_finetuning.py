@@ -8,7 +8,8 @@ from hyperreps.data import DataSettings, load_dataset
 from hyperreps.figures.generative import plot_reconstructed_finetuning
 from hyperreps.finetune import finetune_settings, reconstructed_finetuning
 from hyperreps.tables import write_table
-from hyperreps.zoo import load_split, load_zoo
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import load_split
 
 job = start(snakemake)
 p, name = snakemake.params, snakemake.wildcards.zoo

@@ -9,7 +9,8 @@ from hyperreps.data import DataSettings, load_dataset
 from hyperreps.figures.autoencoder import plot_layer_reconstruction
 from hyperreps.reconstruction import evaluate_reconstruction
 from hyperreps.tables import write_table
-from hyperreps.zoo import load_split, load_zoo
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import load_split
 
 job = start(snakemake)
 zoo_name = snakemake.wildcards.zoo

@@ -9,7 +9,8 @@ from hyperreps.data import DataSettings, load_dataset
 from hyperreps.figures.autoencoder import plot_robustness_smoothness
 from hyperreps.robustness import interpolation_smoothness, noise_robustness, smoothness_summary
 from hyperreps.tables import write_table
-from hyperreps.zoo import load_split, load_zoo
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import load_split
 
 job = start(snakemake)
 p, name = snakemake.params, snakemake.wildcards.zoo

@@ -11,7 +11,8 @@ from hyperreps.populations import (POPULATIONS_INFO, anchor_set, generate_popula
                                    population_zoo)
 from hyperreps.tables import write_csv
 from hyperreps.publish import staged_dir
-from hyperreps.zoo import load_split, load_zoo, save_zoo, single_setting
+from hyperreps.zoo import load_zoo, save_zoo, single_setting
+from hyperreps.splits import load_split
 
 job = start(snakemake)
 gen = snakemake.params.generative

@@ -1,7 +1,8 @@
 """Split a zoo by model into train/val/test; diverged models are excluded and counted."""
 
 from hyperreps.jobs import start
-from hyperreps.zoo import load_zoo, split_models
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import split_models
 from hyperreps.publish import write_json
 
 job = start(snakemake)

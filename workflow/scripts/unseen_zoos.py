@@ -10,7 +10,8 @@ from hyperreps.finetune import finetune_populations, finetune_settings
 from hyperreps.publish import staged_dir
 from hyperreps.tables import write_csv
 from hyperreps.unseen_zoos import samples_for_zoo, unseen_zoo_accuracy
-from hyperreps.zoo import load_split, load_zoo
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import load_split
 
 job = start(snakemake)
 p, wc = snakemake.params, snakemake.wildcards

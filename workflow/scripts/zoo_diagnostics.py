@@ -8,7 +8,8 @@ from hyperreps.diagnostics import zoo_diagnostics, summary_table
 from hyperreps.figures.zoo import plot_zoo_diagnostics
 from hyperreps.publish import write_text
 from hyperreps.tables import render, write_csv, write_table
-from hyperreps.zoo import load_split, load_zoo
+from hyperreps.zoo import load_zoo
+from hyperreps.splits import load_split
 from hyperreps.publish import write_json
 
 job = start(snakemake)

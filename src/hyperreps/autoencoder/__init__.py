@@ -7,5 +7,5 @@
 - :mod:`.train`: training settings, training on a zoo's checkpoints, encoding and decoding;
 - :mod:`.io`: saving and loading a trained autoencoder (pickle-free).
 
-The checkpoints it trains on come from :func:`hyperreps.zoo.checkpoint_sets`.
+The checkpoints it trains on come from :func:`hyperreps.splits.checkpoint_sets`.
 """

@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 
 from ..augment import Augmenter, AugmentSettings
 from ..layout import ParameterLayout
-from ..zoo import Zoo, checkpoint_sets
+from ..zoo import Zoo
+from ..splits import checkpoint_sets
 from .loss import layer_sigma, nt_xent, parameter_scale, r2_scores, reconstruction_loss
 from .model import AutoencoderShape, HyperAutoencoder
 
