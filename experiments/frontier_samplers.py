@@ -23,6 +23,7 @@ from sklearn.linear_model import RidgeCV
 
 from hyperreps.autoencoder.io import load_autoencoder
 from hyperreps.autoencoder.train import decode_latents
+from hyperreps.config.schema import load_schema
 from hyperreps.data import load_dataset
 from hyperreps.embeddings import load_embeddings
 from hyperreps.novelty_frontier import novelty_frontier
@@ -108,9 +109,14 @@ def main(argv=None):
         add(f"edit_{s}_probe_{alpha}", lambda s=s, alpha=alpha: edit(
             zt[pick] + s * eps + alpha * spread * u, pick, zt[pick]), "edits")
     add("edit_0.3_other_anchor", lambda: edit(zt[other] + 0.3 * eps, pick, zt[other]), "edits")
-    settings = {"n_models": n, "sigmas": [0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0],
-                "reconstructed_sigmas": [0, 0.02, 0.04, 0.1, 0.2, 0.3, 0.5],
-                "bootstrap": 300, "seed": 0}
+    # calibration: built as the curve is, with other draws: must sit on it (difference ~0)
+    for s in (0.25, 0.45, 0.8):
+        add(f"noise_check_{s}", lambda s=s: wt[pick] + s * torch.from_numpy(
+            np.random.default_rng(7).standard_normal(tuple(wt[pick].shape))).float(), "edits")
+    defaults = load_schema()["properties"]["novelty_frontier"]["properties"]
+    settings = {"n_models": n, "sigmas": defaults["sigmas"]["default"],
+                "reconstructed_sigmas": defaults["reconstructed_sigmas"]["default"],
+                "bootstrap": 1000, "seed": 0}
     res = novelty_frontier(zoo, split, window, cands, model, emb, data, act, settings)
     t = res.table[res.table.curve == "noise_raw"]
     cols = ["population", "n", "test_acc", "l2_checkpoint", "l2_reconstruction",

@@ -41,7 +41,7 @@ def test_every_population_has_its_size_and_the_baselines_their_construction():
     anchors, models = _anchors()
     settings = dict(n_models=6, noise_std=0.05, populations=[
         "S_U", "S_C", "S_KDE", "S_KDE30", "S_GAN30", "B_KDE30", "S_Gauss30", "S_GMM30",
-        "S_Flow30", "S_Near30", "S_Edit30", "N_noise", "N_avg", "B_F"],
+        "S_Flow30", "S_Near30", "S_Edit30", "S_EditP30", "N_noise", "N_avg", "B_F"],
         gan={"epochs": 2, "generator_hidden": [8], "discriminator_hidden": [8]},
         gmm={"n_components": 2}, flow={"steps": 3, "hidden": [8]})
     pops = generate_populations(anchors, models, settings, seed=1)

@@ -291,3 +291,29 @@ def test_gaussian_sample_covariance_matches_the_fit():
     np.testing.assert_allclose(np.cov(z.T), fit.covariance_, atol=0.01, rtol=0.05)
     # the joint structure is kept: the dimensions' correlations are those of the codes
     assert abs(np.corrcoef(z.T)[0, 1] - np.corrcoef(codes.T)[0, 1]) < 0.05
+
+
+def test_near_anchor_push_moves_along_the_direction(anchors):
+    from hyperreps.latent_priors import gaussian_fit, near_anchor_draw
+
+    u = np.zeros(anchors.shape[1])
+    u[3] = 2.0  # normalised inside
+    plain, pick = near_anchor_draw(anchors, 500, 1, scale=0.01)
+    pushed, pick2 = near_anchor_draw(anchors, 500, 1, scale=0.01, direction=u, push=0.1)
+    np.testing.assert_array_equal(pick, pick2)
+    spread = np.sqrt(np.trace(gaussian_fit(anchors)[1]))
+    shift = pushed.astype(np.float64) - plain
+    inside = np.abs(plain[:, 3] + 0.1 * spread) < 1  # rows the box does not clip
+    assert inside.any()
+    np.testing.assert_allclose(shift[:, np.arange(len(u)) != 3], 0, atol=1e-6)
+    np.testing.assert_allclose(shift[inside, 3], 0.1 * spread, rtol=1e-4)
+
+
+def test_accuracy_direction_finds_the_accuracy_axis():
+    from hyperreps.populations import accuracy_direction
+
+    rng = np.random.default_rng(0)
+    codes = rng.normal(0, 0.3, (200, 6))
+    acc = 0.5 + 0.3 * codes[:, 2] + 0.01 * rng.standard_normal(200)
+    u = accuracy_direction(codes, acc)
+    assert np.linalg.norm(u) == pytest.approx(1.0) and u[2] > 0.99

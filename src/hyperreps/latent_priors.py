@@ -60,10 +60,13 @@ def sample_gaussian(anchors: np.ndarray, n: int, seed: int, *, scale: float = 1.
     return _in_box(mean + scale * eps @ root.T)
 
 
-def near_anchor_draw(anchors: np.ndarray, n: int, seed: int, *, scale: float = 0.3
+def near_anchor_draw(anchors: np.ndarray, n: int, seed: int, *, scale: float = 0.2,
+                     direction: np.ndarray | None = None, push: float = 0.0
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Codes ``anchors[pick] + scale * eps``, ``eps ~ N(0, Sigma_LW)``, clipped to the box, and
-    the picked anchor of each (S_Edit30 needs it)."""
+    """Codes ``anchors[pick] + scale * eps + push * spread * direction``, ``eps ~ N(0,
+    Sigma_LW)``, clipped to the box, and the picked anchor of each (S_Edit30 needs it).
+    ``spread`` is ``sqrt(trace(Sigma_LW))``, the typical length of ``eps``; ``direction`` (unit
+    length) is e.g. the accuracy probe's (S_EditP30)."""
     a = check_anchors(anchors)
     n = check_n(n)
     scale = check_positive("scale", scale)
@@ -72,10 +75,14 @@ def near_anchor_draw(anchors: np.ndarray, n: int, seed: int, *, scale: float = 0
     root = vectors * np.sqrt(np.clip(values, 0.0, None))
     rng = np.random.default_rng(seed)
     pick = rng.integers(len(a), size=n)
-    return _in_box(a[pick] + scale * rng.standard_normal((n, a.shape[1])) @ root.T), pick
+    moved = a[pick] + scale * rng.standard_normal((n, a.shape[1])) @ root.T
+    if direction is not None and push:
+        u = np.asarray(direction, dtype=np.float64)
+        moved = moved + push * float(np.sqrt(np.trace(cov))) * u / np.linalg.norm(u)
+    return _in_box(moved), pick
 
 
-def sample_near_anchor(anchors: np.ndarray, n: int, seed: int, *, scale: float = 0.3
+def sample_near_anchor(anchors: np.ndarray, n: int, seed: int, *, scale: float = 0.2
                        ) -> np.ndarray:
     """S_Near: :func:`near_anchor_draw` without the picks."""
     return near_anchor_draw(anchors, n, seed, scale=scale)[0]

@@ -62,10 +62,14 @@ LATENT_POPULATIONS: dict[str, tuple[str, str, str]] = {
     "S_Near30": ("near_anchor", "top", "lwln"),  # an anchor's code moved along the codes' spread
     # S_Near30's codes applied as an edit of the anchor's own weights: W_a + D(z') - D(z_a)
     "S_Edit30": ("near_anchor", "top", "lwln"),
+    # S_Edit30 with the move pushed along the accuracy probe's direction in the codes (a ridge
+    # regression of the anchors' test accuracy on their codes, all anchors)
+    "S_EditP30": ("near_anchor", "top", "lwln"),
 }
 # populations that add the decoded displacement D(z') - D(z_a) to the anchor's weights W_a
 # instead of decoding z' alone: the decoder's reconstruction error of the anchor cancels
-EDIT_POPULATIONS: tuple[str, ...] = ("S_Edit30",)
+EDIT_POPULATIONS: tuple[str, ...] = ("S_Edit30", "S_EditP30")
+PROBE_PUSHED = {"S_EditP30": "probe_edit"}  # population -> its settings block (scale, push)
 SAMPLED: tuple[str, ...] = tuple(LATENT_POPULATIONS)
 NOVELTY_BASELINES: tuple[str, ...] = (  # training checkpoints moved a little (2025 audit)
     "N_noise",  # top-30% checkpoints plus Gaussian noise in weight space
@@ -128,6 +132,10 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
             sampler_settings = settings.get(SAMPLER_SETTINGS.get(method, method), {})
             if name in EDIT_POPULATIONS:
                 base = anchors.weights[anchors.top] if which == "top" else anchors.weights
+                if name in PROBE_PUSHED:
+                    sampler_settings = dict(settings.get(PROBE_PUSHED[name], {}),
+                                            direction=accuracy_direction(
+                                                anchors.embeddings[variant], anchors.acc))
                 out[name] = latent_edit(autoencoders[variant], base, z, n, sampler_seed,
                                         sampler_settings, device)
             else:
@@ -171,6 +179,18 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
             raise ValueError(f"unknown population {name!r}; choose from {GENERATED}")
         log.info("population %s: %d models", name, len(out[name]))
     return {name: out[name] for name in names}
+
+
+def accuracy_direction(codes: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """The unit direction in which a ridge regression (``RidgeCV``, alphas 1e-3..1e3) of the
+    anchors' test accuracy on their codes grows: the linear probe's accuracy direction."""
+    from sklearn.linear_model import RidgeCV
+
+    coef = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(codes, acc).coef_
+    norm = float(np.linalg.norm(coef))
+    if not norm > 0:
+        raise ValueError("the accuracy probe found no direction (constant accuracy?)")
+    return coef / norm
 
 
 def latent_edit(model: HyperAutoencoder, weights: torch.Tensor, codes: np.ndarray, n: int,

@@ -43,7 +43,7 @@ POPULATION_COLORS: dict[str, str] = {
     "B_KDE30": "#9467bd",
     # the joint-structure priors of issue 22 in reds, the latent edit in bright red
     "S_Gauss30": "#fcbba1", "S_GMM30": "#fb6a4a", "S_Flow30": "#a50f15",
-    "S_Near30": "#67000d", "S_Edit30": "#e7298a",
+    "S_Near30": "#67000d", "S_Edit30": "#e7298a", "S_EditP30": "#ce1256",
     "N_noise": "#8c564b", "N_avg": "#c49c94",
     "B_F": "#7f7f7f", "B_T": "#000000",
 }
