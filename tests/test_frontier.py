@@ -106,3 +106,10 @@ def test_frontier_table_rows_and_sign():
     assert above_frontier(table)["population"].unique().tolist() == ["good"]
     assert above_frontier(table, "l2")["population"].unique().tolist() == ["good"]
     assert (table.loc[table.population == "bad", "ci_high_iou"] < 0).all()
+
+
+def test_verdicts_say_where_each_population_stands():
+    from hyperreps.novelty_frontier import verdict
+
+    assert [verdict(0.01, 0.05), verdict(-0.05, -0.01), verdict(-0.01, 0.02),
+            verdict(np.nan, np.nan)] == ["above", "below", "level", ""]

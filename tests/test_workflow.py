@@ -319,3 +319,11 @@ def test_2021_demo_autoencoders_reconstruct_and_their_codes_predict_the_epoch(tm
     assert (learned.EPH > 50).all()  # every code predicts the epoch
     probes = pd.read_csv(out / "tables/2021_table6_probes_tetris_seed.csv")
     assert {"f_c0", "f_c1", "f_c2", "f_c3"} <= set(probes.property)
+    # App. Figs. 7-9 on HYP zoos the demo writes as Small CNN Zoo archives and imports back:
+    # the digits zoo's probes predict accuracy, epoch and generalisation gap in distribution,
+    # and are evaluated on the rotated-digits zoo
+    hyp = pd.read_csv(out / "tables/2021_appd3_probe_transfer_digits_hyp.csv")
+    assert {"test_acc", "epoch", "ggap"} <= set(hyp.property)
+    assert set(hyp.evaluated_on) == {"test", "digits_rot90_hyp"}
+    own = hyp[(hyp.evaluated_on == "test") & (hyp.property == "test_acc")]
+    assert (own.r2 > 0.5).all(), own

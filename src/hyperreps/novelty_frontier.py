@@ -151,4 +151,14 @@ def table_for_display(table: pd.DataFrame) -> pd.DataFrame:
         out[f"ci_{label}"] = [f"[{pct * lo:.1f}, {pct * hi:.1f}]" if np.isfinite(lo) else ""
                               for lo, hi in zip(table[f"ci_low_{label}"],
                                                 table[f"ci_high_{label}"])]
+        out[f"vs_noise_{label}"] = [verdict(lo, hi) for lo, hi in
+                                    zip(table[f"ci_low_{label}"], table[f"ci_high_{label}"])]
     return out
+
+
+def verdict(low: float, high: float) -> str:
+    """``above`` / ``below`` the noise curve where the CI excludes 0, ``level`` where it spans
+    it, empty where there is no CI (outside the curve, or at its edge)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    return "above" if low > 0 else "below" if high < 0 else "level"

@@ -30,7 +30,9 @@ write_table(table_for_display(result.table), snakemake.output.table,
                     "training checkpoint; chance_iou: the IoU of independent errors at the same "
                     "error rates) and on the curve's weight axis (L2 to the nearest checkpoint "
                     "for noise_raw, to the nearest reconstructed checkpoint for "
-                    "noise_reconstructed); diff: population minus curve, 95% bootstrap CI. "
+                    "noise_reconstructed); diff: population minus curve, 95% bootstrap CI; "
+                    "vs_noise: above / below the curve where the CI excludes 0, level where it "
+                    "spans it. "
                     "zoo_train / zoo_test: the zoo's own models at the window's end.")
 plot_novelty_frontier(result.models, result.points, snakemake.output.figure,
                       f"{name}: accuracy against novelty at epoch 0", p.n_classes)
