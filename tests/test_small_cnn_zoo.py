@@ -214,3 +214,14 @@ def test_the_fields_split_with_its_header_line(tmp_path):
     (tmp_path / "bad.csv").write_text("0\n1\n99\n")
     with pytest.raises(SmallCNNZooError, match="outside"):
         read_split_order(tmp_path / "bad.csv", 12)
+
+
+def test_accuracy_check_catches_a_wrong_preprocessing(archive, small_digits):
+    from hyperreps.data import SplitData
+    from hyperreps.small_cnn_zoo import accuracy_check, import_small_cnn_zoo
+
+    zoo = import_small_cnn_zoo(archive, "digits")
+    same = accuracy_check(zoo, small_digits.test)
+    assert same["n"] == 3 and same["mean_abs_difference"] < 1e-6
+    other = SplitData((small_digits.test.x + 1) / 2, small_digits.test.y)  # [0, 1], not [-1, 1]
+    assert accuracy_check(zoo, other)["mean_abs_difference"] > 0.02

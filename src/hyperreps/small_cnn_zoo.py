@@ -372,3 +372,23 @@ def field_split(metrics: pd.DataFrame, order: np.ndarray) -> dict[str, list[str]
     cut = int(0.8 * len(trainval))
     return {"train": [final[i] for i in trainval[:cut]], "val": [final[i] for i in trainval[cut:]],
             "test": final[half:]}
+
+
+def accuracy_check(zoo: Zoo, test, n_models: int = 32, device="cpu") -> dict:
+    """Re-evaluate up to ``n_models`` imported runs at their last checkpoint on ``test`` (the
+    zoo dataset's test split, as the pipeline preprocesses it) against the accuracies recorded
+    in the archive. A difference beyond a point or two means the architecture (e.g. padding),
+    the kernel order or the preprocessing is not the one the zoo was trained with."""
+    from .trainer.evaluate import evaluate_weights
+
+    recorded = zoo.metric("test_acc")[:, -1]
+    rows = np.flatnonzero(np.isfinite(recorded) & torch.isfinite(zoo.weights[:, -1]).all(1)
+                          .numpy())[:n_models]
+    if len(rows) == 0:
+        return {"n": 0}
+    activations = zoo.models()["activation"].to_numpy()[rows]
+    _, acc = evaluate_weights(zoo.weights[rows, -1], activations, test, device,
+                              layout=zoo.layout)
+    diff = np.abs(acc - recorded[rows])
+    return {"n": int(len(rows)), "epoch": int(zoo.epochs[-1]),
+            "mean_abs_difference": float(diff.mean()), "max_abs_difference": float(diff.max())}
