@@ -72,15 +72,19 @@ def test_tiny_config_builds_zoo_split_and_figure(tiny_run):
     assert report["imported"] == 2 and report["skipped"] == []
     # a Small CNN Zoo archive the run wrote itself, imported back (relu runs, steps 0 and 2)
     scz = load_zoo(results(work) / "zoos/scz/zoo")
-    assert scz.epochs.tolist() == [0, 2] and set(scz.models()["activation"]) == {"relu"}
-    assert scz.layout.architecture == "unterthiner_cnn" and scz.n_models == 3
+    assert scz.epochs.tolist() == [0, 2] and set(scz.models()["activation"]) == {"tanh"}
+    assert scz.layout.architecture == "zoo_cnn" and scz.n_models == 6
+    tiny_zoo = load_zoo(results(work) / "zoos/tiny/zoo")
+    torch.testing.assert_close(scz.weights, tiny_zoo.weights[:, [0, 2]])
+    assert json.loads((results(work) / "zoos/scz/import_report.json").read_text())[
+        "accuracy_check"]["mean_abs_difference"] < 1e-6
     # a folder of state dicts: epochs from the file names, accuracy measured on import
     ckpt = load_zoo(results(work) / "zoos/from_checkpoints/zoo")
     assert ckpt.epochs.tolist() == [0, 4] and ckpt.n_models == 3
     assert np.isfinite(ckpt.metric("test_acc")).all()
     # models out as plain PyTorch
     index = json.loads((results(work) / "export/zoos/scz/index.json").read_text())
-    assert len(index["models"]) == 3 and index["epoch"] == 2
+    assert len(index["models"]) == 6 and index["epoch"] == 2
     # 2 imported models leave the validation split empty: said on the terminal, not only logged
     assert "WARNING: zoo imported: the split leaves 0 models in val" in r.stderr
     tetris = load_zoo(results(work) / "zoos/tetris/zoo")
@@ -151,7 +155,8 @@ def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
     work, _ = tiny_run
     out = results(work)
     acc = pd.read_csv(out / "finetune/tiny/tiny/accuracy.csv")
-    pops = ["S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_GAN30", "B_KDE30", "N_noise", "N_avg",
+    pops = ["S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_GAN30", "B_KDE30", "S_Gauss30",
+            "S_GMM30", "S_Flow30", "S_Near30", "S_Edit30", "S_EditP30", "N_noise", "N_avg",
             "B_F"]
     assert set(acc["population"]) == set(pops) | {"B_T"}
     assert set(acc.loc[acc["population"] != "B_T", "epoch"]) == {0, 1}
@@ -168,7 +173,13 @@ def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
     assert set(mwu.loc[mwu["reference"] != "B_T", "reference_epoch"]) == {1}
     vs_noise = mwu[mwu["reference"] == "N_noise"]
     assert set(vs_noise["population"]) == {"S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_GAN30",
-                                           "B_KDE30"}
+                                           "B_KDE30", "S_Gauss30", "S_GMM30", "S_Flow30",
+                                           "S_Near30", "S_Edit30", "S_EditP30"}
+    # the novelty frontier: every generated population but B_F, the zoo's own models
+    frontier = pd.read_csv(out / "tables/2025_novelty_frontier_tiny.csv")
+    assert set(frontier["population"]) == (set(pops) - {"B_F"}) | {"zoo_train", "zoo_test"}
+    assert set(frontier["curve"]) == {"noise_raw", "noise_reconstructed"}
+    assert (out / "figures/2025_fig6a_novelty_frontier_tiny.png").stat().st_size > 10_000
     median = pd.read_csv(out / "tables/2022_tables10_12_median_ci.csv")
     bt = median[median["population"] == "B_T"].iloc[0]
     assert (bt["epoch"], bt["reference_epoch"], bt["at_epoch"]) == (1, 2, 2)
@@ -281,7 +292,7 @@ def test_paper_config_dry_run_lists_every_shard(paper_dry_run):
     r = paper_dry_run
     assert r.returncode == 0, r.stderr[-2000:]
     zoos = load_config(ROOT / "config" / "config.yaml")["zoos"]
-    expected = sum(len(plan_shards(z)) for z in zoos.values())
+    expected = sum(len(plan_shards(z)) for z in zoos.values() if "import_from" not in z)
     m = re.search(r"^train_zoo_shard\s+(\d+)$", r.stdout + r.stderr, re.M)
     assert m and int(m.group(1)) == expected
 

@@ -71,8 +71,9 @@ def _validate_export(config: dict) -> None:
 
 
 def _validate_archives(config: dict) -> None:
-    """Each ``small_cnn_zoo_archive`` entry names a trained zoo of the Unterthiner CNN, once,
-    and steps it trains."""
+    """Each ``small_cnn_zoo_archive`` entry names a trained zoo, once, whose layers all have a
+    bias (the format stores bias then kernel per layer; the Small CNN Zoo itself holds the
+    Unterthiner CNN), and steps it trains."""
     seen = set()
     for i, entry in enumerate(config["small_cnn_zoo_archive"]):
         key, name = f"small_cnn_zoo_archive.{i}", entry["zoo"]
@@ -83,10 +84,11 @@ def _validate_archives(config: dict) -> None:
         if name in seen:
             raise ConfigError(f"config key '{key}.zoo': zoo {name!r} is listed twice")
         seen.add(name)
-        if not zoo_architecture(zoo).startswith("unterthiner_cnn"):
+        arch = get_architecture(zoo_architecture(zoo))
+        if not all(layer.bias for layer in arch.layout.layers):
             raise ConfigError(f"config key '{key}.zoo': zoo {name!r} has architecture "
-                              f"{zoo_architecture(zoo)}; the Small CNN Zoo format holds "
-                              "unterthiner_cnn models")
+                              f"{arch.name}, whose layers are not all biased; the Small CNN "
+                              "Zoo format stores a bias and a kernel per layer")
         late = [e for e in entry["steps"] or [] if e > zoo["epochs"]]
         if late:
             raise ConfigError(f"config key '{key}.steps': {late} beyond zoo {name!r}'s "
