@@ -54,3 +54,30 @@ def test_autoencoder_sizes():
     cpu_mem = autoencoder_memory_mb(PAPER_AE, layout.n_params, tokens, 500, 5000)
     gpu_mem = autoencoder_memory_mb(PAPER_AE, layout.n_params, tokens, 500, 5000, "gpu")
     assert gpu_mem < cpu_mem
+
+
+def test_gpu_speedups_come_from_a_committed_gpu_check(tmp_path, monkeypatch):
+    import json
+
+    from hyperreps import resources
+
+    monkeypatch.setattr(resources, "GPU_CHECK_JSON", tmp_path / "gpu_check.json")
+    resources.gpu_speedup.cache_clear()
+    assert resources.gpu_speedup("zoo") == (resources.ASSUMED_GPU_SPEEDUP["zoo"], "assumed")
+    result = {"device": "cuda:0", "quick": False, "parts": {
+        "zoo_training": {"images_per_epoch": 2000, "curve": [
+            {"models_epochs_per_s": 100.0}, {"models_epochs_per_s": 146.5}]},
+        "autoencoder": {"shape": resources.CPU_AE_REFERENCE["architecture"] | {
+            "n_heads": 4, "dropout": 0.0},
+            "train_fp32_checkpoints_per_s": 4140.0}}}
+    (tmp_path / "gpu_check.json").write_text(json.dumps(result))
+    resources.gpu_speedup.cache_clear()
+    zoo, source = resources.gpu_speedup("zoo")
+    assert source == "measured"
+    assert zoo == pytest.approx(146.5 * 2000 / resources.CPU_TRAIN_PASSES_PER_S)
+    # the demo autoencoder's own shape: 10x its CPU rate
+    assert resources.gpu_speedup("autoencoder")[0] == pytest.approx(10.0, rel=0.01)
+    (tmp_path / "gpu_check.json").write_text(json.dumps(dict(result, quick=True)))
+    resources.gpu_speedup.cache_clear()
+    assert resources.gpu_speedup("zoo")[1] == "assumed"  # a CPU quick run is no measurement
+    resources.gpu_speedup.cache_clear()

@@ -13,14 +13,18 @@ reference machine (2 cores, AVX-512, torch 2.14.1; ``docs/benchmarks.md``):
 
 GPU rates have not been measured yet (no GPU was lent to the sessions that measured): GPU jobs
 are sized with the rates in :data:`ASSUMED_GPU_SPEEDUP`, which are assumptions and say so, until
-a measurement replaces them. Every estimate carries a safety factor (:data:`SLACK`) for a
+a measurement replaces them: once ``benchmarks/gpu_check.py`` has run on a GPU and its JSON is
+committed as ``docs/benchmarks/gpu_check.json``, :func:`gpu_speedup` reads the speed-ups from it.
+Every estimate carries a safety factor (:data:`SLACK`) for a
 slower or shared node.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from functools import lru_cache
+from pathlib import Path
 
 import torch
 
@@ -49,6 +53,35 @@ CPU_AE_REFERENCE = {"architecture": {"d_model": 64, "n_layers": 2, "d_ff": 128,
 # issue's GPU target is 100x one-at-a-time (about 15x this CPU rate) for zoo training, and
 # the old sizing assumed 2000 checkpoints/s (about 600x) for the paper's autoencoder.
 ASSUMED_GPU_SPEEDUP = {"zoo": 5.0, "autoencoder": 200.0}
+# Where benchmarks/gpu_check.py's result is committed once a GPU has run it (issue 24): then
+# the GPU speed-ups come from it (:func:`gpu_speedup`) and the assumptions above are unused.
+GPU_CHECK_JSON = Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "gpu_check.json"
+
+
+@lru_cache(maxsize=None)
+def gpu_speedup(kind: str) -> tuple[float, str]:
+    """How much faster than the CPU rates a GPU job runs, for ``kind`` ``zoo`` or
+    ``autoencoder``, and where the number comes from: measured (a full, non-quick
+    ``gpu_check.json`` of a CUDA device in docs/benchmarks/) or ``assumed``."""
+    try:
+        result = json.loads(GPU_CHECK_JSON.read_text())
+        if result.get("quick") or not str(result.get("device", "")).startswith("cuda"):
+            raise ValueError("not a full GPU run")
+        if kind == "zoo":
+            part = result["parts"]["zoo_training"]
+            best = max(r["models_epochs_per_s"] for r in part["curve"])
+            return best * part["images_per_epoch"] / CPU_TRAIN_PASSES_PER_S, "measured"
+        part = result["parts"]["autoencoder"]
+        rate = part.get("train_bf16_checkpoints_per_s") or part["train_fp32_checkpoints_per_s"]
+        ref = CPU_AE_REFERENCE
+        n_params = get_architecture(zoo_cnn_name(1)).layout.n_params
+        tokens = ae_tokens(get_architecture(zoo_cnn_name(1)).layout)
+        cpu_rate = ref["checkpoints_per_s"] * autoencoder_flops_per_checkpoint(
+            ref["architecture"], ref["n_params"], ref["n_tokens"]) / \
+            autoencoder_flops_per_checkpoint(part["shape"], n_params, tokens)
+        return rate / cpu_rate, "measured"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ASSUMED_GPU_SPEEDUP[kind], "assumed"
 SLACK = 2.0  # a slower or busier node than the reference machine
 START_MINUTES = 3.0  # interpreter, imports, data loading, writing results
 PROCESS_MB = 900  # resident size of a job's Python + torch + libraries, measured
@@ -77,7 +110,7 @@ def _rates(device: str) -> tuple[float, float]:
     """(training, evaluation) FLOP/s: measured on the zoo CNN, so they carry over to any
     architecture through its FLOP count."""
     train_flops, eval_flops = training_flops_per_image(zoo_cnn_name(1))
-    scale = ASSUMED_GPU_SPEEDUP["zoo"] if device == "gpu" else 1.0
+    scale = gpu_speedup("zoo")[0] if device == "gpu" else 1.0
     return (CPU_TRAIN_PASSES_PER_S * train_flops * scale,
             CPU_EVAL_PASSES_PER_S * eval_flops * scale)
 
@@ -137,7 +170,7 @@ def autoencoder_minutes(checkpoint_passes: float, architecture: dict, n_params: 
     rate = ref["checkpoints_per_s"] * autoencoder_flops_per_checkpoint(
         ref["architecture"], ref["n_params"], ref["n_tokens"])
     if device == "gpu":
-        rate *= ASSUMED_GPU_SPEEDUP["autoencoder"]
+        rate *= gpu_speedup("autoencoder")[0]
     flops = checkpoint_passes * autoencoder_flops_per_checkpoint(architecture, n_params,
                                                                  n_tokens)
     return math.ceil(START_MINUTES + SLACK * flops / rate / 60)
