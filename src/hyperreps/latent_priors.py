@@ -47,15 +47,19 @@ def gaussian_fit(anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a.mean(axis=0), LedoitWolf().fit(a).covariance_
 
 
+def covariance_root(cov: np.ndarray) -> np.ndarray:
+    """``R`` with ``R R^T = cov`` by eigenvalues: the shrunk covariance is symmetric positive
+    definite, and this stays stable where a Cholesky of a nearly singular matrix is not."""
+    values, vectors = np.linalg.eigh(cov)
+    return vectors * np.sqrt(np.clip(values, 0.0, None))
+
+
 def sample_gaussian(anchors: np.ndarray, n: int, seed: int, *, scale: float = 1.0) -> np.ndarray:
     """S_Gauss: ``z ~ N(mean, scale^2 * Sigma_LW)`` of the anchors, clipped to the box."""
     n = check_n(n)
     scale = check_positive("scale", scale)
     mean, cov = gaussian_fit(anchors)
-    # eigh: the shrunk covariance is symmetric positive definite; its square root by eigenvalues
-    # is stable where a Cholesky of a nearly singular matrix is not
-    values, vectors = np.linalg.eigh(cov)
-    root = vectors * np.sqrt(np.clip(values, 0.0, None))
+    root = covariance_root(cov)
     eps = np.random.default_rng(seed).standard_normal((n, len(mean)))
     return _in_box(mean + scale * eps @ root.T)
 
@@ -71,8 +75,7 @@ def near_anchor_draw(anchors: np.ndarray, n: int, seed: int, *, scale: float = 0
     n = check_n(n)
     scale = check_positive("scale", scale)
     _, cov = gaussian_fit(a)
-    values, vectors = np.linalg.eigh(cov)
-    root = vectors * np.sqrt(np.clip(values, 0.0, None))
+    root = covariance_root(cov)
     rng = np.random.default_rng(seed)
     pick = rng.integers(len(a), size=n)
     moved = a[pick] + scale * rng.standard_normal((n, a.shape[1])) @ root.T

@@ -234,14 +234,16 @@ def select_rows(metrics: pd.DataFrame, where: dict | None = None, runs: int | No
 
 
 def read_runs(folder, layout: ParameterLayout, where: dict | None = None,
-              runs: int | None = None, steps=None):
+              runs: int | None = None, steps=None, metrics: pd.DataFrame | None = None):
     """Selected runs of a Small CNN Zoo folder: weights ``[runs, steps, P]`` in our layout,
     metrics ``{ours: [runs, steps]}``, one row of hyperparameters per run (``config.`` prefix
     dropped) and the steps (the real epoch numbers). Only the selected rows of the
-    memory-mapped ``weights.npy`` are read."""
+    memory-mapped ``weights.npy`` are read. ``metrics``: the folder's ``metrics.csv.gz``
+    where the caller has read it already."""
     folder = Path(folder)
     variables = read_layout(folder / LAYOUT_FILE)
-    metrics = read_metrics(folder / METRICS_FILE)
+    if metrics is None:
+        metrics = read_metrics(folder / METRICS_FILE)
     weights = open_weights(folder / WEIGHTS_FILE, len(metrics), layout.n_params)
     names, steps = select_rows(metrics, where, runs, steps)
     index = {(d, int(s)): i for i, (d, s) in enumerate(zip(metrics["modeldir"],
@@ -281,7 +283,8 @@ def import_small_cnn_zoo(folder, dataset: str, architecture: str = "unterthiner_
     ``split_csv`` the field's split (:func:`field_split`) of the imported runs is kept in
     ``zoo.info["split"]`` (model ids per split), which the split_zoo rule then uses."""
     layout = get_architecture(architecture).layout
-    weights, values, hyper, steps = read_runs(folder, layout, where, runs, steps)
+    metrics_all = read_metrics(Path(folder) / METRICS_FILE)  # read once: it can be large
+    weights, values, hyper, steps = read_runs(folder, layout, where, runs, steps, metrics_all)
     n = len(weights)
     metrics = {k: np.array(values[k]) if k in values else np.full((n, len(steps)), np.nan)
                for k in METRICS}
@@ -304,7 +307,6 @@ def import_small_cnn_zoo(folder, dataset: str, architecture: str = "unterthiner_
             "format": "small_cnn_zoo", "imported_from": str(folder),
             "filter": dict(where or {}), "diverged": int((diverged >= 0).sum())}
     if split_csv is not None:
-        metrics_all = read_metrics(Path(folder) / METRICS_FILE)
         runs_split = field_split(metrics_all, read_split_order(split_csv, len(metrics_all)))
         ids = {h["modeldir"]: i for i, h in enumerate(hyper)}
         info["split"] = {k: sorted(ids[r] for r in v if r in ids) for k, v in runs_split.items()}
