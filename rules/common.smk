@@ -2,12 +2,13 @@
 # constraints and the input functions. Job sizing is in resources.smk.
 
 import os
-from pathlib import Path
+import sys
 
 from hyperreps.architecture import ARCHITECTURES, get_architecture
 from hyperreps.compression_ablation import VARIANT as ABLATION_VARIANT
 from hyperreps.compression_ablation import ablation_autoencoder_config, ratio_name
 from hyperreps.config.checks import check_inputs, validate_config
+from hyperreps.config.files import read_config_file, run_name
 from hyperreps.config.plan import plan_shards
 from hyperreps.config.queries import (
     autoencoder_config,
@@ -20,16 +21,17 @@ from hyperreps.config.queries import (
 )
 from hyperreps.config.schema import ConfigError
 from hyperreps.data import dataset_info
-
-try:
-    validate_config(config)
-except ConfigError as e:
-    raise WorkflowError(f"invalid configuration: {e}")
+from hyperreps.device import cuda_problem
 
 # One folder per configuration: results/<name>/ and logs/<name>/ (name: the config's `name:`,
 # else the stem of the last config file), so two configs in one checkout do not collide.
-NAME = config["name"] or (Path(workflow.configfiles[-1]).stem if workflow.configfiles
-                          else "config")
+try:
+    for _file in workflow.configfiles:  # Snakemake's own reading keeps the last of a duplicate
+        read_config_file(_file)
+    validate_config(config)
+    NAME = run_name(config, workflow.configfiles)
+except ConfigError as e:
+    raise WorkflowError(f"invalid configuration: {e}")
 RESULTS = f"results/{NAME}"
 LOGS = f"logs/{NAME}"
 ENV = "../envs/hyperreps.yaml"
@@ -56,6 +58,8 @@ SCZ_ARCHIVES = {a["zoo"]: a for a in config["small_cnn_zoo_archive"]}
 EXPORT = config["export"]  # models out as plain PyTorch state dicts
 # every job that computes with torch gets the config's device (hyperreps.jobs.start)
 DEVICE = config["device"]
+if cuda_problem(DEVICE):  # a cluster's GPU nodes may see one: local runs refuse in onstart
+    print(f"warning: {cuda_problem(DEVICE)}", file=sys.stderr)
 DATA = config["data"]
 
 

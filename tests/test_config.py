@@ -80,7 +80,7 @@ def test_defaults_are_filled():
 
 
 def test_dataset_defaults_are_the_papers():
-    c = validate_config({"zoos": {"z": {"dataset": "svhn", "seeds": {"count": 2}}}})
+    c = validate_config({"zoos": {"z": {"dataset": "svhn", "seeds": {"count": 10}}}})
     m = expand_models(c["zoos"]["z"])
     assert m[0] == dict(model_id=0, seed=1, activation="tanh", init="uniform", optimizer="adam",
                         lr=3e-3, weight_decay=0.0, dropout=0.0, batch_size=10)

@@ -3,8 +3,8 @@
 A throw-away single-node cluster (tests/slurm/start-slurm.sh: Debian's slurm-wlm + munge, no
 accounting, two partitions local_cpu/local_gpu and two fake GPUs) runs a tiny digits zoo:
 2 shard jobs on the GPU partition, then merge, split and plot on the CPU partition, 5 sbatch
-jobs in all. The autoencoder stage does not exist in the pipeline yet; when it does, its
-rules join this DAG (and the profile's set-resources) without changes here.
+jobs in all. The config disables the autoencoder stage to keep the test short; its rules are
+in GPU_RULES and the profile's set-resources like the shard's (tests/test_rules.py).
 
 The test uses the shipped profile with only the site-specific values replaced (the
 partition placeholders, and a shorter first status poll); profiles/default is loaded on top
@@ -176,10 +176,11 @@ def test_tiny_zoo_runs_through_sbatch(slurm_cluster, tmp_path, capsys):
     work = tmp_path / "wf"
     work.mkdir()
     profile = local_profile(tmp_path / "profile", slurm_cluster)
-    # 4 models, 2 per shard: 2 shard jobs, then merge, split, plot and diagnostics, and one
-    # autoencoder job beyond the zoo stage (7 SLURM jobs)
-    write_config(work / "tiny.yaml", {"dataset": "digits", "seeds": {"first": 1, "count": 4},
-                                      "epochs": 1, "shard_size": 2},
+    # 6 models (the fewest whose split has two train models and one in val and test), 3 per
+    # shard: 2 shard jobs, then merge, split, plot and diagnostics, and one autoencoder job
+    # beyond the zoo stage (7 SLURM jobs)
+    write_config(work / "tiny.yaml", {"dataset": "digits", "seeds": {"first": 1, "count": 6},
+                                      "epochs": 1, "shard_size": 3},
                  autoencoder=TINY_AUTOENCODER)
     out_dir = "results/tiny"
     targets = [f"{out_dir}/zoos/tiny/split.json",
@@ -198,7 +199,7 @@ def test_tiny_zoo_runs_through_sbatch(slurm_cluster, tmp_path, capsys):
 
     # outputs exist and load
     zoo = load_zoo(work / "results/tiny/zoos/tiny/zoo")
-    assert zoo.n_models == 4 and zoo.n_epochs == 2
+    assert zoo.n_models == 6 and zoo.n_epochs == 2
     shards = work / "results/tiny/zoos/tiny/shards"
     assert sorted(p.name for p in shards.iterdir()) == ["0000", "0001"]
     assert (work / "results/tiny/zoos/tiny/split.json").stat().st_size > 0

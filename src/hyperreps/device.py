@@ -10,11 +10,21 @@ import torch
 def resolve_device(setting: "str | torch.device" = "auto") -> torch.device:
     if isinstance(setting, torch.device):
         return setting
-    if setting == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("config 'device: cuda' but no CUDA device is visible")
+    if cuda_problem(setting):
+        raise RuntimeError(cuda_problem(setting))
     if setting == "cpu" or (setting == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     return torch.device("cuda")
+
+
+def cuda_problem(setting: str) -> str | None:
+    """What is wrong with ``device: cuda`` here (no GPU visible to this process), else None."""
+    if setting != "cuda" or torch.cuda.is_available():
+        return None
+    return ("config 'device: cuda' but no CUDA device is visible here (CUDA_VISIBLE_DEVICES="
+            f"{os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}): run on a machine with a GPU, "
+            "submit with a cluster profile whose jobs get one, or set device: auto (CUDA when "
+            "present, else CPU) or device: cpu")
 
 
 def set_cpu_threads(threads: int | None) -> None:

@@ -8,8 +8,8 @@ reference machine (2 cores, AVX-512, torch 2.14.1; ``docs/benchmarks.md``):
   architecture and image size, over the measured image-model passes/s of the M-curve
   (``benchmarks/bench_m_curve.py``); evaluation likewise with forward FLOPs;
 - autoencoders: a transformer FLOP count (:func:`autoencoder_flops_per_checkpoint`) over the
-  measured checkpoints/s of the demo autoencoders (``checkpoints_per_second`` in their
-  ``autoencoder.json``).
+  measured checkpoints/s of the demo autoencoders (logged by their training jobs, ``N
+  checkpoints/s`` in ``logs/<name>/autoencoders/<zoo>/train_<variant>.log``).
 
 GPU rates have not been measured yet (no GPU was lent to the sessions that measured): GPU jobs
 are sized with the rates in :data:`ASSUMED_GPU_SPEEDUP`, which are assumptions and say so, until
@@ -181,12 +181,11 @@ def ae_tokens(layout) -> int:
     return Tokenizer(layout).n_tokens
 
 
-def autoencoder_memory_mb(architecture: dict, n_params: int, n_tokens: int, batch_size: int,
-                          checkpoints: int, device: str = "cpu") -> int:
-    """Peak resident MB of an autoencoder job: its weights four times (parameters, gradients,
-    Adam's two moments), the activations of a batch of two views through both stacks (the
-    attention matrices included), and the zoo's window of checkpoints (with a copy). On a GPU
-    the weights and activations live in device memory: the host holds the data."""
+def autoencoder_device_mb(architecture: dict, n_params: int, n_tokens: int,
+                          batch_size: int) -> float:
+    """MB the autoencoder itself takes wherever it computes: its weights four times
+    (parameters, gradients, Adam's two moments) and the activations of a batch of two views
+    through both stacks (the attention matrices included), with the safety factor."""
     d, ff, layers = architecture["d_model"], architecture["d_ff"], architecture["n_layers"]
     t = n_tokens + 1
     bottleneck = (d if architecture["compression"] == "token" else n_tokens * d) * architecture[
@@ -194,6 +193,15 @@ def autoencoder_memory_mb(architecture: dict, n_params: int, n_tokens: int, batc
     weights = 2 * layers * (4 * d * d + 2 * d * ff) + bottleneck + 2 * n_params * d
     activations = (2 * batch_size * 2 * layers * t
                    * (8 * d + 2 * ff + 2 * architecture.get("n_heads", 1) * t))
-    data = 2 * checkpoints * n_params
-    on_host = data if device == "gpu" else 4 * weights + activations + data
-    return int(PROCESS_MB + SLACK * 4 * on_host / 2**20)
+    return SLACK * 4 * (4 * weights + activations) / 2**20
+
+
+def autoencoder_memory_mb(architecture: dict, n_params: int, n_tokens: int, batch_size: int,
+                          checkpoints: int, device: str = "cpu") -> int:
+    """Peak resident MB of an autoencoder job: the model (:func:`autoencoder_device_mb`) and
+    the zoo's window of checkpoints (with a copy). On a GPU the model lives in device memory:
+    the host holds the data."""
+    data = SLACK * 4 * 2 * checkpoints * n_params / 2**20
+    model = 0.0 if device == "gpu" else autoencoder_device_mb(architecture, n_params, n_tokens,
+                                                              batch_size)
+    return int(PROCESS_MB + model + data)

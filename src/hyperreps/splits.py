@@ -13,6 +13,14 @@ import torch
 from .zoo import Zoo
 
 
+def split_counts(n: int, fractions) -> dict[str, int]:
+    """Models in train, val and test when ``n`` models are split by ``fractions`` (train and
+    val rounded, test the rest)."""
+    n_train = int(round(fractions[0] * n))
+    n_val = min(int(round(fractions[1] * n)), n - n_train)
+    return {"train": n_train, "val": n_val, "test": n - n_train - n_val}
+
+
 def split_models(zoo: Zoo, fractions=(0.7, 0.15, 0.15), seed: int = 42) -> dict:
     """Split by model (never by checkpoint); diverged models are excluded and counted. A zoo
     that brings its own split (``zoo.info["split"]``: the field's split of an imported Small
@@ -30,9 +38,8 @@ def split_models(zoo: Zoo, fractions=(0.7, 0.15, 0.15), seed: int = 42) -> dict:
     usable = models.loc[~models["diverged"].astype(bool), "model_id"].astype(int).to_numpy()
     rng = np.random.default_rng(seed)
     perm = rng.permutation(np.sort(usable))
-    n = len(perm)
-    n_train = int(round(fractions[0] * n))
-    n_val = int(round(fractions[1] * n))
+    counts = split_counts(len(perm), fractions)
+    n_train, n_val = counts["train"], counts["val"]
     parts = {"train": perm[:n_train], "val": perm[n_train:n_train + n_val],
              "test": perm[n_train + n_val:]}
     out = {k: sorted(int(m) for m in v) for k, v in parts.items()}

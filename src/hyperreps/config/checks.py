@@ -8,15 +8,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import yaml
 
 from ..architecture import get_architecture
 from ..data import DataSettings, dataset_info, missing_dataset
 from ..importers import count_checkpoints
 from ..small_cnn_zoo import LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE
+from .files import read_config_file
+from .limits import check_limits
 from .queries import (autoencoder_config, import_source, transfer_pairs, varying_hyperparameters,
                       zoo_architecture)
-from .schema import ConfigError, validate_schema
+from .schema import ConfigError, check_name, validate_schema
 
 
 def validate_config(config: dict, schema: dict | None = None) -> dict:
@@ -25,6 +26,7 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     :class:`~hyperreps.config.schema.ConfigError` naming the offending key (e.g.
     ``zoos.demo.epochs``)."""
     validate_schema(config, schema)
+    _check_names(config)
     s = config["split"]
     if abs(s["train"] + s["val"] + s["test"] - 1) > 1e-6:
         raise ConfigError("config key 'split': train + val + test must be 1")
@@ -51,7 +53,22 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     _validate_probes(config)
     _validate_archives(config)
     _validate_export(config)
+    check_limits(config)
     return config
+
+
+def _check_names(config: dict) -> None:
+    """The run's and the zoos' names are safe folder names, and no two zoos differ only in
+    case (their folders would collide on a case-insensitive file system)."""
+    if config["name"] is not None:
+        check_name(config["name"], "name")
+    folded: dict[str, str] = {}
+    for name in config["zoos"]:
+        check_name(name, f"zoos.{name}")
+        other = folded.setdefault(name.casefold(), name)
+        if other != name:
+            raise ConfigError(f"config key 'zoos.{name}': zoos {other!r} and {name!r} differ "
+                              "only in case; their result folders would collide")
 
 
 def _validate_export(config: dict) -> None:
@@ -97,8 +114,7 @@ def _validate_archives(config: dict) -> None:
 
 def load_config(path: str | Path) -> dict:
     """The config in the YAML file ``path``, validated, with defaults filled in."""
-    cfg = yaml.safe_load(Path(path).read_text()) or {}
-    return validate_config(cfg)
+    return validate_config(read_config_file(path))
 
 
 def _check_architecture(name: str, zoo: dict) -> None:
