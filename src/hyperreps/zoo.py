@@ -16,7 +16,9 @@ A zoo is a directory:
 
 Writes go to a temporary sibling directory that is renamed into place, so an interrupted job
 never leaves a half-written zoo under the final name. Loading verifies checksums, shapes and
-values and names the offending file.
+values and names the offending file; :mod:`hyperreps.zoo_checks` holds the checks that bound
+the work an untrusted zoo can cause (sizes before hashing, a bounded manifest parse) and
+those of the metadata table and of weights against metadata.
 """
 
 from __future__ import annotations
@@ -35,28 +37,18 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .architecture import ARCHITECTURES, architecture_of, zoo_cnn_name
-from .data import file_sha256
+from .data import DATASETS, file_sha256
 from .layout import ParameterLayout, Tensor
 from .metrics import METRICS
 from .publish import staged_dir
+from .zoo_checks import (ZooCorruptError, check_divergence, check_metadata, check_metadata_size,
+                         check_weights_file, corrupt, describe_epochs, read_json_file)
 
 FORMAT = "hyperreps-zoo"
 VERSION = 1
 WEIGHTS, METADATA, MANIFEST = "weights.safetensors", "metadata.csv", "manifest.json"
 HYPERPARAMETER_COLUMNS = ["activation", "init", "optimizer", "lr", "weight_decay", "dropout",
                           "batch_size"]
-
-
-def describe_epochs(epochs) -> str:
-    """``0..19`` for consecutive epochs, else the list."""
-    e = [int(x) for x in epochs]
-    if len(e) > 1 and e == list(range(e[0], e[0] + len(e))):
-        return f"{e[0]}..{e[-1]}"
-    return ", ".join(map(str, e))
-
-
-class ZooCorruptError(ValueError):
-    """A zoo file is missing, truncated, altered or inconsistent; the message names it."""
 
 
 @dataclass
@@ -168,7 +160,8 @@ _ZOO_FILES = (WEIGHTS, METADATA)  # the format's data files, exactly these
 
 
 def _corrupt(where, message: str) -> ZooCorruptError:
-    return ZooCorruptError(f"{where}: {message}")
+    """The error naming file ``where`` (:class:`ZooCorruptError` lives in zoo_checks)."""
+    return corrupt(where, message)
 
 
 def _manifest_int(manifest: dict, key: str, mpath: Path, minimum: int = 0) -> int:
@@ -231,29 +224,23 @@ def _checked_files(path: Path, manifest: dict, mpath: Path) -> dict[str, dict]:
 
 
 def load_zoo(path: str | os.PathLike) -> Zoo:
-    """Read a zoo directory, as untrusted input: the manifest must name exactly the format's
-    files inside the folder, with their sizes and sha256 (always checked), and describe the
-    zoo CNN; every inconsistency raises :class:`ZooCorruptError` naming the file."""
+    """Read a zoo directory, as untrusted input: the manifest (bounded in size, depth and
+    number length) must name exactly the format's files inside the folder, with their sizes
+    and sha256 (always checked), describe a registered architecture and dataset; each file's
+    size must be what the manifest's counts imply before anything is hashed; the metadata must
+    have the format's types and one row per (model, epoch), and agree with the weights on which
+    models diverged when (:mod:`hyperreps.zoo_checks`). Every inconsistency raises
+    :class:`ZooCorruptError` naming the file."""
     path = Path(path)
     mpath = path / MANIFEST
     if not mpath.is_file() or mpath.is_symlink():
         raise _corrupt(mpath, "missing or not a regular file (not a zoo directory, or an "
                               "interrupted write)")
-    try:
-        manifest = json.loads(mpath.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise _corrupt(mpath, f"not valid JSON ({e})") from None
+    manifest = read_json_file(mpath)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT \
             or manifest.get("version") != VERSION:
         raise _corrupt(mpath, f"not a {FORMAT} v{VERSION} manifest")
     files = _checked_files(path, manifest, mpath)
-    for name, rec in files.items():
-        f = path / name
-        if f.stat().st_size != rec["bytes"]:
-            raise _corrupt(f, f"{f.stat().st_size} bytes, manifest says {rec['bytes']} "
-                              "(truncated or altered)")
-        if file_sha256(f) != rec["sha256"]:
-            raise _corrupt(f, "sha256 does not match the manifest (corrupt or altered)")
     layout = _layout_from_manifest(manifest.get("layout"), mpath, manifest.get("architecture"))
     n_models = _manifest_int(manifest, "n_models", mpath, 1)
     n_epochs = _manifest_int(manifest, "n_epochs", mpath, 1)
@@ -261,39 +248,45 @@ def load_zoo(path: str | os.PathLike) -> Zoo:
     if (not isinstance(ids, list) or len(ids) != n_models or len(set(map(str, ids))) != n_models
             or not all(isinstance(m, int) and not isinstance(m, bool) for m in ids)):
         raise _corrupt(mpath, f"'model_ids' must be {n_models} distinct integers")
-    if not isinstance(manifest.get("dataset"), str):
-        raise _corrupt(mpath, "'dataset' must be a dataset name")
+    dataset = manifest.get("dataset")
+    if not isinstance(dataset, str) or dataset not in DATASETS:
+        raise _corrupt(mpath, f"unknown dataset {str(dataset)[:40]!r}; known: "
+                              f"{sorted(DATASETS)}")
     extra = manifest.get("extra", {})
     if not isinstance(extra, dict):
         raise _corrupt(mpath, "'extra' must be an object")
-    try:
-        tensors = load_file(str(path / WEIGHTS))
-    except (SafetensorError, OSError) as e:
-        raise _corrupt(path / WEIGHTS, f"unreadable ({e})") from None
-    w = tensors.get("weights")
-    shape = (n_models, n_epochs, layout.n_params)
-    if w is None or tuple(w.shape) != shape or w.dtype != torch.float32:
-        raise _corrupt(path / WEIGHTS, f"expected float32 weights of shape {shape}")
-    try:
-        meta = pd.read_csv(path / METADATA)
-    except Exception as e:  # any parse failure means a corrupt table
-        raise _corrupt(path / METADATA, f"unreadable ({e})") from None
-    missing = {"model_id", "epoch", *METRICS, "diverged"} - set(meta.columns)
-    if missing:
-        raise _corrupt(path / METADATA, f"missing columns {sorted(missing)}")
-    if len(meta) != shape[0] * shape[1] or set(meta["model_id"]) != set(ids):
-        raise _corrupt(path / METADATA, "rows do not match the weights' models/epochs")
     epochs = extra.get("epochs", list(range(n_epochs)))
     if (not isinstance(epochs, list) or len(epochs) != n_epochs
             or not all(isinstance(e, int) and not isinstance(e, bool) and e >= 0 for e in epochs)
             or any(b <= a for a, b in zip(epochs, epochs[1:]))):
         raise _corrupt(mpath, f"'extra.epochs' must be {n_epochs} increasing epoch numbers "
                               ">= 0")
-    if sorted(set(meta["epoch"])) != epochs:
-        raise _corrupt(path / METADATA, f"its epochs {describe_epochs(sorted(set(meta['epoch'])))}"
-                       f" are not the zoo's ({describe_epochs(epochs)})")
+    shape = (n_models, n_epochs, layout.n_params)
+    for name, rec in files.items():  # every size is checked before anything is hashed
+        f = path / name
+        if f.stat().st_size != rec["bytes"]:
+            raise _corrupt(f, f"{f.stat().st_size} bytes, manifest says {rec['bytes']} "
+                              "(truncated or altered)")
+    check_weights_file(path / WEIGHTS, shape)
+    check_metadata_size(path / METADATA, n_models * n_epochs)
+    for name, rec in files.items():
+        if file_sha256(path / name) != rec["sha256"]:
+            raise _corrupt(path / name, "sha256 does not match the manifest (corrupt or "
+                                        "altered)")
+    try:
+        w = load_file(str(path / WEIGHTS))["weights"]
+    except (SafetensorError, OSError, KeyError) as e:
+        raise _corrupt(path / WEIGHTS, f"unreadable ({e})") from None
+    if tuple(w.shape) != shape or w.dtype != torch.float32:
+        raise _corrupt(path / WEIGHTS, f"expected float32 weights of shape {shape}")
+    try:
+        meta = pd.read_csv(path / METADATA)
+    except Exception as e:  # any parse failure means a corrupt table
+        raise _corrupt(path / METADATA, f"unreadable ({e})") from None
+    check_metadata(meta, path / METADATA, ids, epochs)
+    check_divergence(w, meta, ids, epochs, path / WEIGHTS, METADATA)
     info = dict(extra, model_ids=ids)
-    return Zoo(w, meta, layout, manifest["dataset"], info)
+    return Zoo(w, meta, layout, dataset, info)
 
 
 def single_setting(zoo: Zoo, column: str):
