@@ -13,29 +13,43 @@ Checkpoints are untrusted: they are read with ``torch.load(weights_only=True)`` 
 unpickling), and every tensor's shape and values are checked against the zoo CNN. The k-th
 checkpoint (by number) is epoch k, the k-th result line (by ``training_iteration``) its metrics,
 so numbering from 0 or from 1 both import; epoch 0 is the untrained state.
+
+Every file is untrusted: only regular files inside the model folder are opened (no links,
+FIFOs, devices or folders), each with a size bound checked before and during the read, and
+every value read is type-checked; a bad one is a :class:`ZooImportError` naming the file.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import math
+import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .architecture import zoo_cnn_layout
+from .architecture import ACTIVATIONS, zoo_cnn_layout
 from .layout import ParameterLayout
 from .metrics import METRICS
 from .zoo import Zoo
 
 log = logging.getLogger(__name__)
 
-_PARAM_KEYS = {"activation": "model::nlin", "init": "model::init_type",
-               "optimizer": "optim::optimizer", "lr": "optim::lr", "weight_decay": "optim::wd",
-               "dropout": "model::dropout", "batch_size": "training::batchsize"}
+_TEXT_KEYS = {"init": "model::init_type", "optimizer": "optim::optimizer"}
+_NUMBER_KEYS = {"lr": "optim::lr", "weight_decay": "optim::wd", "dropout": "model::dropout",
+                "batch_size": "training::batchsize"}
+_MiB = 1 << 20
+PARAMS_LIMIT = _MiB  # bytes of a params.json (a real one: under 1 KiB)
+RESULTS_LIMIT = 64 * _MiB  # bytes of a result.json (a real one: a few KiB per epoch)
+MAX_RESULT_LINE = _MiB  # bytes of one line of it
+MAX_RESULT_LINES = 100_000
+MAX_INT_DIGITS = 30  # digits of an integer in a JSON file (seeds: int64, 19)
 
 
 _TERMINAL_CODES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -64,21 +78,142 @@ def _checkpoint_dirs(model_dir: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def _load_state(path: Path, layout: ParameterLayout) -> torch.Tensor:
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def _read_file(folder: Path, relative: str, limit: int) -> bytes:
+    """The bytes of ``folder/relative``: a regular file inside the model folder, reached
+    without following links, of at most ``limit`` bytes (checked before the read, and the read
+    stops past it, so a file that grows meanwhile cannot exhaust memory)."""
+    path, where = folder / relative, folder
+    try:
+        for part in Path(relative).parts[:-1]:
+            where = where / part
+            mode = os.lstat(where).st_mode
+            if not stat.S_ISDIR(mode):
+                raise ZooImportError(f"{where}: {_kind(mode)}, not a folder (links are not "
+                                     "followed)")
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise ZooImportError(f"{path}: missing") from None
+    except OSError as e:
+        raise ZooImportError(f"{path}: cannot be read ({e.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ZooImportError(f"{path}: {_kind(st.st_mode)}, not a regular file (only regular "
+                             "files inside the model folder are read)")
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise ZooImportError(f"{path}: outside its model folder")
+    if st.st_size > limit:
+        raise ZooImportError(f"{path}: {st.st_size} bytes, more than the {limit} read")
+    flags = os.O_RDONLY
+    for name in ("O_NOFOLLOW", "O_NONBLOCK", "O_CLOEXEC"):  # no link, no waiting on a FIFO
+        flags |= getattr(os, name, 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        raise ZooImportError(f"{path}: cannot be read ({e.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ZooImportError(f"{path}: replaced by {_kind(os.fstat(fd).st_mode)} while "
+                                 "being read")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ZooImportError(f"{path}: grew past {limit} bytes while being read")
+    return data
+
+
+def _bounded_int(digits: str) -> int:
+    n = len(digits.lstrip("-"))
+    if n > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {n} digits, at most {MAX_INT_DIGITS} are read")
+    return int(digits)
+
+
+def _parse_json(data: bytes, where: str):
+    """``data`` parsed, integers bounded; ZooImportError naming ``where`` if it is not JSON."""
+    try:
+        return json.loads(data.decode("utf-8"), parse_int=_bounded_int)
+    except RecursionError:
+        raise ZooImportError(f"{where}: not JSON (nested too deeply)") from None
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, an integer too long
+        raise ZooImportError(f"{where}: not JSON ({e})") from None
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(value, where: str, integer: bool = False):
+    """``value`` if it is a finite number (an int64 with ``integer``), else ZooImportError."""
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok or not math.isfinite(value) or (
+            integer and not -2 ** 63 <= value < 2 ** 63):
+        raise ZooImportError(f"{where} is {_show(value)}, not a finite "
+                             f"{'integer' if integer else 'number'}")
+    return value
+
+
+def _metric(value, where: str) -> float:
+    """A recorded metric: a number, or null; NaN and Infinity (a diverged run's loss, as
+    Python's json writes it) are recorded as missing."""
+    if value is None:
+        return np.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ZooImportError(f"{where} is {_show(value)}, not a number or null")
+    return float(value) if math.isfinite(value) else np.nan
+
+
+def _model_row(path: Path, params, activation: str | None) -> dict:
+    """The hyperparameter columns of one model from its params.json, every value checked."""
+    if not isinstance(params, dict):
+        raise ZooImportError(f"{path}: not a JSON object")
+    seed = params.get("seed")
+    row = dict(seed=-1 if seed is None else _number(seed, f"{path}: seed", integer=True))
+    nlin = params.get("model::nlin")
+    if nlin is None and activation is None:
+        raise ZooImportError(f"{path}: no model::nlin: the activation cannot be determined "
+                             "(give it as the import's activation: import_from.activation)")
+    if nlin is not None and activation is not None and nlin != activation:
+        raise ZooImportError(f"{path}: model::nlin is {_show(nlin)}, the import's activation "
+                             f"is {activation!r}")
+    row["activation"] = activation if nlin is None else nlin
+    if row["activation"] not in ACTIVATIONS:
+        raise ZooImportError(f"{path}: model::nlin is {_show(nlin)}, not one of "
+                             f"{', '.join(ACTIVATIONS)}")
+    for ours, theirs in _TEXT_KEYS.items():
+        row[ours] = params.get(theirs)
+        if row[ours] is not None and not isinstance(row[ours], str):
+            raise ZooImportError(f"{path}: {theirs} is {_show(row[ours])}, not text")
+    for ours, theirs in _NUMBER_KEYS.items():
+        v = params.get(theirs)
+        row[ours] = None if v is None else _number(v, f"{path}: {theirs}",
+                                                   integer=ours == "batch_size")
+    return row
+
+
+def _load_state(data: bytes, path: Path, layout: ParameterLayout) -> torch.Tensor:
     """A checkpoint's flat weight vector, validated against the zoo CNN."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as e:  # refused pickles and broken files alike
         raise ZooImportError(f"{path}: not a plain tensor state dict ({type(e).__name__}: "
-                             f"{str(e).splitlines()[0][:200]})") from None
+                             f"{(str(e).splitlines() or [''])[0][:200]})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ZooImportError(f"{path}: expected a dict of tensors")
 
     def order(key: str):  # module_list.{i}.{weight,bias}: by module index, weight before bias
-        nums = [int(n) for n in re.findall(r"\d+", key)]
-        return (nums, 0 if key.endswith("weight") else 1)
+        nums = [(len(n.lstrip("0")), n.lstrip("0")) for n in re.findall(r"\d+", key)]
+        return (nums, 0 if key.endswith("weight") else 1)  # numbers compared as digit strings
 
-    keys = sorted((k for k in state if k.endswith(("weight", "bias"))), key=order)
+    keys = sorted((k for k in state if isinstance(k, str) and k.endswith(("weight", "bias"))),
+                  key=order)
     tensors = layout.tensors
     if len(keys) != len(tensors):
         raise ZooImportError(f"{path}: {len(keys)} weight/bias tensors, the zoo CNN has "
@@ -93,41 +228,49 @@ def _load_state(path: Path, layout: ParameterLayout) -> torch.Tensor:
     return layout.flatten(named)
 
 
-def _read_results(path: Path) -> list[dict]:
-    if not path.exists():
-        raise ZooImportError(f"{path}: missing")
+def _read_results(folder: Path) -> list[dict]:
+    """result.json's lines as ``{metric: float}`` (NaN where missing), by training_iteration."""
+    path = folder / "result.json"
+    lines = _read_file(folder, "result.json", RESULTS_LIMIT).split(b"\n")
+    if len(lines) > MAX_RESULT_LINES:
+        raise ZooImportError(f"{path}: {len(lines)} lines, more than the {MAX_RESULT_LINES} read")
     rows = []
-    for i, line in enumerate(path.read_text().splitlines()):
+    for i, line in enumerate(lines):
         if not line.strip():
             continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            raise ZooImportError(f"{path}: line {i + 1} is not JSON ({e})") from None
-    return sorted(rows, key=lambda r: r.get("training_iteration", 0))
+        where = f"{path}: line {i + 1}"
+        if len(line) > MAX_RESULT_LINE:
+            raise ZooImportError(f"{where}: {len(line)} bytes, more than the {MAX_RESULT_LINE} "
+                                 "read")
+        res = _parse_json(line, where)
+        if not isinstance(res, dict):
+            raise ZooImportError(f"{where}: not a JSON object")
+        it = res.get("training_iteration")
+        it = 0 if it is None else _number(it, f"{where}: training_iteration", integer=True)
+        rows.append((it, {k: _metric(res.get(k), f"{where}: {k}") for k in METRICS}))
+    return [r for _, r in sorted(rows, key=lambda r: r[0])]
 
 
-def _read_model(folder: Path, layout: ParameterLayout, n_epochs: int | None
-                ) -> tuple[dict, list[dict], torch.Tensor]:
-    """One model folder: its params, its last ``n_epochs`` result lines (all if None) and its
-    checkpoints as flat weights ``[epochs, P]``; ZooImportError naming the bad file."""
-    try:
-        params = json.loads((folder / "params.json").read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ZooImportError(f"{folder / 'params.json'}: not JSON ({e})") from None
-    if not isinstance(params, dict):
-        raise ZooImportError(f"{folder / 'params.json'}: not a JSON object")
-    results = _read_results(folder / "result.json")
+def _read_model(folder: Path, layout: ParameterLayout, n_epochs: int | None,
+                activation: str | None) -> tuple[dict, list[dict], torch.Tensor]:
+    """One model folder: its hyperparameters, its last ``n_epochs`` result lines (all if None)
+    and its checkpoints as flat weights ``[epochs, P]``; ZooImportError naming the bad file."""
+    row = _model_row(folder / "params.json", _parse_json(
+        _read_file(folder, "params.json", PARAMS_LIMIT), str(folder / "params.json")), activation)
     ckpts = _checkpoint_dirs(folder)
     if not ckpts:
         raise ZooImportError(f"{folder}: no checkpoint_NNNNNN folders")
     if n_epochs is not None and len(ckpts) != n_epochs:
         raise ZooImportError(f"{folder}: {len(ckpts)} checkpoints, other models have {n_epochs}")
+    results = _read_results(folder)
     if len(results) < len(ckpts):
         raise ZooImportError(f"{folder / 'result.json'}: {len(results)} lines for "
                              f"{len(ckpts)} checkpoints")
-    flat = torch.stack([_load_state(d / "checkpoints", layout) for _, d in ckpts])
-    return params, results[-len(ckpts):], flat
+    limit = 16 * layout.n_params + _MiB  # 4x the float32 weights, plus room for the format
+    flat = torch.stack([
+        _load_state(_read_file(folder, f"{d.name}/checkpoints", limit), d / "checkpoints", layout)
+        for _, d in ckpts])
+    return row, results[-len(ckpts):], flat
 
 
 def count_checkpoints(root: str | Path) -> int | None:
@@ -138,12 +281,17 @@ def count_checkpoints(root: str | Path) -> int | None:
 
 
 def import_raytune_zoo(root: str | Path, dataset: str, channels: int = 1,
-                       skip_unsafe: bool = False) -> Zoo:
+                       skip_unsafe: bool = False, activation: str | None = None) -> Zoo:
     """Read every model folder under ``root`` into one :class:`Zoo`.
 
     A model whose files are unsafe or malformed (a pickle that runs code, wrong shapes, a
-    missing file) stops the import with :class:`ZooImportError`; with ``skip_unsafe`` it is
-    left out instead, and ``zoo.info["skipped"]`` lists each such folder with the reason."""
+    missing file, a link or device, a value of the wrong type) stops the import with
+    :class:`ZooImportError`; with ``skip_unsafe`` it is left out instead, and
+    ``zoo.info["skipped"]`` lists each such folder with the reason. ``activation`` (the
+    config's ``import_from.activation``) is the models' activation where params.json has no
+    ``model::nlin``; with neither, the model is refused (its accuracy could not be measured)."""
+    if activation is not None and activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; choose from {ACTIVATIONS}")
     root = Path(root)
     layout = zoo_cnn_layout(channels)
     folders = sorted(p.parent for p in root.glob("*/params.json"))
@@ -152,7 +300,7 @@ def import_raytune_zoo(root: str | Path, dataset: str, channels: int = 1,
     weights, records, skipped, n_epochs = [], [], [], None
     for folder in folders:
         try:
-            params, results, flat = _read_model(folder, layout, n_epochs)
+            row, results, flat = _read_model(folder, layout, n_epochs, activation)
         except ZooImportError as e:
             if not skip_unsafe:
                 raise
@@ -168,15 +316,12 @@ def import_raytune_zoo(root: str | Path, dataset: str, channels: int = 1,
             log.warning("%s: non-finite weights from epoch %d: recorded as diverged",
                         printable(folder), diverged_epoch)
         weights.append(flat)
-        base = dict(model_id=model_id, seed=int(params.get("seed", -1)), source=folder.name)
-        for ours, theirs in _PARAM_KEYS.items():
-            base[ours] = params.get(theirs)
+        base = dict(model_id=model_id, seed=row.pop("seed"), source=folder.name, **row)
         for epoch, res in enumerate(results):
             rec = dict(base, epoch=epoch)
             for k in METRICS:
-                v = res.get(k)
-                kept = v is not None and (diverged_epoch < 0 or epoch < diverged_epoch)
-                rec[k] = float(v) if kept else np.nan
+                kept = diverged_epoch < 0 or epoch < diverged_epoch
+                rec[k] = res[k] if kept else np.nan
             rec["diverged"] = diverged_epoch >= 0
             rec["diverged_epoch"] = diverged_epoch
             records.append(rec)

@@ -44,7 +44,8 @@ elif source["format"] == "checkpoints":
     skipped = []
 else:
     zoo = import_raytune_zoo(source["path"], cfg["dataset"],
-                             dataset_info(cfg["dataset"]).channels, cfg.get("skip_unsafe", False))
+                             dataset_info(cfg["dataset"]).channels, cfg.get("skip_unsafe", False),
+                             activation=source.get("activation"))
     skipped = zoo.info["skipped"]
 save_zoo(snakemake.output.zoo, zoo)
 write_json(snakemake.output.report, {
