@@ -244,3 +244,21 @@ def test_standardize_works_on_deviations_and_survives_storage(tmp_path):
     # without standardize the buffers are the identity
     plain = HyperAutoencoder(LAYOUT, TINY)
     assert (plain.in_mean == 0).all() and (plain.in_scale == 1).all()
+
+
+def test_embedding_is_the_same_bytes_whatever_the_threads_and_batches():
+    """Issue 25: the same autoencoder and weights give byte-identical codes with 1 or 3
+    threads and any batch size (the embed job's output must not depend on the cores a
+    scheduler gave it)."""
+    torch.manual_seed(0)
+    model = HyperAutoencoder(LAYOUT, TINY)
+    w = _zoo_like(300, 4)
+    threads = torch.get_num_threads()
+    try:
+        runs = []
+        for n, batch in ((1, 1024), (3, 1024), (3, 7), (1, 64)):
+            torch.set_num_threads(n)
+            runs.append(encode_weights(model, w, batch_size=batch).numpy().tobytes())
+    finally:
+        torch.set_num_threads(threads)
+    assert len(set(runs)) == 1

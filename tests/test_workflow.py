@@ -230,6 +230,17 @@ def test_every_markdown_table_parses(tiny_run):
 
 
 @pytest.mark.e2e
+def test_no_result_table_carries_a_timing(tiny_run):
+    """Issue 25: speeds and durations live in the job benchmarks and logs; a table holds only
+    what the same config and seeds reproduce byte for byte."""
+    work, _ = tiny_run
+    timing = re.compile(r"per_s(ec(ond)?)?$|seconds|throughput|_time$|^time|wall", re.I)
+    for path in sorted((results(work) / "tables").glob("*.csv")):
+        columns = pd.read_csv(path, nrows=0).columns
+        assert not [c for c in columns if timing.search(c)], path.name
+
+
+@pytest.mark.e2e
 def test_rerun_does_nothing(tiny_run):
     work, _ = tiny_run
     r = snakemake(tiny_args(work), work)

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
 from .architecture import architecture_of
 from .publish import atomic_path
@@ -24,6 +23,7 @@ from .autoencoder.train import encode_weights
 from .trainer.evaluate import class_probabilities
 from .zoo import Zoo
 from .splits import rows_by_split
+from .tensor_files import save_tensors
 
 
 
@@ -48,8 +48,8 @@ def embed_zoo(model: HyperAutoencoder, zoo: Zoo, device="cpu", batch_size: int =
 
 def save_embeddings(path: str | os.PathLike, z: torch.Tensor, model_ids, metadata: dict) -> None:
     with atomic_path(path) as tmp:
-        save_file({"z": z.float().contiguous(), "model_ids": torch.tensor(list(model_ids))},
-                  str(tmp), metadata={k: str(v) for k, v in metadata.items()})
+        save_tensors({"z": z.float().contiguous(), "model_ids": torch.tensor(list(model_ids))},
+                     tmp, metadata={k: str(v) for k, v in metadata.items()})
 
 
 def load_embeddings(path: str | os.PathLike, zoo: Zoo | None = None) -> ZooEmbeddings:

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 
 from .architecture import architecture_of
 from .data import dataset_info
 from .metrics import METRICS
 from .publish import staged_dir
 from .zoo import Zoo
+from .tensor_files import save_tensors
 
 FORMAT = "hyperreps-model"
 
@@ -63,8 +63,8 @@ def export_zoo(zoo: Zoo, folder, epoch: int | None = None, source: str = "") -> 
             stem = f"model_{len(written):04d}"
             state = {k: v.contiguous().clone()
                      for k, v in zoo.layout.unflatten(w.float()).items()}
-            save_file(state, str(tmp / f"{stem}.safetensors"),
-                      metadata={"format": FORMAT, "architecture": arch.name})
+            save_tensors(state, tmp / f"{stem}.safetensors",
+                         metadata={"format": FORMAT, "architecture": arch.name})
             info = {"format": FORMAT, "architecture": arch.name,
                     "layers": zoo.layout.as_list(), "input_shape": list(arch.input_shape),
                     "n_classes": arch.n_classes,

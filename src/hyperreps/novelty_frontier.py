@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import save_file
 
 from .autoencoder.model import HyperAutoencoder
 from .autoencoder.train import decode_latents
@@ -37,6 +36,7 @@ from .sampling import top_fraction_mask
 from .tables import write_csv
 from .zoo import Zoo
 from .splits import rows_by_split
+from .tensor_files import save_tensors
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +132,9 @@ def save_frontier(folder, result: FrontierResult) -> None:
         tmp = Path(tmp)
         write_csv(result.models, tmp / "models.csv")
         write_csv(result.points, tmp / "curves.csv")
-        save_file({k: torch.from_numpy(v.astype(np.uint8)) for k, v in result.masks.items()},
-                  str(tmp / MASKS_FILE), metadata={"format": "hyperreps-error-masks",
-                                                    "meaning": "1 = misclassified test image"})
+        save_tensors({k: torch.from_numpy(v.astype(np.uint8)) for k, v in result.masks.items()},
+                     tmp / MASKS_FILE, metadata={"format": "hyperreps-error-masks",
+                                                 "meaning": "1 = misclassified test image"})
 
 
 def table_for_display(table: pd.DataFrame) -> pd.DataFrame:

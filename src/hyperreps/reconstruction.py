@@ -71,7 +71,6 @@ def evaluate_reconstruction(zoo: Zoo, split: dict, autoencoders: dict[str, tuple
                 row["code_width"], row["pca_ceiling"] = width, c
                 row["of_ceiling"] = row["r2_test"] / c if c > 0 else np.nan
         row["best_epoch"] = info["metrics"]["best_epoch"]
-        row["checkpoints_per_s"] = info["metrics"]["checkpoints_per_second"]
         rows.append(row)
     return ReconstructionResult(pd.DataFrame(rows), w.numpy(), recon, acc_orig, acc_recon, slices)
 

@@ -195,7 +195,9 @@ def write_small_cnn_zoo(folder, weights: np.ndarray, metrics: pd.DataFrame,
         raise ValueError(f"{len(weights)} weight rows but {len(metrics)} metric rows")
     variables = standard_layout(layout)
     np.save(folder / WEIGHTS_FILE, from_layout(weights, variables, layout))
-    metrics.to_csv(folder / METRICS_FILE, index=False)
+    # gzip stamps the time into its header unless told a fixed one: same zoo, same bytes
+    metrics.to_csv(folder / METRICS_FILE, index=False,
+                   compression={"method": "gzip", "mtime": 0})
     pd.DataFrame([{"varname": v.name, "start_idx": v.start, "end_idx": v.end,
                    "shape": str(v.shape)} for v in variables]).to_csv(folder / LAYOUT_FILE,
                                                                         index=False)

@@ -24,6 +24,9 @@ from .model import AutoencoderShape, HyperAutoencoder
 from .train import TrainedAutoencoder
 
 WEIGHTS_FILE, INFO_FILE, HISTORY_FILE = "autoencoder.safetensors", "autoencoder.json", "history.csv"
+# speeds stay in the training job's log (train_zoo_autoencoder logs them), not in the saved
+# model: two trainings of the same config write the same bytes
+TIMING_METRICS = ("train_seconds", "checkpoints_per_second")
 
 
 class AutoencoderFileError(ValueError):
@@ -42,7 +45,8 @@ def save_autoencoder(path: str | os.PathLike, trained: TrainedAutoencoder, extra
             "architecture": asdict(trained.model.arch), "training": s,
             "layers": [asdict(layer) for layer in trained.model.layout.layers],
             "model_architecture": architecture_of(trained.model.layout).name,
-            "metrics": trained.metrics, **extra}
+            "metrics": {k: v for k, v in trained.metrics.items() if k not in TIMING_METRICS},
+            **extra}
     with staged_dir(path) as tmp:
         save_file(tensors, str(tmp / WEIGHTS_FILE))
         (tmp / INFO_FILE).write_text(json.dumps(info, indent=1))

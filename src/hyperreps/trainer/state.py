@@ -27,6 +27,7 @@ from ..data import SplitData
 from ..publish import atomic_path
 from .evaluate import evaluate_population
 from .optim import PopulationOptimizer
+from ..tensor_files import save_tensors
 
 if TYPE_CHECKING:
     from .loop import ModelSpec, TrainSettings
@@ -109,8 +110,6 @@ def population_fingerprint(specs: list[ModelSpec], settings: TrainSettings, n_pa
 
 def save_checkpoint(path, fingerprint: str, epoch: int, state: TrainingState) -> None:
     """Write ``state`` as it stands after ``epoch`` to ``path`` (atomically)."""
-    from safetensors.torch import save_file
-
     opt = state.opt
     t = {"params": state.flat.detach().cpu().contiguous(), "opt_m": opt.m.cpu().contiguous(),
          "opt_v": opt.v.cpu().contiguous(), "weights": state.weights.contiguous()}
@@ -121,8 +120,8 @@ def save_checkpoint(path, fingerprint: str, epoch: int, state: TrainingState) ->
     for name, gs in state.gens.items():
         t[f"gen.{name}"] = torch.stack([g.get_state() for g in gs])
     with atomic_path(path) as tmp:
-        save_file(t, str(tmp), metadata={"fingerprint": fingerprint, "epoch": str(epoch),
-                                         "step_count": str(opt.step_count)})
+        save_tensors(t, tmp, metadata={"fingerprint": fingerprint, "epoch": str(epoch),
+                                       "step_count": str(opt.step_count)})
 
 
 def load_checkpoint(path, fingerprint: str, state: TrainingState) -> int | None:
