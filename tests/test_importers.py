@@ -164,9 +164,9 @@ MALFORMED = {  # (file of model m1, how it is broken, what the error says after 
     "unknown activation": ("params.json", lambda d: _edit_params(d, model__nlin="swish"),
                            "model::nlin is 'swish', not one of tanh, relu"),
     "params.json nested deeply": ("params.json", lambda d: (d / "params.json").write_text(
-        "[" * 100_000), "not JSON (nested too deeply)"),
+        "[" * 100_000), "nests more than 32 deep"),
     "integer of 5000 digits": ("params.json", lambda d: (d / "params.json").write_text(
-        '{"seed": ' + "9" * 5000 + "}"), "not JSON (an integer of 5000 digits"),
+        '{"seed": ' + "9" * 5000 + "}"), "holds an integer of 5000 digits"),
     "a list line": ("result.json", lambda d: _edit_result_line(d, "[1, 2]"),
                     "line 2: not a JSON object"),
     "a text metric": ("result.json", lambda d: _edit_result_line(d, test_acc="high"),
@@ -176,7 +176,7 @@ MALFORMED = {  # (file of model m1, how it is broken, what the error says after 
     "a text iteration": ("result.json", lambda d: _edit_result_line(d, training_iteration="x"),
                          "line 2: training_iteration is 'x', not a finite integer"),
     "a line nested deeply": ("result.json", lambda d: _edit_result_line(d, "[" * 100_000),
-                             "line 2: not JSON (nested too deeply)"),
+                             "line 2: nests more than 32 deep"),
     "no activation": ("params.json", lambda d: _edit_params(d, model__nlin=None),
                       "no model::nlin: the activation cannot be determined"),
 }

@@ -136,7 +136,7 @@ def _twice(text):  # the second "format" would win: a key given twice is ambiguo
 
 
 @pytest.mark.parametrize("damage, match", [
-    (_deep, "manifest.json: JSON nested more than 32 deep"),
+    (_deep, "manifest.json: JSON nests more than 32 deep"),
     (_long_int, "manifest.json: JSON holds an integer of 5000 digits"),
     (_nan, "manifest.json: JSON holds NaN, which is not JSON"),
     (_overflow, "manifest.json: JSON holds the number '1e999', beyond the float range"),

@@ -22,7 +22,6 @@ every value read is type-checked; a bad one is a :class:`ZooImportError` naming 
 from __future__ import annotations
 
 import io
-import json
 import logging
 import math
 import os
@@ -37,6 +36,7 @@ import torch
 from .architecture import ACTIVATIONS, zoo_cnn_layout
 from .layout import ParameterLayout
 from .metrics import METRICS
+from .untrusted_json import UntrustedJSONError, loads_bounded
 from .zoo import Zoo
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,6 @@ PARAMS_LIMIT = _MiB  # bytes of a params.json (a real one: under 1 KiB)
 RESULTS_LIMIT = 64 * _MiB  # bytes of a result.json (a real one: a few KiB per epoch)
 MAX_RESULT_LINE = _MiB  # bytes of one line of it
 MAX_RESULT_LINES = 100_000
-MAX_INT_DIGITS = 30  # digits of an integer in a JSON file (seeds: int64, 19)
 
 
 _TERMINAL_CODES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -128,21 +127,13 @@ def _read_file(folder: Path, relative: str, limit: int) -> bytes:
     return data
 
 
-def _bounded_int(digits: str) -> int:
-    n = len(digits.lstrip("-"))
-    if n > MAX_INT_DIGITS:
-        raise ValueError(f"an integer of {n} digits, at most {MAX_INT_DIGITS} are read")
-    return int(digits)
-
-
 def _parse_json(data: bytes, where: str):
-    """``data`` parsed, integers bounded; ZooImportError naming ``where`` if it is not JSON."""
+    """``data`` parsed by :func:`hyperreps.untrusted_json.loads_bounded` (NaN allowed: Python's
+    json writes a diverged run's loss so); ZooImportError naming ``where`` otherwise."""
     try:
-        return json.loads(data.decode("utf-8"), parse_int=_bounded_int)
-    except RecursionError:
-        raise ZooImportError(f"{where}: not JSON (nested too deeply)") from None
-    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, an integer too long
-        raise ZooImportError(f"{where}: not JSON ({e})") from None
+        return loads_bounded(data, allow_nan=True)
+    except UntrustedJSONError as e:
+        raise ZooImportError(f"{where}: {e}") from None
 
 
 def _show(value) -> str:

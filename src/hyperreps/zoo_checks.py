@@ -31,12 +31,10 @@ import pandas as pd
 import torch
 
 from .metrics import METRICS
+from .untrusted_json import UntrustedJSONError, loads_bounded
 
 MANIFEST_MAX_BYTES = 16 * 2**20  # a manifest lists every model id, also a 30,000-run import's
 HEADER_MAX_BYTES = 2**20  # a safetensors header; a zoo's holds one tensor (< 200 bytes)
-JSON_MAX_DEPTH = 32  # a manifest nests 4 to 6 deep
-JSON_MAX_DIGITS = 20  # the digits of an integer: 2**64 has 20
-JSON_MAX_NUMBER_CHARS = 64  # the characters of a decimal number
 METADATA_ROW_BYTES = 4096  # the most one metadata row may take (ours take ~110)
 METADATA_HEADER_BYTES = 2**20  # and the column names
 FINITE_CHUNK_ELEMENTS = 2**24  # weights tested for finiteness at a time (16 MiB of flags)
@@ -63,74 +61,13 @@ def describe_epochs(epochs) -> str:
     return ", ".join(map(str, e))
 
 
-# --- bounded JSON --------------------------------------------------------------------------
-
-class _Refused(ValueError):
-    """A JSON value the bounded parser refuses (raised from its hooks, caught in parse_json)."""
-
-
-def _parse_int(text: str) -> int:
-    digits = len(text.lstrip("-"))
-    if digits > JSON_MAX_DIGITS:
-        raise _Refused(f"an integer of {digits} digits (at most {JSON_MAX_DIGITS})")
-    return int(text)
-
-
-def _parse_float(text: str) -> float:
-    if len(text) > JSON_MAX_NUMBER_CHARS:
-        raise _Refused(f"a number of {len(text)} characters (at most {JSON_MAX_NUMBER_CHARS})")
-    value = float(text)
-    if not math.isfinite(value):
-        raise _Refused(f"the number {text!r}, beyond the float range")
-    return value
-
-
-def _parse_constant(name: str):
-    raise _Refused(f"{name}, which is not JSON")
-
-
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise _Refused(f"the key {twice[:40]!r} given twice")
-    return out
-
-
-def _depth(value) -> int:
-    """How deep ``value`` (parsed JSON) nests, counted up to just past JSON_MAX_DEPTH."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        v, d = stack.pop()
-        if isinstance(v, (dict, list)):
-            deepest = max(deepest, d)
-            if deepest > JSON_MAX_DEPTH:
-                break
-            stack.extend((c, d + 1) for c in (v.values() if isinstance(v, dict) else v))
-    return deepest
-
-
 def parse_json(data: bytes, where, what: str = "JSON") -> object:
-    """``data`` (UTF-8 JSON) parsed with bounds: at most JSON_MAX_DEPTH levels of nesting,
-    integers of at most JSON_MAX_DIGITS digits, finite numbers, no NaN/Infinity and no key
-    given twice; anything else raises :class:`ZooCorruptError` naming ``where``."""
+    """``data`` parsed by :func:`hyperreps.untrusted_json.loads_bounded` (bounded depth and
+    numbers, no NaN, no key twice); :class:`ZooCorruptError` naming ``where`` otherwise."""
     try:
-        value = json.loads(data.decode("utf-8"), parse_int=_parse_int,
-                           parse_float=_parse_float, parse_constant=_parse_constant,
-                           object_pairs_hook=_unique_keys)
-    except UnicodeDecodeError as e:
-        raise corrupt(where, f"{what} is not UTF-8 text ({e.reason} at byte {e.start})") \
-            from None
-    except RecursionError:
-        raise corrupt(where, f"{what} nested more than {JSON_MAX_DEPTH} deep") from None
-    except _Refused as e:
-        raise corrupt(where, f"{what} holds {e}") from None
-    except ValueError as e:  # json.JSONDecodeError and anything else the parser refuses
-        raise corrupt(where, f"not valid {what} ({e})") from None
-    if _depth(value) > JSON_MAX_DEPTH:
-        raise corrupt(where, f"{what} nested more than {JSON_MAX_DEPTH} deep")
-    return value
+        return loads_bounded(data)
+    except UntrustedJSONError as e:
+        raise corrupt(where, f"{what} {e}") from None
 
 
 def read_json_file(path: Path, max_bytes: int = MANIFEST_MAX_BYTES) -> object:
