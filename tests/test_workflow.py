@@ -257,7 +257,10 @@ def test_a_hard_kill_resumes_with_the_readme_commands(tmp_path):
         {"device": "cpu", "autoencoder": {"enabled": False},
          "zoos": {"k": {"dataset": "digits", "seeds": {"first": 1, "count": 4}, "epochs": 12,
                         "shard_size": 4}}}))
-    args = ["--cores", "1", "--configfile", "k.yaml", "--directory", str(tmp_path)]
+    # the zoo as the target (the same in every command): the resume is what is tested, not the
+    # zoo's figures, whose UMAP alone compiles for 15 s
+    args = ["--cores", "1", "--configfile", "k.yaml", "--directory", str(tmp_path),
+            "results/k/zoos/k/zoo"]
     run = subprocess.Popen(SNAKEMAKE + args, cwd=tmp_path, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            env=local_snakemake_env())
@@ -270,7 +273,7 @@ def test_a_hard_kill_resumes_with_the_readme_commands(tmp_path):
     run.wait()
     again = snakemake(args, tmp_path)
     assert again.returncode != 0 and "LockException" in again.stderr + again.stdout
-    assert snakemake(["--unlock", *args[2:]], tmp_path).returncode == 0
+    assert snakemake(["--unlock", *args[2:6]], tmp_path).returncode == 0
     done = snakemake(args, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "resuming from" in (tmp_path / "logs/k/zoos/k/train_0000.log").read_text()
@@ -283,6 +286,19 @@ def test_bad_config_fails_before_any_job(tmp_path):
     r = snakemake(["--cores", "1", "--configfile", "bad.yaml", "--directory", str(tmp_path)],
                   tmp_path)
     assert r.returncode != 0 and "zoos.z.epochs" in r.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible: device: cuda is fine")
+def test_cuda_without_a_gpu_fails_before_any_job_saying_what_to_do(tmp_path):
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(
+        {"device": "cuda", "zoos": {"z": {"dataset": "digits", "seeds": {"count": 6}}}}))
+    args = ["--cores", "1", "--configfile", "c.yaml", "--directory", str(tmp_path)]
+    dry = snakemake(["-n", *args], tmp_path)
+    assert dry.returncode == 0 and "warning: config 'device: cuda'" in dry.stderr
+    r = snakemake(args, tmp_path)
+    assert r.returncode != 0 and "no CUDA device is visible" in r.stderr
+    assert "device: auto" in r.stderr and "cluster profile" in r.stderr
     assert not (tmp_path / "results").exists()
 
 
