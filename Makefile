@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## the whole DAG on bundled data (scikit-learn digits), CPU, minutes
 	$(VENV)/bin/snakemake --cores all --configfile config/demo.yaml
 
+# Two workers, each test file kept whole in one (--dist loadfile): the tiny end-to-end run
+# (tests/test_workflow.py) and the SLURM run (tests/test_slurm.py, mostly waiting on status
+# polls) are the long poles and run side by side, the unit tests beside the SLURM run.
 test: $(STAMP)  ## everything CI runs: unit, end-to-end (config/test/tiny.yaml) and cluster tests
-	$(PYTEST) -q --durations=15
+	$(PYTEST) -q -n 2 --dist loadfile --durations=15
 
 unit: $(STAMP)  ## the library's unit tests, about a minute
 	$(PYTEST) -q -m unit

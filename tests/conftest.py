@@ -24,6 +24,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.unit)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """What a test recorded with ``record_property("ci_log", text)`` (e.g. the SLURM run's job
+    table), printed at the end of the run: under pytest-xdist a worker's own output never
+    reaches the terminal, but its reports' properties do."""
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for name, text in getattr(report, "user_properties", []):
+                if name == "ci_log":
+                    terminalreporter.write_sep("-", f"{report.nodeid} ({outcome})")
+                    terminalreporter.write_line(str(text))
+
+
 @pytest.fixture(autouse=True)
 def one_torch_thread():
     """The tests' tensors are small: one intra-op thread is several times faster than two

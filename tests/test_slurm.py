@@ -183,7 +183,7 @@ def corrupt_mnist(root: Path) -> Path:
 
 
 def test_tiny_zoo_runs_through_sbatch_and_a_failing_job_fails_the_run(slurm_cluster, tmp_path,
-                                                                       capsys):
+                                                                       record_property):
     """One SLURM run, two zoos (one run instead of two halves the polling this test waits
     on): `tiny` goes through every stage it is asked for; `broken`'s shard job fails on its
     corrupt data, is resubmitted `retries` times, fails each time, and ends the run (rc != 0)
@@ -211,10 +211,11 @@ def test_tiny_zoo_runs_through_sbatch_and_a_failing_job_fails_the_run(slurm_clus
                                   RUN_TIMEOUT)
     jobs = submitted_jobs(out)
     table = slurm_job_table(jobs) if jobs else {}
-    with capsys.disabled():   # into the CI log even without -s
-        print(f"\nSLURM run: rc={rc} in {secs:.1f} s, {len(jobs)} sbatch jobs:")
-        for slurm_id, (rule, log) in sorted(jobs.items(), key=lambda kv: int(kv[0])):
-            print(f"  SLURM job {slurm_id}: {rule:18s} {table.get(slurm_id)}  {log}")
+    # into the CI log (tests/conftest.py prints it at the end, also under pytest-xdist)
+    record_property("ci_log", "\n".join(
+        [f"SLURM run: rc={rc} in {secs:.1f} s, {len(jobs)} sbatch jobs:"]
+        + [f"  SLURM job {slurm_id}: {rule:18s} {table.get(slurm_id)}  {log}"
+           for slurm_id, (rule, log) in sorted(jobs.items(), key=lambda kv: int(kv[0]))]))
     broken = {i: j for i, j in jobs.items() if "broken" in j[1].parts[-2]}
     good = {i: j for i, j in jobs.items() if i not in broken}
 
