@@ -55,7 +55,7 @@ def compare(a: Path, b: Path, rtol: float) -> tuple[str, float]:
     if x.equals(y):
         return "identical", 0.0
     worst = 0.0
-    for c in cols:
+    for c in x.columns:
         if x[c].dtype.kind in "fi" and y[c].dtype.kind in "fi":
             u, v = x[c].to_numpy(float), y[c].to_numpy(float)
             if not np.array_equal(np.isnan(u), np.isnan(v)):
