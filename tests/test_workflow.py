@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 import time
 
 import numpy as np
@@ -337,6 +338,14 @@ def test_lint_is_clean():
     r = subprocess.run(SNAKEMAKE + ["--lint", "--configfile", str(ROOT / "config/demo.yaml")],
                        cwd=ROOT, capture_output=True, text=True, timeout=120,
                        env=local_snakemake_env())
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_ruff_is_clean():
+    """`make lint`'s other half: the library, scripts, tests, benchmarks and experiments."""
+    ruff = Path(sys.executable).parent / "ruff"
+    r = subprocess.run([str(ruff), "check", "."], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
