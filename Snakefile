@@ -38,8 +38,8 @@ include: "rules/generative.smk"
 # and before any job starts (not in a dry run: `-n` plans the paper config on a machine without
 # its datasets).
 onstart:
-    if workflow.local_exec and cuda_problem(DEVICE):  # jobs would run here, without a GPU
-        raise WorkflowError(cuda_problem(DEVICE))
+    if workflow.local_exec and CUDA_PROBLEM:  # jobs would run here, without a GPU
+        raise WorkflowError(CUDA_PROBLEM)
     _problems = check_inputs(config, produced=PRODUCED_IMPORTS)
     if _problems:
         raise WorkflowError("missing inputs:\n" + "\n".join(f"  - {p}" for p in _problems))

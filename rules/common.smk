@@ -58,8 +58,9 @@ SCZ_ARCHIVES = {a["zoo"]: a for a in config["small_cnn_zoo_archive"]}
 EXPORT = config["export"]  # models out as plain PyTorch state dicts
 # every job that computes with torch gets the config's device (hyperreps.jobs.start)
 DEVICE = config["device"]
-if cuda_problem(DEVICE):  # a cluster's GPU nodes may see one: local runs refuse in onstart
-    print(f"warning: {cuda_problem(DEVICE)}", file=sys.stderr)
+CUDA_PROBLEM = cuda_problem(DEVICE)  # a cluster's GPU nodes may see one: onstart decides
+if CUDA_PROBLEM:
+    print(f"warning: {CUDA_PROBLEM}", file=sys.stderr)
 DATA = config["data"]
 
 

@@ -9,8 +9,7 @@ from hyperreps.resources import (
     ae_tokens,
     autoencoder_memory_mb,
     autoencoder_minutes,
-    population_memory_mb,
-    population_training_minutes,
+    population_job,
 )
 
 GPU_RULES = [
@@ -35,14 +34,7 @@ def _population_job(zoo, n_models, epochs):
     """(minutes, MB) of training ``n_models`` of zoo ``zoo``'s architecture for ``epochs`` on
     its data: zoo shards and fine-tuning jobs (hyperreps.resources, from measured rates)."""
     cfg = ZOOS[zoo]
-    info = dataset_info(cfg["dataset"])
-    minutes = population_training_minutes(n_models, epochs, info.train_size,
-                                          info.val_size + info.test_size,
-                                          zoo_architecture(cfg), JOB_DEVICE)
-    mem = population_memory_mb(n_models, epochs, zoo_layout(zoo).n_params,
-                               info.train_size + info.val_size + info.test_size,
-                               info.channels * info.image_size**2)
-    return minutes, mem
+    return population_job(zoo_architecture(cfg), cfg["dataset"], n_models, epochs, JOB_DEVICE)
 
 
 def _shard_job(wildcards):

@@ -32,12 +32,11 @@ def _spread(acc: np.ndarray, epochs) -> list[str]:
 
 
 def _zoo_summary(zoo, kind: str, checks: str) -> str:
-    from .zoo import describe_epochs
+    from .zoo import HYPERPARAMETER_COLUMNS, describe_epochs
 
     models = zoo.models()
     diverged = int(models["diverged"].astype(bool).sum()) if "diverged" in models else 0
-    varying = [c for c in ("activation", "init", "lr", "optimizer", "weight_decay", "dropout")
-               if c in models and models[c].nunique() > 1]
+    varying = [c for c in HYPERPARAMETER_COLUMNS if c in models and models[c].nunique() > 1]
     lines = [f"{kind}: {zoo.n_models} models x {zoo.n_epochs} checkpoints "
              f"(epochs {describe_epochs(zoo.epochs)})",
              f"architecture: {zoo.layout.architecture} ({zoo.layout.n_params} parameters), "

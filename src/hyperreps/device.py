@@ -10,8 +10,9 @@ import torch
 def resolve_device(setting: "str | torch.device" = "auto") -> torch.device:
     if isinstance(setting, torch.device):
         return setting
-    if cuda_problem(setting):
-        raise RuntimeError(cuda_problem(setting))
+    problem = cuda_problem(setting)
+    if problem:
+        raise RuntimeError(problem)
     if setting == "cpu" or (setting == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     return torch.device("cuda")

@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from .architecture import get_architecture, init_parameters, zoo_cnn_name
+from .data import dataset_info
 from .trainer.evaluate import models_per_chunk_for
 from .trainer.forward import per_model_nll, population_forward
 from .tokens import Tokenizer
@@ -129,6 +130,20 @@ def population_training_minutes(n_models: int, epochs: int, train_images: int,
     seconds = (n_models * epochs * train_images * step_flops / (train_rate * efficiency)
                + n_models * (epochs * eval_images + train_images) * fwd_flops / eval_rate)
     return math.ceil(START_MINUTES + SLACK * seconds / 60)
+
+
+def population_job(architecture: str, dataset: str, n_models: int, epochs: int,
+                   device: str = "cpu") -> tuple[int, int]:
+    """(minutes, MB) of training ``n_models`` of ``architecture`` for ``epochs`` on
+    ``dataset``: zoo shards and fine-tuning jobs, sized by rules/resources.smk and held to the
+    largest machine by :mod:`hyperreps.config.limits`."""
+    info = dataset_info(dataset)
+    minutes = population_training_minutes(n_models, epochs, info.train_size,
+                                          info.val_size + info.test_size, architecture, device)
+    mem = population_memory_mb(n_models, epochs, get_architecture(architecture).layout.n_params,
+                               info.train_size + info.val_size + info.test_size,
+                               info.channels * info.image_size**2)
+    return minutes, mem
 
 
 def population_memory_mb(n_models: int, epochs: int, n_params: int, images: int,

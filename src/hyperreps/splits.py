@@ -84,5 +84,3 @@ def checkpoint_sets(zoo: Zoo, split: dict, epochs: tuple[int, int]) -> dict[str,
     if len(out["train"]) < 2:
         raise ValueError("the training split has fewer than 2 finite checkpoints in the window")
     return out
-
-

@@ -41,7 +41,8 @@ from .data import DATASETS, file_sha256
 from .layout import ParameterLayout, Tensor
 from .metrics import METRICS
 from .publish import staged_dir
-from .zoo_checks import (ZooCorruptError, check_divergence, check_metadata, check_metadata_size,
+from .zoo_checks import ZooCorruptError as ZooCorruptError  # re-exported: callers import it here
+from .zoo_checks import (check_divergence, check_metadata, check_metadata_size,
                          check_weights_file, corrupt, describe_epochs, read_json_file)
 
 FORMAT = "hyperreps-zoo"
@@ -159,15 +160,10 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ZOO_FILES = (WEIGHTS, METADATA)  # the format's data files, exactly these
 
 
-def _corrupt(where, message: str) -> ZooCorruptError:
-    """The error naming file ``where`` (:class:`ZooCorruptError` lives in zoo_checks)."""
-    return corrupt(where, message)
-
-
 def _manifest_int(manifest: dict, key: str, mpath: Path, minimum: int = 0) -> int:
     value = manifest.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _corrupt(mpath, f"{key!r} must be an integer >= {minimum}, got {value!r}")
+        raise corrupt(mpath, f"{key!r} must be an integer >= {minimum}, got {value!r}")
     return value
 
 
@@ -175,23 +171,23 @@ def _layout_from_manifest(entries, where: Path, architecture=None) -> ParameterL
     """The registered architecture's layout, which the manifest's must equal exactly (a
     manifest without 'architecture', of format version 1, holds the zoo CNN)."""
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise _corrupt(where, "'layout' must be a list of {name, shape, offset} entries")
+        raise corrupt(where, "'layout' must be a list of {name, shape, offset} entries")
     try:
         if architecture is None:
             channels = next((e["shape"][1] for e in entries if e.get("name") == "conv1.weight"),
                             None)
             if channels not in (1, 3):
-                raise _corrupt(where, "layout does not describe the zoo CNN")
+                raise corrupt(where, "layout does not describe the zoo CNN")
             architecture = zoo_cnn_name(channels)
         if not isinstance(architecture, str) or architecture not in ARCHITECTURES:
-            raise _corrupt(where, f"unknown architecture {str(architecture)[:40]!r}; known: "
+            raise corrupt(where, f"unknown architecture {str(architecture)[:40]!r}; known: "
                            f"{sorted(ARCHITECTURES)}")
         layout = ARCHITECTURES[architecture].layout
         given = [Tensor(e["name"], tuple(e["shape"]), e["offset"]).as_dict() for e in entries]
     except (KeyError, TypeError, IndexError) as e:
-        raise _corrupt(where, f"malformed 'layout' entry ({type(e).__name__}: {e})") from None
+        raise corrupt(where, f"malformed 'layout' entry ({type(e).__name__}: {e})") from None
     if given != layout.as_list():
-        raise _corrupt(where, f"layout differs from architecture {architecture}")
+        raise corrupt(where, f"layout differs from architecture {architecture}")
     return layout
 
 
@@ -200,26 +196,26 @@ def _checked_files(path: Path, manifest: dict, mpath: Path) -> dict[str, dict]:
     regular file inside the zoo folder (no links, devices, absolute paths or '..')."""
     files = manifest.get("files")
     if not isinstance(files, dict):
-        raise _corrupt(mpath, f"'files' must map {list(_ZOO_FILES)} to their size and sha256")
+        raise corrupt(mpath, f"'files' must map {list(_ZOO_FILES)} to their size and sha256")
     if set(files) != set(_ZOO_FILES):
         odd = sorted(set(files) - set(_ZOO_FILES))
         missing = sorted(set(_ZOO_FILES) - set(files))
-        raise _corrupt(mpath, f"'files' must list exactly {list(_ZOO_FILES)}"
+        raise corrupt(mpath, f"'files' must list exactly {list(_ZOO_FILES)}"
                        + (f"; refusing {odd}" if odd else "")
                        + (f"; missing {missing}" if missing else ""))
     for name, rec in files.items():
         if (not isinstance(rec, dict) or isinstance(rec.get("bytes"), bool)
                 or not isinstance(rec.get("bytes"), int) or rec["bytes"] < 0
                 or not isinstance(rec.get("sha256"), str) or not _SHA256.match(rec["sha256"])):
-            raise _corrupt(mpath, f"file record of {name!r} must be {{bytes: int, sha256: 64 "
+            raise corrupt(mpath, f"file record of {name!r} must be {{bytes: int, sha256: 64 "
                                   f"hex digits}}, got {rec!r}")
         f = path / name
         if f.is_symlink():
-            raise _corrupt(f, "is a symbolic link; a zoo holds regular files only")
+            raise corrupt(f, "is a symbolic link; a zoo holds regular files only")
         if not f.exists():
-            raise _corrupt(f, "missing")
+            raise corrupt(f, "missing")
         if not stat.S_ISREG(f.stat().st_mode):
-            raise _corrupt(f, "not a regular file")
+            raise corrupt(f, "not a regular file")
     return files
 
 
@@ -234,12 +230,12 @@ def load_zoo(path: str | os.PathLike) -> Zoo:
     path = Path(path)
     mpath = path / MANIFEST
     if not mpath.is_file() or mpath.is_symlink():
-        raise _corrupt(mpath, "missing or not a regular file (not a zoo directory, or an "
+        raise corrupt(mpath, "missing or not a regular file (not a zoo directory, or an "
                               "interrupted write)")
     manifest = read_json_file(mpath)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT \
             or manifest.get("version") != VERSION:
-        raise _corrupt(mpath, f"not a {FORMAT} v{VERSION} manifest")
+        raise corrupt(mpath, f"not a {FORMAT} v{VERSION} manifest")
     files = _checked_files(path, manifest, mpath)
     layout = _layout_from_manifest(manifest.get("layout"), mpath, manifest.get("architecture"))
     n_models = _manifest_int(manifest, "n_models", mpath, 1)
@@ -247,42 +243,42 @@ def load_zoo(path: str | os.PathLike) -> Zoo:
     ids = manifest.get("model_ids")
     if (not isinstance(ids, list) or len(ids) != n_models or len(set(map(str, ids))) != n_models
             or not all(isinstance(m, int) and not isinstance(m, bool) for m in ids)):
-        raise _corrupt(mpath, f"'model_ids' must be {n_models} distinct integers")
+        raise corrupt(mpath, f"'model_ids' must be {n_models} distinct integers")
     dataset = manifest.get("dataset")
     if not isinstance(dataset, str) or dataset not in DATASETS:
-        raise _corrupt(mpath, f"unknown dataset {str(dataset)[:40]!r}; known: "
+        raise corrupt(mpath, f"unknown dataset {str(dataset)[:40]!r}; known: "
                               f"{sorted(DATASETS)}")
     extra = manifest.get("extra", {})
     if not isinstance(extra, dict):
-        raise _corrupt(mpath, "'extra' must be an object")
+        raise corrupt(mpath, "'extra' must be an object")
     epochs = extra.get("epochs", list(range(n_epochs)))
     if (not isinstance(epochs, list) or len(epochs) != n_epochs
             or not all(isinstance(e, int) and not isinstance(e, bool) and e >= 0 for e in epochs)
             or any(b <= a for a, b in zip(epochs, epochs[1:]))):
-        raise _corrupt(mpath, f"'extra.epochs' must be {n_epochs} increasing epoch numbers "
+        raise corrupt(mpath, f"'extra.epochs' must be {n_epochs} increasing epoch numbers "
                               ">= 0")
     shape = (n_models, n_epochs, layout.n_params)
     for name, rec in files.items():  # every size is checked before anything is hashed
         f = path / name
         if f.stat().st_size != rec["bytes"]:
-            raise _corrupt(f, f"{f.stat().st_size} bytes, manifest says {rec['bytes']} "
+            raise corrupt(f, f"{f.stat().st_size} bytes, manifest says {rec['bytes']} "
                               "(truncated or altered)")
     check_weights_file(path / WEIGHTS, shape)
     check_metadata_size(path / METADATA, n_models * n_epochs)
     for name, rec in files.items():
         if file_sha256(path / name) != rec["sha256"]:
-            raise _corrupt(path / name, "sha256 does not match the manifest (corrupt or "
+            raise corrupt(path / name, "sha256 does not match the manifest (corrupt or "
                                         "altered)")
     try:
         w = load_file(str(path / WEIGHTS))["weights"]
     except (SafetensorError, OSError, KeyError) as e:
-        raise _corrupt(path / WEIGHTS, f"unreadable ({e})") from None
+        raise corrupt(path / WEIGHTS, f"unreadable ({e})") from None
     if tuple(w.shape) != shape or w.dtype != torch.float32:
-        raise _corrupt(path / WEIGHTS, f"expected float32 weights of shape {shape}")
+        raise corrupt(path / WEIGHTS, f"expected float32 weights of shape {shape}")
     try:
         meta = pd.read_csv(path / METADATA)
     except Exception as e:  # any parse failure means a corrupt table
-        raise _corrupt(path / METADATA, f"unreadable ({e})") from None
+        raise corrupt(path / METADATA, f"unreadable ({e})") from None
     check_metadata(meta, path / METADATA, ids, epochs)
     check_divergence(w, meta, ids, epochs, path / WEIGHTS, METADATA)
     info = dict(extra, model_ids=ids)

@@ -5,9 +5,14 @@
 - :mod:`~hyperreps.config.plan`: a zoo's models (hyperparameter grid x seeds) and their shards;
 - :mod:`~hyperreps.config.queries`: what the workflow asks of a validated config (a zoo's
   autoencoder settings and architecture, the fine-tuning pairs, epochs and comparisons);
+- :mod:`~hyperreps.config.files`: config files read strictly (a key given twice is an error)
+  and the run's name;
+- :mod:`~hyperreps.config.limits`: what a config may ask of the planner and of a machine
+  (models and shard jobs counted, seeds, splits, job sizes);
 - :mod:`~hyperreps.config.checks`: :func:`validate_config` and :func:`load_config` (the schema,
-  then the checks across keys) and :func:`check_inputs` (inputs missing on disk).
+  then the checks across keys and the limits) and :func:`check_inputs` (inputs missing on disk).
 
 Lower modules come first: ``schema`` and ``plan`` import nothing of the package, ``queries``
-imports ``plan``, and ``checks`` imports ``schema`` and ``queries``.
+imports ``plan``, ``files`` imports ``schema``, ``limits`` imports ``plan``, ``queries`` and
+``schema``, and ``checks`` all of them.
 """

@@ -9,11 +9,9 @@ from __future__ import annotations
 import math
 
 from ..architecture import get_architecture
-from ..data import dataset_info
-from ..resources import autoencoder_device_mb, autoencoder_memory_mb, ae_tokens, \
-    population_memory_mb
+from ..resources import autoencoder_device_mb, autoencoder_memory_mb, ae_tokens, population_job
 from ..splits import split_counts
-from .plan import HYPERPARAMETERS, SHARED_IN_SHARD
+from .plan import SHARED_IN_SHARD, hyperparameter_grid
 from .queries import autoencoder_config, transfer_pairs, zoo_architecture
 from .schema import ConfigError
 
@@ -32,7 +30,7 @@ MAX_GPU_MB = 192 * 2**10
 def model_count(zoo_cfg: dict) -> int:
     """The number of models a trained zoo's grid x seeds plans, without listing them."""
     n = zoo_cfg.get("seeds", {}).get("count", 1000)
-    for values in _grid(zoo_cfg).values():
+    for values in hyperparameter_grid(zoo_cfg).values():
         n *= len(values)
     return n
 
@@ -41,20 +39,10 @@ def shard_count(zoo_cfg: dict) -> int:
     """The shard jobs :func:`hyperreps.config.plan.plan_shards` makes, counted: the models
     split into groups that share the settings of one vectorised computation, each group
     chunked by ``shard_size``."""
-    grid = _grid(zoo_cfg)
+    grid = hyperparameter_grid(zoo_cfg)
     groups = math.prod(len(grid[k]) for k in SHARED_IN_SHARD)
     per_group = model_count(zoo_cfg) // groups
     return groups * math.ceil(per_group / zoo_cfg.get("shard_size", 100))
-
-
-def _grid(zoo_cfg: dict) -> dict[str, list]:
-    defaults = dataset_info(zoo_cfg["dataset"]).defaults
-    given = zoo_cfg.get("hyperparameters", {})
-    out = {}
-    for k in HYPERPARAMETERS:
-        v = given.get(k, defaults[k])
-        out[k] = v if isinstance(v, list) else [v]
-    return out
 
 
 def check_limits(config: dict) -> None:
@@ -105,13 +93,15 @@ def _check_job_sizes(config: dict, trained: dict) -> None:
     """Shard, fine-tuning and autoencoder jobs sized as rules/resources.smk sizes them."""
     device = "cpu" if config["device"] == "cpu" else "gpu"
     for name, zoo in trained.items():
-        mb = _population_mb(zoo, min(zoo["shard_size"], model_count(zoo)), zoo["epochs"])
+        mb = population_job(zoo_architecture(zoo), zoo["dataset"],
+                            min(zoo["shard_size"], model_count(zoo)), zoo["epochs"], device)[1]
         if mb > MAX_HOST_MB:
             raise _too_big(f"zoos.{name}.shard_size", "a shard job", mb, MAX_HOST_MB, "memory")
     gen = config["generative"]
     for source, target in transfer_pairs(config):
         n = gen["n_models"] * (len(gen["populations"]) + 1)
-        mb = _population_mb(config["zoos"][target], n, 1)
+        zoo = config["zoos"][target]
+        mb = population_job(zoo_architecture(zoo), zoo["dataset"], n, 1, device)[1]
         if mb > MAX_HOST_MB:
             raise _too_big("generative.n_models", f"fine-tuning {source} on {target}", mb,
                            MAX_HOST_MB, "memory")
@@ -136,10 +126,3 @@ def _check_job_sizes(config: dict, trained: dict) -> None:
                            "n_layers, latent_dim and training.batch_size set it)", gpu,
                            MAX_GPU_MB, "GPU memory")
 
-
-def _population_mb(zoo: dict, n_models: int, epochs: int) -> float:
-    info = dataset_info(zoo["dataset"])
-    layout = get_architecture(zoo_architecture(zoo)).layout
-    return population_memory_mb(n_models, epochs, layout.n_params,
-                                info.train_size + info.val_size + info.test_size,
-                                info.channels * info.image_size**2)

@@ -24,11 +24,18 @@ class Shard:
         return f"{self.index:04d}"
 
 
+def hyperparameter_grid(zoo_cfg: dict) -> dict[str, list]:
+    """Each hyperparameter's values in a zoo's grid: the config's (a list, or one value) or
+    the dataset's paper setting."""
+    defaults = dataset_info(zoo_cfg["dataset"]).defaults
+    given = zoo_cfg.get("hyperparameters", {})
+    return {k: v if isinstance(v, list) else [v]
+            for k, v in ((k, given.get(k, defaults[k])) for k in HYPERPARAMETERS)}
+
+
 def expand_models(zoo_cfg: dict) -> list[dict]:
     """Every model of a zoo: model_id, seed and full hyperparameters (grid x seeds)."""
-    defaults = dataset_info(zoo_cfg["dataset"]).defaults
-    hp = {k: zoo_cfg.get("hyperparameters", {}).get(k, defaults[k]) for k in HYPERPARAMETERS}
-    axes = [v if isinstance(v, list) else [v] for v in hp.values()]
+    axes = list(hyperparameter_grid(zoo_cfg).values())
     seeds_cfg = zoo_cfg.get("seeds", {})
     first, count = seeds_cfg.get("first", 1), seeds_cfg.get("count", 1000)
     rng = np.random.default_rng(first) if seeds_cfg.get("random", False) else None
