@@ -17,7 +17,8 @@ rule train_autoencoder:
         autoencoder=ae_config,
         variant=lambda wc: wc.variant,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     resources:
         mem_mb=autoencoder_mem_mb,
         runtime=autoencoder_runtime,
@@ -38,7 +39,8 @@ rule embed_zoo:
         logfile("autoencoders/{zoo}/embed_{variant}"),
     params:
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     resources:
         gpu=GPU,
     conda:
@@ -64,7 +66,8 @@ rule reconstruction:
         epoch=lambda wc: ae_window(wc.zoo)[1],
         data=DATA,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     conda:
         ENV
     script:
@@ -89,7 +92,8 @@ rule probes:
         class_f_scores=lambda wc: wc.zoo in F_SCORE_ZOOS,
         data=DATA,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     conda:
         ENV
     script:
@@ -134,7 +138,8 @@ rule robustness:
         robustness=config["robustness"],
         data=DATA,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     conda:
         ENV
     script:
@@ -157,7 +162,8 @@ rule cross_zoo_reconstruction:
         pairs=[dict(p, window=ae_window(p["autoencoder"])) for p in CROSS_ZOO],
         data=DATA,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     conda:
         ENV
     script:
@@ -178,7 +184,8 @@ rule compression_ablation_autoencoder:
         autoencoder=ae_config,
         variant=ABLATION_VARIANT,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     resources:
         mem_mb=autoencoder_mem_mb,
         runtime=autoencoder_runtime,
@@ -204,7 +211,8 @@ rule compression_ablation:
         window=lambda wc: ae_window(wc.zoo),
         data=DATA,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     conda:
         ENV
     script:
@@ -230,7 +238,8 @@ rule probe_transfer:
         targets=lambda wc: PROBE_TRANSFER[wc.zoo],
         window=lambda wc: ae_window(wc.zoo),
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     conda:
         ENV
     script:

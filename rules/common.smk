@@ -61,6 +61,12 @@ DEVICE = config["device"]
 CUDA_PROBLEM = cuda_problem(DEVICE)  # a cluster's GPU nodes may see one: onstart decides
 if CUDA_PROBLEM:
     print(f"warning: {CUDA_PROBLEM}", file=sys.stderr)
+# every multi-threaded job (training, embedding, probes, sampling, fine-tuning) gets the
+# config's thread count as params.threads and computes with it whatever Snakemake grants
+# (hyperreps.jobs.start): a float sum's last bits depend on the threads that add it, so
+# --cores and --max-threads decide only how many jobs run side by side. Its `threads:` is the
+# same number, so that a scheduler plans with the cores the job uses; other rules: 1 thread.
+THREADS = config["threads"]
 DATA = config["data"]
 
 

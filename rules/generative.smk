@@ -21,7 +21,8 @@ rule sample_populations:
                          if config["novelty_frontier"]["enabled"] else 0),
         window=lambda wc: ae_window(wc.zoo),
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     resources:
         gpu=GPU,
     conda:
@@ -53,7 +54,8 @@ rule novelty_frontier:
         n_classes=lambda wc: n_classes([wc.zoo])[wc.zoo],
         data=DATA,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     resources:
         gpu=GPU,
     conda:
@@ -86,7 +88,8 @@ rule finetune_populations:
         resume=f"{RESULTS}/finetune/{{source}}/{{target}}/resume.safetensors",
         data=DATA,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     resources:
         gpu=GPU,
         mem_mb=finetune_mem_mb,
@@ -112,7 +115,8 @@ rule ensembles:
         ensembles=config["generative"]["ensembles"],
         data=DATA,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     conda:
         ENV
     script:
@@ -175,7 +179,8 @@ rule reconstructed_finetuning:
         seed=config["generative"]["seed"],
         data=DATA,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     resources:
         gpu=GPU,
     conda:
@@ -199,7 +204,8 @@ rule unseen_zoos:
         unseen_zoos=config["unseen_zoos"],
         data=DATA,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     resources:
         gpu=GPU,
     conda:
@@ -236,7 +242,8 @@ rule unseen_architectures:
         seed=config["generative"]["seed"],
         data=DATA,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     resources:
         gpu=GPU,
     conda:

@@ -13,9 +13,10 @@ rule train_zoo_shard:
         zoo=lambda wc: ZOOS[wc.zoo],
         data=DATA,
         device=DEVICE,
+        threads=THREADS,
         # training state after every epoch: a killed job resumes where it stopped
         resume=f"{RESULTS}/zoos/{{zoo}}/resume/{{shard}}.safetensors",
-    threads: 2
+    threads: THREADS
     resources:
         mem_mb=shard_mem_mb,
         runtime=shard_runtime,
@@ -165,7 +166,8 @@ rule permutation_equivalence:
         epochs=lambda wc: min(10, ZOOS[wc.zoo]["epochs"]),
         data=DATA,
         device=DEVICE,
-    threads: 2
+        threads=THREADS,
+    threads: THREADS
     resources:
         gpu=GPU,
     conda:

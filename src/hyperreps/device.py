@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import torch
+from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
 
 def resolve_device(setting: "str | torch.device" = "auto") -> torch.device:
@@ -28,10 +29,31 @@ def cuda_problem(setting: str) -> str | None:
             "present, else CPU) or device: cpu")
 
 
-def set_cpu_threads(threads: int | None) -> None:
-    """Use the job's cores: Snakemake exports OMP_NUM_THREADS = the rule's threads."""
-    n = threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or os.cpu_count() or 1
-    torch.set_num_threads(max(1, int(n)))
+# What Snakemake exports as the job's granted threads (snakemake/shell.py): the thread pools of
+# OpenMP, OpenBLAS, MKL, Accelerate and numexpr read them when their library loads. And numba's
+# (UMAP's, imported late): its OpenMP layer starts with NUMBA_NUM_THREADS (else all the
+# machine's cores) and sets the OpenMP thread count torch shares, for the rest of the job.
+THREAD_ENV = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def set_cpu_threads(threads: int) -> None:
+    """Compute with ``threads`` threads in every pool a job uses: torch's intra-op pool
+    (OpenMP, MKL, oneDNN), and the BLAS of numpy, scipy and scikit-learn, those loaded already
+    (threadpoolctl) and those loaded later (the environment, which child processes inherit).
+
+    A parallel float sum adds in an order that depends on the thread count, so the count is a
+    setting of the computation (config ``threads``), not the cores Snakemake grants the job:
+    Snakemake exports its grant as OMP_NUM_THREADS & co., which this overrides. (torch's
+    inter-op pool only runs independent ops side by side, each with the intra-op threads:
+    it changes no result and is left as it is.)"""
+    n = int(threads)
+    if n < 1:
+        raise ValueError(f"threads must be at least 1, got {threads!r}")
+    for key in THREAD_ENV:
+        os.environ[key] = str(n)
+    torch.set_num_threads(n)
+    threadpool_limits(limits=n)  # not a context: the limit holds for the job's lifetime
 
 
 # glibc returns buffers above 32 MB to the kernel on every free; a population's activations
