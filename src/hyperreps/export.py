@@ -27,11 +27,13 @@ import torch
 from .architecture import architecture_of
 from .data import dataset_info
 from .metrics import METRICS
+from .destinations import (EXPORT_FORMAT, check_user_destination, discard_previous_export,
+                           is_previous_export)
 from .publish import staged_dir
 from .zoo import Zoo
 from .tensor_files import save_tensors
 
-FORMAT = "hyperreps-model"
+FORMAT = EXPORT_FORMAT
 
 
 def _preprocessing(dataset: str) -> str:
@@ -42,10 +44,20 @@ def _preprocessing(dataset: str) -> str:
             f"({getattr(info.preprocess, '__name__', 'a function')}; see hyperreps.data)")
 
 
-def export_zoo(zoo: Zoo, folder, epoch: int | None = None, source: str = "") -> int:
+def export_zoo(zoo: Zoo, folder, epoch: int | None = None, source: str = "", *,
+               replace: bool = False, sources=()) -> int:
     """Write every finite model of ``zoo`` at epoch number ``epoch`` (default: the zoo's last)
     to ``folder`` as ``model_NNNN.safetensors`` + ``model_NNNN.json``, and an ``index.json``.
-    Non-finite models are listed in the index as skipped. Returns the number written."""
+    Non-finite models are listed in the index as skipped. Returns the number written.
+
+    ``folder`` must not exist yet or be an empty folder (a rule's output: Snakemake deletes
+    and creates it), and must not be, lie in or hold any of ``sources`` (the zoo's files);
+    a previous export there is replaced only with ``replace=True``, and anything else is
+    refused (:func:`hyperreps.destinations.check_user_destination`): nothing export did not
+    write is ever removed."""
+    replacing = check_user_destination(folder, sources=sources, replace=replace,
+                                       recognise=is_previous_export, writer="hyperreps export",
+                                       source_name="zoo")
     epoch = int(zoo.epochs[-1]) if epoch is None else int(epoch)
     at = zoo.position(epoch)
     arch = architecture_of(zoo.layout)
@@ -53,7 +65,7 @@ def export_zoo(zoo: Zoo, folder, epoch: int | None = None, source: str = "") -> 
     activation = models["activation"].to_numpy() if "activation" in models else None
     metrics = {k: zoo.metric(k)[:, at] for k in METRICS}
     written, skipped = [], []
-    with staged_dir(folder) as tmp:
+    with staged_dir(folder, replace=replacing, discard=discard_previous_export) as tmp:
         tmp = Path(tmp)
         for i, model_id in enumerate(zoo.info["model_ids"]):
             w = zoo.weights[i, at]

@@ -7,7 +7,9 @@ it in place; the parent folder is fsynced so the rename survives a crash. A fail
 point removes the temporary and leaves what was there before untouched. A folder replacing an
 older one: the old one is moved aside, the new one renamed in, and the old one deleted only
 then (put back if the rename fails), so an output is never lost before its replacement is
-complete.
+complete. A file, FIFO, device or symbolic link where a folder is to go is never removed (an
+error names it), and a folder the user named is replaced only as
+:mod:`hyperreps.destinations` allows.
 
 - :func:`atomic_path` (a file path to write to, then published), :func:`write_text`,
   :func:`write_json`, :func:`copy_file`;
@@ -17,13 +19,20 @@ complete.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from .destinations import DestinationError, kind_of
 
 _UMASK: int | None = None
 
@@ -108,38 +117,132 @@ def copy_file(source: str | os.PathLike, final: str | os.PathLike, opener=open) 
 
 
 @contextlib.contextmanager
-def staged_dir(final: str | os.PathLike) -> Iterator[Path]:
+def staged_dir(final: str | os.PathLike, *, replace: bool = True,
+               discard: Callable[[Path], list[str]] | None = None) -> Iterator[Path]:
     """A fresh temporary folder beside ``final`` to fill; on leaving the block it replaces
-    ``final`` (see the module docstring). On an exception it is removed."""
+    ``final`` (see the module docstring). On an exception it is removed.
+
+    Whatever ``replace`` says, a non-folder or a symbolic link at ``final`` (even to a folder)
+    is never removed: :class:`~hyperreps.destinations.DestinationError`, before the block
+    runs and again at the rename. ``replace=True`` (the pipeline's outputs): an existing real
+    folder is replaced, the old one removed by ``discard`` (default: all of it) once the new
+    one is in place. ``replace=False`` (a path the user gave, see
+    :func:`hyperreps.destinations.check_user_destination`): ``final`` must not exist or be an
+    empty folder, and the rename refuses one that gained files meanwhile."""
     final = Path(final)
+    _check_final(final, replace)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp",
+                                dir=final.parent))
     try:
         yield tmp
         _finish_tree(tmp)
-        _replace_dir(tmp, final)
+        _replace_dir(tmp, final, replace, discard)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _replace_dir(tmp: Path, final: Path) -> None:
-    aside = None
-    if final.exists() or final.is_symlink():
-        if final.is_dir() and not final.is_symlink():
-            aside = _temporary_name(final).with_suffix(".old")
-            os.replace(final, aside)
-        else:
-            final.unlink()
+def _check_final(final: Path, replace: bool) -> os.stat_result | None:
+    """``final``'s lstat, or None if it does not exist; refuses what may not be replaced."""
     try:
-        os.replace(tmp, final)
-    except BaseException:
-        if aside is not None and not final.exists():
+        st = os.lstat(final)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        raise DestinationError(
+            f"{final}: exists and is a {kind_of(st.st_mode)}, not a folder; a folder is never "
+            "published over it (it was not written here): move it away or choose another path")
+    if replace:
+        return st
+    with os.scandir(final) as entries:
+        empty = next(entries, None) is None
+    if not empty:
+        raise DestinationError(
+            f"{final}: is a folder that is not empty; it is not replaced (it holds files not "
+            "written here): choose a new or empty folder")
+    return st
+
+
+def _replace_dir(tmp: Path, final: Path, replace: bool = True,
+                 discard: Callable[[Path], list[str]] | None = None) -> None:
+    aside = None
+    if _check_final(final, replace) is not None and replace:
+        aside = _temporary_name(final).with_suffix(".old")
+        os.replace(final, aside)
+        if os.path.islink(aside) or not aside.is_dir():  # swapped for a non-folder meanwhile
+            os.replace(aside, final)
+            _check_final(final, replace)
+    try:
+        os.replace(tmp, final)  # over an empty folder (replace=False): only if still empty
+    except BaseException as e:
+        if aside is not None and not os.path.lexists(final):
             os.replace(aside, final)  # put the old output back
+        if not replace and isinstance(e, OSError) and e.errno in (
+                errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            raise DestinationError(f"{final}: changed while it was written (it is no longer "
+                                   "missing or an empty folder); nothing in it was replaced: "
+                                   "choose a new or empty folder") from None
         raise
     _fsync_path(final.parent)
     if aside is not None:
-        shutil.rmtree(aside, ignore_errors=True)
+        if discard is None:
+            shutil.rmtree(aside, ignore_errors=True)
+        elif left := discard(aside):
+            warnings.warn(f"{aside}: kept (the replaced output held {', '.join(left[:3])}, "
+                          "which were not written here)", stacklevel=2)
+
+
+# what this module leaves behind when its process is killed mid-write: atomic_path's
+# ".NAME.PID.HEX8.tmp", staged_dir's ".NAME.PID.RAND8.tmp" and _replace_dir's ".NAME.PID.HEX8.old"
+_TEMPORARY = re.compile(r"\..+\.(?P<pid>\d+)\.[a-z0-9_]{8}\.(tmp|old)")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def stale_temporaries(root: str | os.PathLike, older_than: float | None = None) -> list[Path]:
+    """The temporaries under ``root`` that this module wrote in processes no longer running
+    on this machine (killed mid-write): only names of this module's pattern, never followed
+    links. ``older_than`` (seconds): also require that long since the last change, for runs
+    whose jobs write from other machines (a cluster), where a pid says nothing. Never trusted
+    as outputs; :func:`remove_stale_temporaries` removes them."""
+    found, now = [], time.time()
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            m = _TEMPORARY.fullmatch(name)
+            if not m or _alive(int(m["pid"])):
+                continue
+            path = Path(folder) / name
+            if older_than is not None:
+                try:
+                    if now - os.lstat(path).st_mtime < older_than:
+                        continue
+                except FileNotFoundError:
+                    continue
+            found.append(path)
+        dirs[:] = [d for d in dirs if not _TEMPORARY.fullmatch(d)]
+    return found
+
+
+def remove_stale_temporaries(root: str | os.PathLike,
+                             older_than: float | None = None) -> list[Path]:
+    """Remove :func:`stale_temporaries` under ``root``; returns what was removed."""
+    removed = []
+    for path in stale_temporaries(root, older_than):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 def write_json(path: str | os.PathLike, obj) -> None:
