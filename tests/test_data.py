@@ -3,6 +3,7 @@
 import bz2
 import gzip
 import pickle
+import re
 import struct
 
 import numpy as np
@@ -11,7 +12,7 @@ import scipy.io
 import torch
 
 from hyperreps.data import DATASETS, DEBIAN_FASHION, DataSettings, load_dataset
-from hyperreps.dataset_files import DatasetCorruptError, DatasetNotFoundError
+from hyperreps.dataset_files import DatasetCorruptError, DatasetNotFoundError, idx_reader
 
 RNG = np.random.default_rng(0)
 
@@ -156,5 +157,50 @@ def test_corrupt_idx_files_are_named(tmp_path):
     for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         (raw / name).write_bytes(b"garbage")
-    with pytest.raises(DatasetCorruptError, match="MNIST/raw: the idx files are unreadable"):
+    with pytest.raises(DatasetCorruptError,
+                       match="MNIST/raw/train-images-idx3-ubyte: not an idx file"):
         load_dataset("mnist", DataSettings(tmp_path))
+
+
+def test_an_idx_file_of_float_pixels_is_named_not_a_torchvision_type_error(tmp_path):
+    """Issue 30: the header's element type is checked before torchvision reads the file."""
+    raw = tmp_path / "MNIST" / "raw"
+    write_idx(raw, "train", 5)
+    write_idx(raw, "t10k", 5)
+    floats = RNG.random((5, 28, 28)).astype(">f4")
+    (raw / "t10k-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 0x0D03, 5, 28, 28)
+                                                 + floats.tobytes())
+    with pytest.raises(DatasetCorruptError, match=r"t10k-images-idx3-ubyte: idx element type "
+                                                  r"0x0d; the images .* unsigned bytes"):
+        load_dataset("mnist", DataSettings(tmp_path))
+
+
+@pytest.mark.parametrize("damage,says", [
+    ("bomb", "longer than the"),
+    ("truncated", "truncated"),
+    ("shape", "dimensions [5, 32, 32]"),
+])
+def test_a_gzip_idx_source_is_checked_while_copied_and_leaves_nothing(tmp_path, damage,
+                                                                      says):
+    """A source folder of .gz idx files (as Debian ships them) is copied into data.root only
+    as far as each header allows: a bomb stops a few bytes past the announced size."""
+    source = tmp_path / "source"
+    write_idx(source, "train", 5, gz=True)
+    write_idx(source, "t10k", 5, gz=True)
+    bad = source / "train-images-idx3-ubyte.gz"
+    header = struct.pack(">IIII", 2051, 5, 28, 28)
+    if damage == "bomb":
+        body = header + bytes(5 * 28 * 28) + bytes(200 << 20)  # 200 MiB of trailing zeros
+    elif damage == "truncated":
+        body = header + bytes(100)
+    else:
+        body = struct.pack(">IIII", 2051, 5, 32, 32) + bytes(5 * 32 * 32)
+    bad.write_bytes(gzip.compress(body, compresslevel=1))
+    root = tmp_path / "data"
+    load = idx_reader("FashionMNIST", (source,), "test")  # the registry's reader, our folder
+    with pytest.raises(DatasetCorruptError, match=re.escape(says)) as err:
+        load(DataSettings(root))
+    assert str(bad) in str(err.value)
+    raw = root / "FashionMNIST" / "raw"
+    assert not (raw / "train-images-idx3-ubyte").exists()
+    assert not [p.name for p in raw.iterdir() if p.name.endswith(".tmp")]

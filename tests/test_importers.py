@@ -143,13 +143,13 @@ UNSAFE = {  # (file of model m1, how it is replaced, what the error says after t
         "params.json", lambda p: p.symlink_to("/dev/zero"), "a symbolic link, not a regular file"),
     "checkpoint to /dev/zero": ("checkpoint_000001/checkpoints", lambda p: p.symlink_to(
         "/dev/zero"), "a symbolic link, not a regular file"),
-    "result.json a FIFO": ("result.json", os.mkfifo, "a FIFO, not a regular file"),
+    "result.json a FIFO": ("result.json", os.mkfifo, "a FIFO (named pipe), not a regular file"),
     "checkpoint folder a link outside": (
         "checkpoint_000001", _outside_checkpoint, "a symbolic link, not a folder"),
-    "result.json of 65 MiB": ("result.json", _sparse(65 << 20), "68157440 bytes, more than the"),
-    "params.json of 2 MiB": ("params.json", _sparse(2 << 20), "2097152 bytes, more than the"),
+    "result.json of 65 MiB": ("result.json", _sparse(65 << 20), "68,157,440 bytes, more than the"),
+    "params.json of 2 MiB": ("params.json", _sparse(2 << 20), "2,097,152 bytes, more than the"),
     "checkpoint of 2 MiB": (
-        "checkpoint_000001/checkpoints", _sparse(2 << 20), "2097152 bytes, more than the"),
+        "checkpoint_000001/checkpoints", _sparse(2 << 20), "2,097,152 bytes, more than the"),
 }
 
 MALFORMED = {  # (file of model m1, how it is broken, what the error says after the file name)
@@ -232,7 +232,7 @@ def test_a_file_that_grows_after_its_size_is_checked_is_read_no_further(tmp_path
         return st
 
     monkeypatch.setattr(os, "lstat", small)
-    with pytest.raises(ZooImportError, match="params.json: grew past 1048576 bytes"):
+    with pytest.raises(ZooImportError, match=r"params.json: more than 1,048,576 bytes \(it grew"):
         import_raytune_zoo(tmp_path, "mnist")
 
 

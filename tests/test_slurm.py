@@ -225,7 +225,8 @@ def test_tiny_zoo_runs_through_sbatch_and_a_failing_job_fails_the_run(slurm_clus
     attempts = 1 + yaml.safe_load(PROFILE.read_text()).get("retries", 0)
     assert [rule for rule, _ in broken.values()] == ["train_zoo_shard"] * attempts, out[-4000:]
     assert re.search(r"SLURM-job '\d+' failed, SLURM status is: 'FAILED'", out), out[-4000:]
-    assert "MNIST/raw: the idx files are unreadable" in out, out[-4000:]   # show-failed-logs
+    assert "MNIST/raw/train-images-idx3-ubyte: not an idx file" in out, \
+        out[-4000:]  # show-failed-logs
     assert not (work / out_dir / "zoos/broken/zoo").exists()
 
     # the other zoo's outputs exist and load

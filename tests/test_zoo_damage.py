@@ -151,7 +151,7 @@ def test_a_manifest_that_would_exhaust_the_parser_is_refused(tmp_path, damage, m
 def test_an_oversized_manifest_is_refused_unread(tmp_path):
     path = _saved(tmp_path, n_models=2)
     os.truncate(path / MANIFEST, 64 * 2**20)
-    _refused(path, MANIFEST, f"{64 * 2**20} bytes, more than the {16 * 2**20} a manifest")
+    _refused(path, MANIFEST, f"{64 * 2**20:,} bytes, more than the {16 * 2**20:,} this file")
 
 
 # --- 3. a metadata table of the wrong types, epochs or rows (re-signed) ---------------------

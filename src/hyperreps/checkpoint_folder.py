@@ -12,6 +12,7 @@ pipeline on the zoo's dataset (the files carry none).
 
 from __future__ import annotations
 
+import io
 import pickle
 import re
 from pathlib import Path
@@ -19,13 +20,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file
+from safetensors.torch import load as load_safetensors
 
 from .layout import ParameterLayout
 from .metrics import METRICS
+from .untrusted_files import (GiB, UntrustedFileError, check_folder, check_regular,
+                              read_bytes)
 from .zoo import Zoo, describe_epochs, metadata_table
 
 SUFFIXES = (".pt", ".pth", ".safetensors")
+CHECKPOINT_LIMIT = 1 * GiB  # bytes of one checkpoint; the registered CNNs' are under 1 MB
 
 
 class CheckpointFolderError(ValueError):
@@ -52,13 +56,20 @@ def find_checkpoints(folder, pattern: str) -> dict[str, dict[int, Path]]:
     model must have the same epochs."""
     folder = Path(folder)
     regex = pattern_regex(pattern)
+    try:
+        check_folder(folder)
+    except UntrustedFileError as e:
+        raise CheckpointFolderError(str(e)) from None
     found: dict[str, dict[int, Path]] = {}
     for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.is_symlink():
-            continue
         m = regex.match(path.relative_to(folder).as_posix())
-        if m:
-            found.setdefault(m["model"], {})[int(m["epoch"])] = path
+        if not m:
+            continue
+        try:  # a matching name that is no regular file is named, not skipped
+            check_regular(path, CHECKPOINT_LIMIT, follow_links=False)
+        except UntrustedFileError as e:
+            raise CheckpointFolderError(f"{e}; it matches the pattern {pattern!r}") from None
+        found.setdefault(m["model"], {})[int(m["epoch"])] = path
     if not found:
         raise CheckpointFolderError(f"{folder}: no file matches the pattern {pattern!r}")
     epochs = sorted(next(iter(found.values())))
@@ -71,13 +82,19 @@ def find_checkpoints(folder, pattern: str) -> dict[str, dict[int, Path]]:
 
 
 def load_state(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of one checkpoint file, read without running code."""
+    """The tensors of one checkpoint file (a regular file of at most
+    :data:`CHECKPOINT_LIMIT` bytes, read whole once), loaded without running code."""
+    try:
+        data = read_bytes(path, CHECKPOINT_LIMIT, follow_links=False)
+    except UntrustedFileError as e:
+        raise CheckpointFolderError(str(e)) from None
     try:
         if path.suffix == ".safetensors":
-            state = load_file(str(path))
+            state = load_safetensors(data)
         else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, SafetensorError, EOFError, OSError) as e:
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, SafetensorError, EOFError, OSError,
+            ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
         first = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise CheckpointFolderError(f"{path}: refused or unreadable ({first}); only plain "
                                     "tensors are loaded, nothing is executed") from None

@@ -11,9 +11,9 @@ searched and the remedy), a bad one :class:`DatasetCorruptError`.
 
 from __future__ import annotations
 
-import gzip
 import io
 import logging
+import os
 import pickle
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .publish import copy_file
+from .idx_files import IdxFileError, check_idx, copy_idx, open_source
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,50 @@ MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
+def _same_content(path: Path, source: Path) -> bool:
+    """Whether the regular file ``path`` holds exactly what the idx file ``source`` (plain or
+    ``.gz``) decompresses to (reading no more of ``source`` than ``path`` holds, plus one
+    byte)."""
+    with open(path, "rb") as have, open_source(source)(source, "rb") as want:
+        while True:
+            a = have.read(1 << 20)
+            if a != want.read(len(a) if a else 1):
+                return False
+            if not a:
+                return True
+
+
+def _fill_in(raw: Path, src: dict[str, Path]) -> None:
+    """Copy into ``raw`` (under the user's ``data.root``) the idx files it lacks, from the
+    complete set ``src``. A file already there is never overwritten: kept when it holds the
+    same data, refused (kept, and named) when it does not or is not a regular file, so the
+    four files always come from one set."""
+    raw.mkdir(parents=True, exist_ok=True)
+    missing = []
+    for f, path in src.items():  # every file already there checked before any is copied
+        target = raw / f
+        if not os.path.lexists(target):
+            missing.append((path, target))
+        elif not target.is_file():
+            kind = "broken symbolic link" if target.is_symlink() else "not a regular file"
+            raise DatasetCorruptError(
+                f"{target}: is a {kind}; it is not replaced (only missing idx files are "
+                f"copied from {path.parent}): remove it or put the idx file there yourself")
+        elif not _same_content(target, path):
+            raise DatasetCorruptError(
+                f"{target}: differs from {path}, from which the missing idx files would be "
+                "copied; it is kept, not overwritten (a file the pipeline did not write is "
+                "never replaced): remove it to use that folder's files, or complete the set "
+                f"in {raw} yourself")
+    for path, target in missing:
+        # checked while copied, never past its header's size; a unique temporary per
+        # process: shards may copy the same file at once
+        try:
+            copy_idx(path, target)
+        except IdxFileError as e:
+            raise DatasetCorruptError(f"{e}; nothing was copied from it") from None
+
+
 def idx_reader(cls_name: str, extra_folders: tuple[Path, ...], how: str):
     def load(settings):
         from torchvision import datasets
@@ -132,14 +176,18 @@ def idx_reader(cls_name: str, extra_folders: tuple[Path, ...], how: str):
                     src = {f: folder / (f + ".gz") for f in MNIST_FILES}
                 else:
                     continue
-                raw.mkdir(parents=True, exist_ok=True)
-                for f, path in src.items():
-                    # a unique temporary per process: shards may copy the same file at once
-                    copy_file(path, raw / f, gzip.open if path.suffix == ".gz" else open)
-                log.info("%s: copied idx files from %s to %s", cls_name, folder, raw)
+                _fill_in(raw, src)
+                log.info("%s: copied missing idx files from %s to %s", cls_name, folder, raw)
                 break
         if not all((raw / f).exists() for f in MNIST_FILES) and not settings.allow_download:
             raise _not_found(cls_name, searched, how)
+        try:  # what torchvision reads is checked first: type, shape and length
+            for f in MNIST_FILES:
+                if (raw / f).exists():
+                    check_idx(raw / f)
+        except IdxFileError as e:
+            raise DatasetCorruptError(f"{e}; replace it with the original file. How to get "
+                                      f"it: {how}") from None
         try:
             tr = cls(str(settings.root), train=True, download=settings.allow_download)
             te = cls(str(settings.root), train=False, download=settings.allow_download)

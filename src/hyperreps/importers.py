@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import os
 import re
 import stat
 from pathlib import Path
@@ -36,6 +35,8 @@ import torch
 from .architecture import ACTIVATIONS, zoo_cnn_layout
 from .layout import ParameterLayout
 from .metrics import METRICS
+from .untrusted_files import (UntrustedFileError, check_regular, kind_of, read_bytes,
+                              stat_path)
 from .untrusted_json import UntrustedJSONError, loads_bounded
 from .zoo import Zoo
 
@@ -77,15 +78,6 @@ def _checkpoint_dirs(model_dir: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"),
-                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
-        if test(mode):
-            return name
-    return "a special file"
-
-
 def _read_file(folder: Path, relative: str, limit: int) -> bytes:
     """The bytes of ``folder/relative``: a regular file inside the model folder, reached
     without following links, of at most ``limit`` bytes (checked before the read, and the read
@@ -94,37 +86,16 @@ def _read_file(folder: Path, relative: str, limit: int) -> bytes:
     try:
         for part in Path(relative).parts[:-1]:
             where = where / part
-            mode = os.lstat(where).st_mode
+            mode = stat_path(where, follow_links=False).st_mode
             if not stat.S_ISDIR(mode):
-                raise ZooImportError(f"{where}: {_kind(mode)}, not a folder (links are not "
+                raise ZooImportError(f"{where}: {kind_of(mode)}, not a folder (links are not "
                                      "followed)")
-        st = os.lstat(path)
-    except FileNotFoundError:
-        raise ZooImportError(f"{path}: missing") from None
-    except OSError as e:
-        raise ZooImportError(f"{path}: cannot be read ({e.strerror})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise ZooImportError(f"{path}: {_kind(st.st_mode)}, not a regular file (only regular "
-                             "files inside the model folder are read)")
-    if not path.resolve().is_relative_to(folder.resolve()):
-        raise ZooImportError(f"{path}: outside its model folder")
-    if st.st_size > limit:
-        raise ZooImportError(f"{path}: {st.st_size} bytes, more than the {limit} read")
-    flags = os.O_RDONLY
-    for name in ("O_NOFOLLOW", "O_NONBLOCK", "O_CLOEXEC"):  # no link, no waiting on a FIFO
-        flags |= getattr(os, name, 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as e:
-        raise ZooImportError(f"{path}: cannot be read ({e.strerror})") from None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise ZooImportError(f"{path}: replaced by {_kind(os.fstat(fd).st_mode)} while "
-                                 "being read")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise ZooImportError(f"{path}: grew past {limit} bytes while being read")
-    return data
+        check_regular(path, follow_links=False)
+        if not path.resolve().is_relative_to(folder.resolve()):
+            raise ZooImportError(f"{path}: outside its model folder")
+        return read_bytes(path, limit, follow_links=False)
+    except UntrustedFileError as e:
+        raise ZooImportError(str(e)) from None
 
 
 def _parse_json(data: bytes, where: str):

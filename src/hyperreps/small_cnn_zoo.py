@@ -25,68 +25,24 @@ the row, so a written archive reads back bit for bit.
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .architecture import get_architecture
+from .architecture import ARCHITECTURES, get_architecture
 from .layout import ParameterLayout
 from .metrics import METRICS
+from .small_cnn_zoo_files import (LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE, SmallCNNZooError,
+                                  Variable, open_weights, read_layout, read_metrics,
+                                  read_split_order)
 from .zoo import Zoo, metadata_table
 
-WEIGHTS_FILE = "weights.npy"
-METRICS_FILE = "metrics.csv.gz"
-LAYOUT_FILE = "layout.csv"
-LAYOUT_COLUMNS = ("varname", "start_idx", "end_idx", "shape")
-
-
-class SmallCNNZooError(ValueError):
-    """A file of a Small CNN Zoo archive is missing or malformed; the message names it."""
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One TensorFlow variable of a row: its name, columns and TF shape."""
-
-    name: str
-    start: int
-    end: int
-    shape: tuple[int, ...]
-
-
-def read_layout(path) -> list[Variable]:
-    """``layout.csv`` as variables sorted by ``start_idx``; checks that they tile the row."""
-    path = Path(path)
-    if not path.exists():
-        raise SmallCNNZooError(f"{path}: missing (a Small CNN Zoo folder has {LAYOUT_FILE})")
-    table = pd.read_csv(path)
-    missing = [c for c in LAYOUT_COLUMNS if c not in table.columns]
-    if missing:
-        raise SmallCNNZooError(f"{path}: columns {missing} missing; expected {LAYOUT_COLUMNS}")
-    out = []
-    for row in table.itertuples(index=False):
-        try:
-            shape = tuple(int(s) for s in ast.literal_eval(str(row.shape)))
-        except (ValueError, SyntaxError, TypeError):
-            raise SmallCNNZooError(f"{path}: variable {row.varname!r} has an unreadable shape "
-                                   f"{row.shape!r}") from None
-        var = Variable(str(row.varname), int(row.start_idx), int(row.end_idx), shape)
-        if var.end - var.start != int(np.prod(shape)):
-            raise SmallCNNZooError(f"{path}: variable {var.name!r} spans {var.end - var.start} "
-                                   f"columns but its shape {shape} has {int(np.prod(shape))}")
-        out.append(var)
-    out.sort(key=lambda v: v.start)
-    position = 0
-    for var in out:
-        if var.start != position:
-            raise SmallCNNZooError(f"{path}: variable {var.name!r} starts at {var.start}, "
-                                   f"expected {position} (the variables must tile the row)")
-        position = var.end
-    return out
+__all__ = ["LAYOUT_FILE", "METRICS_FILE", "WEIGHTS_FILE", "SmallCNNZooError", "Variable",
+           "read_layout", "read_metrics", "open_weights", "read_split_order",
+           "matching_architectures", "to_layout", "from_layout", "import_small_cnn_zoo",
+           "write_small_cnn_zoo", "zoo_rows", "field_split", "accuracy_check"]
 
 
 def _pairs(variables: list[Variable], layout: ParameterLayout, where) -> list[tuple]:
@@ -110,6 +66,22 @@ def _pairs(variables: list[Variable], layout: ParameterLayout, where) -> list[tu
                                    f"{kernel.name} {kernel.shape}")
         out.append((layer, bias, kernel))
     return out
+
+
+def matching_architectures(variables: list[Variable]) -> list[str]:
+    """The registered architectures whose layers the archive's variables fit (bias then kernel
+    per layer, shapes equal), in registry order; the Unterthiner CNN's 28x28 and 32x32
+    variants share one layout, so both match its archives."""
+    found = []
+    for name, arch in ARCHITECTURES.items():
+        if not all(layer.bias for layer in arch.layout.layers):
+            continue
+        try:
+            _pairs(variables, arch.layout, "")
+        except SmallCNNZooError:
+            continue
+        found.append(name)
+    return found
 
 
 def to_layout(rows: np.ndarray, variables: list[Variable], layout: ParameterLayout,
@@ -154,34 +126,6 @@ def standard_layout(layout: ParameterLayout) -> list[Variable]:
                                 shape))
             position += size
     return out
-
-
-def read_metrics(path) -> pd.DataFrame:
-    path = Path(path)
-    if not path.exists():
-        raise SmallCNNZooError(f"{path}: missing (a Small CNN Zoo folder has {METRICS_FILE})")
-    table = pd.read_csv(path)
-    for column in ("modeldir", "step"):
-        if column not in table.columns:
-            raise SmallCNNZooError(f"{path}: column {column!r} missing")
-    return table
-
-
-def open_weights(path, n_rows: int, n_params: int) -> np.ndarray:
-    """``weights.npy`` memory-mapped (no pickles), checked against the metrics' row count."""
-    path = Path(path)
-    if not path.exists():
-        raise SmallCNNZooError(f"{path}: missing (a Small CNN Zoo folder has {WEIGHTS_FILE})")
-    try:
-        weights = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as err:
-        raise SmallCNNZooError(f"{path}: not a plain numpy array ({err})") from None
-    if weights.ndim != 2 or weights.shape[1] != n_params:
-        raise SmallCNNZooError(f"{path}: shape {weights.shape}, expected [rows, {n_params}]")
-    if weights.shape[0] != n_rows:
-        raise SmallCNNZooError(f"{path}: {weights.shape[0]} rows, but {METRICS_FILE} has "
-                               f"{n_rows}: the two must match row for row")
-    return weights
 
 
 def write_small_cnn_zoo(folder, weights: np.ndarray, metrics: pd.DataFrame,
@@ -338,28 +282,6 @@ def zoo_rows(zoo: Zoo, steps=None) -> tuple[np.ndarray, pd.DataFrame]:
 
 
 FINAL_STEP = 86  # the Small CNN Zoo's last checkpoint, the one the field's split uses
-
-
-def read_split_order(path, n_rows: int) -> np.ndarray:
-    """The row permutation of a field split CSV (NFN, reused by ScaleGMN and Neural Graphs):
-    one row index per line. Their files begin with a header line that the field's loaders
-    read as data (``pd.read_csv(header=None)``), so row 0 appears twice; the first occurrence
-    is dropped here (it names the same row). Every index must lie in ``[0, n_rows)``."""
-    path = Path(path)
-    if not path.exists():
-        raise SmallCNNZooError(f"{path}: missing (the split CSV of the field's benchmarks)")
-    values = pd.read_csv(path, header=None).to_numpy().flatten()
-    try:
-        order = values.astype(np.int64)
-    except (ValueError, TypeError):
-        raise SmallCNNZooError(f"{path}: not one integer row index per line") from None
-    if len(order) > 1 and order[0] in set(order[1:].tolist()):
-        order = order[1:]  # the header line read as data
-    if len(order) and (order.min() < 0 or order.max() >= n_rows):
-        raise SmallCNNZooError(f"{path}: row indices outside 0..{n_rows - 1}")
-    if len(set(order.tolist())) != len(order):
-        raise SmallCNNZooError(f"{path}: a row index appears twice")
-    return order
 
 
 def field_split(metrics: pd.DataFrame, order: np.ndarray) -> dict[str, list[str]]:

@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 
 from .metrics import METRICS
+from .untrusted_files import UntrustedFileError, read_bytes
 from .untrusted_json import UntrustedJSONError, loads_bounded
 
 MANIFEST_MAX_BYTES = 16 * 2**20  # a manifest lists every model id, also a 30,000-run import's
@@ -71,15 +72,12 @@ def parse_json(data: bytes, where, what: str = "JSON") -> object:
 
 
 def read_json_file(path: Path, max_bytes: int = MANIFEST_MAX_BYTES) -> object:
-    """The JSON file ``path``, refused unread if over ``max_bytes``, parsed by
-    :func:`parse_json`."""
-    size = path.stat().st_size
-    if size <= max_bytes:
-        with open(path, "rb") as f:
-            data = f.read(max_bytes + 1)  # never more, whatever the size said a moment ago
-        size = len(data)
-    if size > max_bytes:
-        raise corrupt(path, f"{size} bytes, more than the {max_bytes} a manifest may have")
+    """The JSON file ``path`` (a regular file, no link), refused unread if over ``max_bytes``
+    (:mod:`hyperreps.untrusted_files`), parsed by :func:`parse_json`."""
+    try:
+        data = read_bytes(path, max_bytes, follow_links=False)
+    except UntrustedFileError as e:
+        raise corrupt(path, str(e).removeprefix(f"{path}: ")) from None
     return parse_json(data, path)
 
 
