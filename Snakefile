@@ -7,10 +7,12 @@
 # results/demo/zoos/<zoo>/{shards/<n>,zoo,split.json}, results/demo/tables/, logs in logs/<name>/.
 
 import os
+import sys
 
 from snakemake.utils import min_version
 
 from hyperreps.device import CPU_MALLOC_ENV
+from hyperreps.publish import remove_stale_temporaries
 
 min_version("9.0")
 
@@ -43,6 +45,12 @@ onstart:
     _problems = check_inputs(config, produced=PRODUCED_IMPORTS)
     if _problems:
         raise WorkflowError("missing inputs:\n" + "\n".join(f"  - {p}" for p in _problems))
+    # what killed writes left under results/<name>/ (never trusted as outputs): a process no
+    # longer running here, and on a cluster, whose jobs run elsewhere, also two days unchanged
+    _stale = remove_stale_temporaries(RESULTS, None if workflow.local_exec else 2 * 86400)
+    if _stale:
+        print(f"removed {len(_stale)} temporary file(s) of killed writes under {RESULTS}",
+              file=sys.stderr)
 
 
 rule all:

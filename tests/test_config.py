@@ -185,8 +185,7 @@ def test_inputs_are_checked_before_any_job(tmp_path):
     assert len(problems) == 3, problems
     assert problems[0].startswith("config key 'zoos.m.dataset': dataset 'mnist' not found")
     assert "How to get it" in problems[0]
-    assert problems[1] == (f"config key 'zoos.gone.import_from': folder {tmp_path / 'absent'} "
-                           "does not exist")
+    assert problems[1] == f"config key 'zoos.gone.import_from': {tmp_path / 'absent'}: missing"
     assert problems[2] == ("config key 'autoencoder.window': first epoch 21 and last epoch 25 "
                            "but the imported zoo has epochs 0..2 (3 checkpoints in the first "
                            f"model of {tmp_path / 'rt'})")
@@ -203,9 +202,10 @@ def test_small_cnn_zoo_imports_are_checked_before_any_job(tmp_path):
     c = validate_config({"zoos": {"s": {"dataset": "digits", "import_from": source}}})
     assert c["zoos"]["s"]["import_from"]["format"] == "small_cnn_zoo"
     problems = check_inputs(c)
-    assert problems == [f"config key 'zoos.s.import_from': {tmp_path / 'scz'} lacks weights.npy, "
-                        "metrics.csv.gz (a Small CNN Zoo folder holds weights.npy, "
-                        "metrics.csv.gz, layout.csv)"]
+    scz = tmp_path / "scz"
+    assert problems == [f"config key 'zoos.s.import_from': {scz / 'weights.npy'}: missing; "
+                        f"{scz / 'metrics.csv.gz'}: missing (a Small CNN Zoo folder holds the "
+                        "regular files weights.npy, metrics.csv.gz, layout.csv)"]
     for name in ("weights.npy", "metrics.csv.gz"):
         (tmp_path / "scz" / name).write_bytes(b"")
     problems = check_inputs(c)  # the paper window 21..25 is not among the steps

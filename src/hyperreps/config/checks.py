@@ -5,6 +5,7 @@ that is read, epochs fit the zoos' training, samplers have their autoencoder var
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from pathlib import Path
 from ..architecture import get_architecture
 from ..data import DataSettings, dataset_info, missing_dataset
 from ..importers import count_checkpoints
-from ..small_cnn_zoo import LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE
+from ..checkpoint_folder import CheckpointFolderError, find_checkpoints
+from ..small_cnn_zoo_files import FILES as SMALL_CNN_ZOO_FILES
+from ..untrusted_files import UntrustedFileError, check_folder, check_regular
 from .files import read_config_file
 from .limits import check_limits
 from .queries import (autoencoder_config, import_source, transfer_pairs, varying_hyperparameters,
@@ -47,6 +50,7 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
         if arch["d_model"] % arch["n_heads"]:
             raise ConfigError(f"config key '{where}.architecture': d_model {arch['d_model']} "
                               f"is not divisible by n_heads {arch['n_heads']}")
+    _check_lists_unique(config)
     _validate_generative(config)
     _validate_analyses(config)
     _validate_unseen(config)
@@ -55,6 +59,37 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     _validate_export(config)
     check_limits(config)
     return config
+
+
+# lists where an entry given twice would be silently merged or computed twice
+UNIQUE_LISTS = ("generative.transfer", "generative.ensembles.populations",
+                "generative.comparisons.in_dataset", "generative.comparisons.transfer",
+                "cross_zoo_reconstruction", "export.populations", "unseen_zoos.pairs",
+                "unseen_architectures.pairs")
+
+
+def _check_unique(items, key: str) -> None:
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items or []):
+        canon = json.dumps(item, sort_keys=True)
+        if canon in seen:
+            raise ConfigError(f"config key '{key}.{i}': {canon[:120]} is listed twice (also "
+                              f"entry {seen[canon]})")
+        seen[canon] = i
+
+
+def _check_lists_unique(config: dict) -> None:
+    """No entry twice in :data:`UNIQUE_LISTS` nor in a zoo's hyperparameter grid."""
+    for key in UNIQUE_LISTS:
+        node = config
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, list):
+            _check_unique(node, key)
+    for name, zoo in config["zoos"].items():
+        for hp, values in (zoo.get("hyperparameters") or {}).items():
+            if isinstance(values, list):
+                _check_unique(values, f"zoos.{name}.hyperparameters.{hp}")
 
 
 def _check_names(config: dict) -> None:
@@ -266,6 +301,12 @@ def _validate_generative(config: dict) -> None:
     for i, name in enumerate(gen["in_dataset"]):
         check_zoo(name, f"generative.in_dataset.{i}", "in-dataset zoo", True)
     for i, p in enumerate(gen["transfer"]):
+        pair = (p["source"], p["target"])
+        if pair[0] == pair[1]:
+            raise ConfigError(f"config key 'generative.transfer.{i}': zoo {pair[0]!r} onto "
+                              "itself is not a transfer (it would be fine-tuned for "
+                              "generative.finetune_epochs, not transfer_epochs); list it in "
+                              "generative.in_dataset instead")
         check_zoo(p["source"], f"generative.transfer.{i}.source", "transfer source", True)
         check_zoo(p["target"], f"generative.transfer.{i}.target", "transfer target", False)
         a, b = (zoo_architecture(zoos[p[k]]) for k in ("source", "target"))
@@ -312,9 +353,6 @@ def _validate_generative(config: dict) -> None:
                                   f"{needs[pop]} autoencoder, which zoo {name!r} does not train")
 
 
-SMALL_CNN_ZOO_FILES = (WEIGHTS_FILE, METRICS_FILE, LAYOUT_FILE)
-
-
 def check_inputs(config: dict, produced=frozenset()) -> list[str]:
     """What the workflow needs from disk and lacks, found before any job starts (cheap: no
     file is loaded): each zoo's dataset where a job will read it, each ``import_from`` folder,
@@ -340,19 +378,32 @@ def check_inputs(config: dict, produced=frozenset()) -> list[str]:
         key = f"zoos.{name}.import_from"
         if os.path.normpath(folder) in produced:
             continue
-        if not folder.is_dir():
-            problems.append(f"config key '{key}': folder {folder} does not exist")
+        try:
+            check_folder(folder)
+        except UntrustedFileError as e:
+            problems.append(f"config key '{key}': {e}")
             continue
         if source["format"] == "checkpoints":
             if not source.get("pattern"):
                 problems.append(f"config key '{key}.pattern': a checkpoints import needs a "
                                 "file-name pattern with {model} and {epoch}")
+                continue
+            try:  # names only: the files are read by the import job
+                find_checkpoints(folder, source["pattern"])
+            except CheckpointFolderError as e:
+                problems.append(f"config key '{key}.pattern': {e}")
             continue
         if source["format"] == "small_cnn_zoo":
-            absent = [f for f in SMALL_CNN_ZOO_FILES if not (folder / f).is_file()]
-            if absent:
-                problems.append(f"config key '{key}': {folder} lacks {', '.join(absent)} (a "
-                                f"Small CNN Zoo folder holds {', '.join(SMALL_CNN_ZOO_FILES)})")
+            bad = []
+            for f in SMALL_CNN_ZOO_FILES:
+                try:
+                    check_regular(folder / f)
+                except UntrustedFileError as e:
+                    bad.append(str(e))
+            if bad:
+                problems.append(f"config key '{key}': " + "; ".join(bad) + " (a Small CNN Zoo "
+                                f"folder holds the regular files "
+                                f"{', '.join(SMALL_CNN_ZOO_FILES)})")
                 continue
             if source["steps"] is None:  # the epochs are known once metrics.csv.gz is read
                 continue

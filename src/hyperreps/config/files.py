@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from ..untrusted_files import UntrustedFileError, read_text
 from .schema import ConfigError, check_name
 
 
@@ -38,21 +39,41 @@ def _construct_mapping(loader, node, deep=False):
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+CONFIG_FILE_LIMIT = 16 << 20  # bytes; a real config has 2-30 KB
+YTE_KEY = "__use_yte__"
+
+
 def read_config_file(path: str | Path) -> dict:
-    """The mapping in YAML file ``path``; ConfigError naming the file, the key and its lines
-    for a key given twice, or for a file that is not YAML or not a mapping."""
+    """The mapping in YAML file ``path`` (a regular file of at most 16 MiB, UTF-8);
+    ConfigError naming the file, and the key and its lines for a key given twice, for a file
+    that is not YAML or not a mapping, nests too deep, holds an integer too long to convert, or
+    asks Snakemake to evaluate it as a YTE template (``__use_yte__``)."""
     path = Path(path)
     try:
-        data = yaml.load(path.read_text(), Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
+        text = read_text(path, CONFIG_FILE_LIMIT)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
+    except UntrustedFileError as e:
+        raise ConfigError(f"config file {e}") from None
     except _DuplicateKey as e:
         raise ConfigError(f"{path}: line {e.line}: key {e.key!r} is given twice (first on "
                           f"line {e.first}); YAML would silently keep only the last") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({e})") from None
+        raise ConfigError(f"{path}: not valid YAML ({str(e)[:500]})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nests too deep for the YAML reader (a config nests about "
+                          "6 levels)") from None
+    except (ValueError, OverflowError) as e:  # e.g. an integer of 5,000 digits
+        raise ConfigError(f"{path}: holds a value that cannot be read "
+                          f"({str(e).splitlines()[0][:200]})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config is a mapping of keys, got {type(data).__name__}")
+    if YTE_KEY in data:
+        raise ConfigError(f"{path}: sets {YTE_KEY}, which makes Snakemake evaluate the file's "
+                          "expressions as Python code (YTE) while it reads it, before any check "
+                          "of ours; hyperreps configs are plain YAML. Remove the key, and treat "
+                          "a config file from elsewhere as you would its code")
     return data
 
 

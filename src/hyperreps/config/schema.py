@@ -35,6 +35,77 @@ def check_name(value: str, key: str) -> str:
     return value
 
 
+# A real config holds a few hundred to two thousand values; YAML aliases can make a small file
+# expand to billions (each alias is a shared reference, so it loads small, but every walk over
+# it, ours and jsonschema's, visits each expanded value).
+MAX_CONFIG_VALUES = 100_000
+
+
+def expanded_size(node, limit: int = MAX_CONFIG_VALUES) -> int:
+    """The number of values (leaves and containers) ``node`` has once its shared parts are
+    expanded, counted up to just past ``limit``; the cost is that of the distinct objects,
+    not of the expansion (each container's size is computed once)."""
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack = [(node, False)]
+    while stack:
+        item, children_done = stack.pop()
+        if not isinstance(item, (dict, list)) or id(item) in sizes:
+            continue
+        children = list(item.values()) if isinstance(item, dict) else item
+        if not children_done:
+            if id(item) in entered:  # a container inside itself (a recursive alias)
+                return limit + 1
+            entered.add(id(item))
+        else:
+            total = 1
+            for c in children:
+                total += sizes.get(id(c), 1) if isinstance(c, (dict, list)) else 1
+                if total > limit:
+                    break
+            sizes[id(item)] = min(total, limit + 1)
+            continue
+        stack.append((item, True))
+        stack.extend((c, False) for c in children if isinstance(c, (dict, list)))
+    return sizes.get(id(node), 1)
+
+
+def _check_expansion(config: dict) -> None:
+    """Refuse a config that expands past :data:`MAX_CONFIG_VALUES` values, naming the
+    largest top-level key."""
+    if expanded_size(config) <= MAX_CONFIG_VALUES:
+        return
+    largest = max(config, key=lambda k: expanded_size(config[k]), default="(top level)")
+    raise ConfigError(f"config key {str(largest)[:60]!r}: the config expands to more than "
+                      f"{MAX_CONFIG_VALUES:,} values (YAML anchors and aliases repeat shared "
+                      "parts; a real config has a few thousand at most)")
+
+
+MAX_CONFIG_DEPTH = 32  # a real config nests 6 deep
+
+
+def _check_depth(config: dict) -> None:
+    """Refuse nesting deeper than :data:`MAX_CONFIG_DEPTH`, naming the key (iterative: the
+    expansion is already bounded)."""
+    stack = [(config, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_CONFIG_DEPTH:
+            key = ".".join(str(k)[:20] for k in path[:6])
+            raise ConfigError(f"config key '{key}...': nests more than {MAX_CONFIG_DEPTH} "
+                              "levels deep (a real config nests 6)")
+        items = (node.items() if isinstance(node, dict)
+                 else enumerate(node) if isinstance(node, list) else ())
+        stack.extend((v, (*path, k)) for k, v in items)
+
+
+def _listed(names, at_most: int = 10) -> str:
+    """``names`` for a message: the first ``at_most``, and how many more."""
+    names = sorted(map(str, names))
+    shown = ", ".join(repr(n[:60]) for n in names[:at_most])
+    return shown + (f" and {len(names) - at_most:,} more" if len(names) > at_most else "")
+
+
 def _non_finite(node, path: tuple = ()):
     """The path of the first NaN or infinite number in a config, else None (YAML's .nan and
     .inf load as floats, and every schema bound compares false with NaN)."""
@@ -106,6 +177,10 @@ def validate_schema(config: dict, schema: dict | None = None) -> dict:
     """Validate ``config`` in place against the schema alone and fill in its defaults; return
     it. Raises :class:`ConfigError` naming the offending key (e.g. ``zoos.demo.epochs``)."""
     schema = schema or load_schema()
+    if not isinstance(config, dict):
+        raise ConfigError(f"a config is a mapping of keys, got {type(config).__name__}")
+    _check_expansion(config)
+    _check_depth(config)
     bad = _non_finite(config)
     if bad is not None:
         key = ".".join(map(str, bad))
@@ -118,7 +193,7 @@ def validate_schema(config: dict, schema: dict | None = None) -> dict:
             key = ".".join(str(p) for p in e.absolute_path) or "(top level)"
             if e.validator == "additionalProperties":
                 extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
-                raise ConfigError(f"config key {key!r}: unknown key(s) {extra}")
+                raise ConfigError(f"config key {key!r}: unknown key(s) {_listed(extra)}")
             if (e.validator == "type" and isinstance(e.instance, float)
                     and e.instance.is_integer() and "integer" in str(e.validator_value)):
                 raise ConfigError(f"config key {key!r}: {e.instance!r} is not an integer "
