@@ -191,12 +191,6 @@ class _GzipErrors:
                                      f"({type(e).__name__}: {e})") from None
 
 
-def read_gzip(path: str | os.PathLike, limit: int, cap: int) -> bytes:
-    """All decompressed bytes of the gzip file ``path`` (see :func:`open_gzip`)."""
-    with open_gzip(path, limit, cap) as f:
-        return f.read()
-
-
 @dataclass(frozen=True)
 class NpyHeader:
     shape: tuple[int, ...]
