@@ -31,8 +31,8 @@ if not workflow.overwrite_configfiles:
 
 include: "rules/common.smk"
 include: "rules/resources.smk"
-include: "rules/zoo.smk"
-include: "rules/autoencoder.smk"
+include: "rules/zoos.smk"
+include: "rules/representation.smk"
 include: "rules/generative.smk"
 
 

@@ -42,7 +42,8 @@ from hyperreps.architecture import ARCHITECTURES, get_architecture, zoo_cnn_name
 from hyperreps.augment import permutation_index, random_permutations
 from hyperreps.data import SplitData
 from hyperreps.trainer.forward import population_forward
-from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
+from hyperreps.trainer.loop import train_population
+from hyperreps.trainer.specs import ModelSpec, TrainSettings
 from hyperreps.trainer.one_at_a_time import train_one_at_a_time
 
 PARTS = ("correctness", "zoo_training", "autoencoder", "finetune", "gan")
@@ -202,7 +203,7 @@ def part_finetune(device: torch.device, quick: bool) -> dict:
 
 
 def part_gan(device: torch.device, quick: bool) -> dict:
-    from hyperreps.latent_gan import train_latent_gan
+    from hyperreps.sampling.latent_gan import train_latent_gan
 
     anchors = np.tanh(np.random.default_rng(6).normal(0, 0.5, (256 if quick else 2000, 700)))
     small = dict(generator_hidden=[32], discriminator_hidden=[32]) if quick else {}

@@ -17,7 +17,7 @@ import torch
 from hyperreps.augment import AugmentSettings
 from hyperreps.autoencoder.model import AutoencoderShape
 from hyperreps.autoencoder.train import AutoencoderTraining, train_autoencoder
-from hyperreps.diagnostics import zoo_diagnostics
+from hyperreps.zoos.diagnostics import zoo_diagnostics
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import checkpoint_sets, split_models
 

@@ -25,9 +25,9 @@ from hyperreps.autoencoder.io import load_autoencoder
 from hyperreps.autoencoder.train import decode_latents
 from hyperreps.config.schema import load_schema
 from hyperreps.data import load_dataset
-from hyperreps.embeddings import load_embeddings
-from hyperreps.novelty_frontier import novelty_frontier
-from hyperreps.sampling import draw_latents, top_fraction_mask
+from hyperreps.representation.embeddings import load_embeddings
+from hyperreps.generative.novelty_frontier import novelty_frontier
+from hyperreps.sampling.samplers import draw_latents, top_fraction_mask
 from hyperreps.zoo import load_zoo, single_setting
 from hyperreps.splits import load_split, rows_by_split
 

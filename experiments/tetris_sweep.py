@@ -16,7 +16,8 @@ from hyperreps.augment import AugmentSettings
 from hyperreps.autoencoder.model import AutoencoderShape
 from hyperreps.autoencoder.train import AutoencoderTraining, train_autoencoder
 from hyperreps.data import load_dataset
-from hyperreps.trainer.loop import ModelSpec, TrainSettings as ZooSettings, train_population
+from hyperreps.trainer.loop import train_population
+from hyperreps.trainer.specs import ModelSpec, TrainSettings as ZooSettings
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import checkpoint_sets
 

@@ -1,7 +1,7 @@
 """Sweep: how much shared structure does a digits zoo have, per training setting and epoch?
 
 Trains one population with the library's trainer (no Snakemake), then runs
-:func:`hyperreps.diagnostics.zoo_diagnostics` with a 5-epoch window ending at each requested
+:func:`hyperreps.zoos.diagnostics.zoo_diagnostics` with a 5-epoch window ending at each requested
 epoch. Prints one line per epoch: init correlation, test accuracy, PCA ceilings. Used for the
 sweeps in docs/experiments.md, e.g.
 
@@ -16,8 +16,9 @@ import torch
 
 from hyperreps.architecture import zoo_cnn_layout
 from hyperreps.data import load_dataset
-from hyperreps.diagnostics import zoo_diagnostics
-from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
+from hyperreps.zoos.diagnostics import zoo_diagnostics
+from hyperreps.trainer.loop import train_population
+from hyperreps.trainer.specs import ModelSpec, TrainSettings
 from hyperreps.zoo import Zoo, metadata_table, save_zoo
 from hyperreps.splits import split_models
 

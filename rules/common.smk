@@ -5,22 +5,23 @@ import os
 import sys
 
 from hyperreps.architecture import ARCHITECTURES, get_architecture
-from hyperreps.compression_ablation import VARIANT as ABLATION_VARIANT
-from hyperreps.compression_ablation import ablation_autoencoder_config, ratio_name
-from hyperreps.config.checks import check_inputs, validate_config
+from hyperreps.representation.compression_ablation import VARIANT as ABLATION_VARIANT
+from hyperreps.representation.compression_ablation import ablation_autoencoder_config, ratio_name
+from hyperreps.config.checks import validate_config
+from hyperreps.config.inputs import check_inputs
 from hyperreps.config.files import read_config_file, run_name
-from hyperreps.config.plan import plan_shards
+from hyperreps.config.plan import expand_models, plan_shards
 from hyperreps.config.queries import (
     autoencoder_config,
     comparisons,
     finetune_epochs,
-    import_source,
     trajectory_epochs,
     transfer_pairs,
     zoo_architecture,
 )
 from hyperreps.config.schema import ConfigError
 from hyperreps.data import dataset_info
+from hyperreps.importers.registry import resolve_import
 from hyperreps.device import cuda_problem
 
 # One folder per configuration: results/<name>/ and logs/<name>/ (name: the config's `name:`,
@@ -39,6 +40,8 @@ ZOOS = config["zoos"]
 TRAINED_ZOOS = [z for z, c in ZOOS.items() if "import_from" not in c]
 IMPORTED_ZOOS = [z for z, c in ZOOS.items() if "import_from" in c]
 SHARDS = {z: plan_shards(ZOOS[z]) for z in TRAINED_ZOOS}
+MODELS = {z: expand_models(ZOOS[z]) for z in TRAINED_ZOOS}  # rows by model_id
+SHARD_TRAINING = ("dataset", "batch_size", "epochs", "data_order")  # a shard job's settings
 AE_CONFIG = {z: autoencoder_config(config, z) for z in ZOOS}
 VARIANTS = {z: AE_CONFIG[z]["variants"] for z in ZOOS}
 PAIRS = transfer_pairs(config)
@@ -141,7 +144,7 @@ NOTHING = "(?!x)x"  # a regex matching no name
 
 def import_input(wildcards):
     """The archive an imported zoo reads, where this run writes it; nothing otherwise."""
-    path = os.path.normpath(import_source(ZOOS[wildcards.zoo])["path"])
+    path = os.path.normpath(resolve_import(ZOOS[wildcards.zoo]).path)
     return [path] if path in PRODUCED_IMPORTS else []
 
 
@@ -161,6 +164,12 @@ wildcard_constraints:
 
 
 # --------------------------------------------------------------------------- input functions
+
+
+def shard_rows(wildcards):
+    """The models of one shard, as planned: model_id, seed and hyperparameters."""
+    ids = SHARDS[wildcards.zoo][int(wildcards.shard)].model_ids
+    return [MODELS[wildcards.zoo][i] for i in ids]
 
 
 def shard_dirs(wildcards):

@@ -11,7 +11,8 @@ from hyperreps.augment import permutation_index, random_permutations
 from hyperreps.data import SplitData
 from hyperreps.tokens import Tokenizer
 from hyperreps.trainer.forward import population_forward
-from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
+from hyperreps.trainer.loop import train_population
+from hyperreps.trainer.specs import ModelSpec, TrainSettings
 from hyperreps.trainer.one_at_a_time import train_one_at_a_time
 
 

@@ -1,4 +1,4 @@
-"""A folder of PyTorch checkpoints as a zoo (hyperreps.checkpoint_folder): names or order
+"""A folder of PyTorch checkpoints as a zoo (hyperreps.importers.checkpoint_folder): names or order
 matched, pickles that run code refused, every bad file named."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import torch
 from safetensors.torch import save_file
 
 from hyperreps.architecture import SingleModel, get_architecture
-from hyperreps.checkpoint_folder import (CheckpointFolderError, find_checkpoints,
-                                         import_checkpoint_folder)
+from hyperreps.importers.checkpoint_folder import (ZooImportError, find_checkpoints,
+                                                   import_checkpoint_folder)
 from hyperreps.trainer.evaluate import evaluate_weights
 
 ARCH = get_architecture("unterthiner_cnn")
@@ -69,7 +69,7 @@ def test_a_pickle_that_runs_code_is_refused_and_nothing_runs(tmp_path):
     _write(tmp_path, n_models=1, epochs=(0,))
     with open(tmp_path / "run0" / "epoch_0.pt", "wb") as f:
         pickle.dump({"conv1.weight": Evil()}, f)
-    with pytest.raises(CheckpointFolderError, match=r"epoch_0\.pt: refused"):
+    with pytest.raises(ZooImportError, match=r"epoch_0\.pt: refused"):
         import_checkpoint_folder(tmp_path, "run{model}/epoch_{epoch}.pt", "digits",
                                  ARCH.layout, "relu")
     assert not marker.exists()
@@ -79,17 +79,17 @@ def test_extra_missing_and_misshapen_tensors_are_named(tmp_path):
     states = _write(tmp_path, n_models=1, epochs=(0,))
     state = dict(states[(0, 0)], extra=torch.zeros(3))
     torch.save(state, tmp_path / "run0" / "epoch_0.pt")
-    with pytest.raises(CheckpointFolderError, match=r"epoch_0\.pt: 9 tensors.*extra \['extra'\]"):
+    with pytest.raises(ZooImportError, match=r"epoch_0\.pt: 9 tensors.*extra \['extra'\]"):
         import_checkpoint_folder(tmp_path, "run{model}/epoch_{epoch}.pt", "digits",
                                  ARCH.layout, "relu")
     state = {k: v for k, v in states[(0, 0)].items() if k != "fc.bias"}
     torch.save(state, tmp_path / "run0" / "epoch_0.pt")
-    with pytest.raises(CheckpointFolderError, match=r"missing \['fc.bias'\]"):
+    with pytest.raises(ZooImportError, match=r"missing \['fc.bias'\]"):
         import_checkpoint_folder(tmp_path, "run{model}/epoch_{epoch}.pt", "digits",
                                  ARCH.layout, "relu")
     state = dict(states[(0, 0)], **{"fc.bias": torch.zeros(11)})
     torch.save(state, tmp_path / "run0" / "epoch_0.pt")
-    with pytest.raises(CheckpointFolderError, match=r"'fc.bias' has shape \(11,\)"):
+    with pytest.raises(ZooImportError, match=r"'fc.bias' has shape \(11,\)"):
         import_checkpoint_folder(tmp_path, "run{model}/epoch_{epoch}.pt", "digits",
                                  ARCH.layout, "relu")
 
@@ -97,11 +97,11 @@ def test_extra_missing_and_misshapen_tensors_are_named(tmp_path):
 def test_models_must_share_epochs_and_the_pattern_must_match(tmp_path):
     _write(tmp_path, n_models=2, epochs=(0, 5))
     (tmp_path / "run1" / "epoch_5.pt").unlink()
-    with pytest.raises(CheckpointFolderError, match="model '1' has epochs 0, the first"):
+    with pytest.raises(ZooImportError, match="model '1' has epochs 0, the first"):
         find_checkpoints(tmp_path, "run{model}/epoch_{epoch}.pt")
-    with pytest.raises(CheckpointFolderError, match="no file matches"):
+    with pytest.raises(ZooImportError, match="no file matches"):
         find_checkpoints(tmp_path, "model{model}/e{epoch}.pt")
-    with pytest.raises(CheckpointFolderError, match="must contain"):
+    with pytest.raises(ZooImportError, match="must contain"):
         find_checkpoints(tmp_path, "run{model}.pt")
 
 

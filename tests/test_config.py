@@ -4,7 +4,8 @@ and the input checks run before any job."""
 import pytest
 import yaml
 
-from hyperreps.config.checks import check_inputs, load_config, validate_config
+from hyperreps.config.checks import load_config, validate_config
+from hyperreps.config.inputs import check_inputs
 from hyperreps.config.plan import expand_models, plan_shards
 from hyperreps.config.schema import ConfigError
 from hyperreps.data import DATASETS

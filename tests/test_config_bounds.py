@@ -13,7 +13,8 @@ import time
 import pytest
 import yaml
 
-from hyperreps.config.checks import check_inputs, validate_config
+from hyperreps.config.checks import validate_config
+from hyperreps.config.inputs import check_inputs
 from hyperreps.config.files import read_config_file
 from hyperreps.config.schema import MAX_CONFIG_VALUES, ConfigError, expanded_size
 from helpers import ROOT
@@ -169,14 +170,14 @@ def test_a_checkpoint_pattern_that_matches_nothing_is_found_before_any_job(tmp_p
 def test_a_fifo_checkpoint_is_named_not_blamed_on_another_model(tmp_path):
     import shutil
 
-    from hyperreps.checkpoint_folder import CheckpointFolderError, find_checkpoints
+    from hyperreps.importers.checkpoint_folder import ZooImportError, find_checkpoints
 
     folder = tmp_path / "ckpt"
     shutil.copytree(ROOT / "config" / "test" / "checkpoints", folder)
     victim = sorted(folder.rglob("*.pt"))[-1]
     victim.unlink()
     os.mkfifo(victim)
-    with pytest.raises(CheckpointFolderError) as err:
+    with pytest.raises(ZooImportError) as err:
         find_checkpoints(folder, "run{model}/epoch_{epoch}.pt")
     assert str(err.value).startswith(f"{victim}: a FIFO")
 

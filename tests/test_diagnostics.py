@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from hyperreps.diagnostics import (zoo_diagnostics, init_deviation_correlation, pca_basis, pca_r2,
-                                   summary_table)
+from hyperreps.zoos.diagnostics import (zoo_diagnostics, init_deviation_correlation, pca_basis,
+                                        pca_r2, summary_table)
 from hyperreps.metrics import r_squared
 from hyperreps.splits import split_models
 

@@ -1,4 +1,4 @@
-"""Models out as ordinary PyTorch (hyperreps.export): an exported model loads into a fresh
+"""Models out as ordinary PyTorch (hyperreps.zoos.export): an exported model loads into a fresh
 nn.Module with strict=True and predicts exactly as the pipeline's vectorised forward does."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from hyperreps.architecture import SingleModel
 from hyperreps.destinations import DestinationError, discard_previous_export, is_previous_export
-from hyperreps.export import export_zoo
+from hyperreps.zoos.export import export_zoo
 from hyperreps.trainer.evaluate import class_probabilities
 from helpers import make_zoo
 

@@ -5,10 +5,10 @@ import matplotlib.figure
 import numpy as np
 import pytest
 
-import hyperreps.figures.autoencoder
+import hyperreps.figures.reconstruction
 import hyperreps.figures.representation as representation_figures
 from hyperreps.architecture import zoo_cnn_layout
-from hyperreps.figures.autoencoder import plot_layer_reconstruction
+from hyperreps.figures.reconstruction import plot_layer_reconstruction
 from hyperreps.figures.representation import plot_embedding_geometry
 from hyperreps.metrics import r_squared
 
@@ -65,7 +65,7 @@ def test_layer_r2_is_against_the_training_mean(monkeypatch):
     """The per-layer R² on the panels uses the training models' mean as its baseline, as the
     reconstruction table's r2_epoch_<layer> does (not the test models' own mean)."""
     saved = []
-    monkeypatch.setattr(hyperreps.figures.autoencoder, "save_figure",
+    monkeypatch.setattr(hyperreps.figures.reconstruction, "save_figure",
                         lambda fig, path: saved.append(fig))
     w, rec, slices, acc, acc_rec, mean = _reconstruction_case()
     plot_layer_reconstruction(w, rec, slices, acc, acc_rec, mean, "x.png")
@@ -167,7 +167,7 @@ def test_failed_save_leaves_no_partial_file(tmp_path, monkeypatch, which):
 def test_novelty_frontier_writes_png_with_nan_models(tmp_path):
     import pandas as pd
 
-    from hyperreps.figures.frontier import plot_novelty_frontier
+    from hyperreps.figures.novelty_frontier import plot_novelty_frontier
 
     rng = np.random.default_rng(0)
     rows = []

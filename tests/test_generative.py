@@ -7,10 +7,10 @@ import torch
 from hyperreps.architecture import init_parameters, zoo_cnn_layout
 from hyperreps.autoencoder.model import HyperAutoencoder
 from hyperreps.autoencoder.train import encode_weights
-from hyperreps.finetune import (accuracy_table, ensemble_accuracy, finetune_populations,
-                               finetune_settings)
-from hyperreps.populations import (Anchors, anchor_set, generate_populations, novelty,
-                                   population_zoo)
+from hyperreps.generative.finetune import (accuracy_table, ensemble_accuracy, finetune_populations,
+                                           finetune_settings)
+from hyperreps.generative.populations import (Anchors, anchor_set, generate_populations, novelty,
+                                              population_zoo)
 from hyperreps.trainer.evaluate import class_probabilities, evaluate_weights
 from helpers import TINY, make_zoo, small_split
 
@@ -67,7 +67,7 @@ def test_every_population_has_its_size_and_the_baselines_their_construction():
 
 
 def test_latent_edit_keeps_the_anchor_and_adds_only_the_decoders_displacement():
-    from hyperreps.populations import latent_edit
+    from hyperreps.generative.populations import latent_edit
 
     anchors, models = _anchors()
     top_w = anchors.weights[anchors.top]
@@ -203,7 +203,7 @@ def test_class_probabilities_sum_to_one(digits):
 def test_reconstructed_vs_original_pairs_share_seeds(small_digits):
     """Fig. 6: a 'reconstruction' equal to the original trains identically (same seed per
     pair), so the pair's distance stays 0; a perturbed one starts at its perturbation."""
-    from hyperreps.finetune import reconstructed_finetuning
+    from hyperreps.generative.finetune import reconstructed_finetuning
 
     hp = finetune_settings(make_zoo(n_models=2))
     w = torch.stack([init_parameters(LAYOUT, "kaiming_uniform", s) for s in range(3)])

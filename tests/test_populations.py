@@ -1,9 +1,11 @@
-"""The population vocabulary (hyperreps.populations) is the one the config schema, the sampler
+"""The population vocabulary (hyperreps.generative.populations) is the one the config schema,
+the sampler
 registry and the tables use."""
 
-from hyperreps import generative_tables, populations
+from hyperreps.generative import populations
+from hyperreps.generative import tables as generative_tables
 from hyperreps.config.schema import load_schema
-from hyperreps.sampling import SAMPLERS
+from hyperreps.sampling.samplers import SAMPLERS
 
 
 def test_vocabulary_is_consistent():

@@ -12,18 +12,9 @@ from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
 from hyperreps.architecture import zoo_cnn_layout
 from hyperreps.layout import Layer, ParameterLayout
-from hyperreps.probes import (
-    LOGISTIC_CS,
-    RIDGE_ALPHAS,
-    ProbeResult,
-    layer_slices,
-    logistic_probe,
-    probe_summary,
-    probe_table,
-    ridge_probe,
-    run_probes,
-    weight_statistics,
-)
+from hyperreps.representation.probes import (LOGISTIC_CS, RIDGE_ALPHAS, ProbeResult, layer_slices,
+                                             logistic_probe, probe_summary, probe_table,
+                                             ridge_probe, run_probes, weight_statistics)
 
 SIZES = {"train": 200, "val": 100, "test": 100}
 CLASSES = np.array(["relu", "tanh", "gelu"])
@@ -226,7 +217,7 @@ def test_weight_statistics_on_a_two_layer_example():
 
 
 def test_probe_transfer_evaluates_on_other_zoos_with_the_source_probe():
-    from hyperreps.probes import probe_transfer
+    from hyperreps.representation.probes import probe_transfer
     rng = np.random.default_rng(0)
     w = rng.normal(size=5)
     X = {s: rng.normal(size=(n, 5)) for s, n in (("train", 80), ("val", 30), ("test", 30),

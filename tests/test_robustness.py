@@ -9,8 +9,9 @@ from torch import nn
 
 from helpers import make_zoo
 from hyperreps.data import SplitData
-from hyperreps.reconstruction import cross_zoo_reconstruction
-from hyperreps.robustness import interpolation_smoothness, noise_robustness, smoothness_summary
+from hyperreps.representation.reconstruction import cross_zoo_reconstruction
+from hyperreps.representation.robustness import (interpolation_smoothness, noise_robustness,
+                                                 smoothness_summary)
 from hyperreps.trainer.evaluate import evaluate_weights
 
 

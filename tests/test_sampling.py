@@ -1,4 +1,4 @@
-"""Latent samplers (hyperreps.sampling): novelty of S_KDE, low density of S_C, bounds,
+"""Latent samplers (hyperreps.sampling.samplers): novelty of S_KDE, low density of S_C, bounds,
 UMAP round trip, GAN training, seeds, input validation.
 
 Only test_neigh_round_trip fits UMAP: the first fit in a process compiles
@@ -12,19 +12,10 @@ import pytest
 from sklearn.neighbors import KernelDensity
 
 from hyperreps.metrics import nearest_anchor
-from hyperreps.sampling import (
-    draw_latents,
-    kde_log_density,
-    sample_counterfactual,
-    sample_gan,
-    sample_kde,
-    sample_kde_reference,
-    sample_neigh,
-    sample_uniform,
-    scott_bandwidth,
-    top_fraction_mask,
-    train_latent_gan,
-)
+from hyperreps.sampling.samplers import (draw_latents, kde_log_density, sample_counterfactual,
+                                         sample_gan, sample_kde, sample_kde_reference,
+                                         sample_neigh, sample_uniform, scott_bandwidth,
+                                         top_fraction_mask, train_latent_gan)
 
 BW = 0.002
 
@@ -152,7 +143,7 @@ def test_gan_has_the_sizes_of_2022_appendix_e2(anchors):
 def test_gan_discriminator_sizes_and_spectral_norm(anchors, monkeypatch):
     from torch import nn
 
-    import hyperreps.latent_gan as sampling
+    import hyperreps.sampling.latent_gan as sampling
 
     built = []
     real_sequential = nn.Sequential
@@ -294,7 +285,7 @@ def test_gaussian_sample_covariance_matches_the_fit():
 
 
 def test_near_anchor_push_moves_along_the_direction(anchors):
-    from hyperreps.latent_priors import gaussian_fit, near_anchor_draw
+    from hyperreps.sampling.latent_priors import gaussian_fit, near_anchor_draw
 
     u = np.zeros(anchors.shape[1])
     u[3] = 2.0  # normalised inside
@@ -310,7 +301,7 @@ def test_near_anchor_push_moves_along_the_direction(anchors):
 
 
 def test_accuracy_direction_finds_the_accuracy_axis():
-    from hyperreps.populations import accuracy_direction
+    from hyperreps.generative.populations import accuracy_direction
 
     rng = np.random.default_rng(0)
     codes = rng.normal(0, 0.3, (200, 6))

@@ -1,4 +1,5 @@
-"""Unterthiner et al.'s Small CNN Zoo format (hyperreps.small_cnn_zoo): an archive written in
+"""Unterthiner et al.'s Small CNN Zoo format (hyperreps.importers.small_cnn_zoo): an
+archive written in
 exactly the format (bias first, TF kernel order, irregular steps) reads back into our layout,
 and the models, evaluated by the pipeline, reproduce the accuracies stored with them."""
 
@@ -10,20 +11,15 @@ import pytest
 import torch
 
 from hyperreps.architecture import get_architecture
-from hyperreps.small_cnn_zoo import (
-    LAYOUT_FILE,
-    METRICS_FILE,
-    WEIGHTS_FILE,
-    SmallCNNZooError,
-    from_layout,
-    read_layout,
-    read_runs,
-    standard_layout,
-    to_layout,
-    write_small_cnn_zoo,
-)
+from hyperreps.importers.errors import ZooImportError
+from hyperreps.importers.small_cnn_zoo import read_runs, to_layout
+from hyperreps.importers.small_cnn_zoo_archive import (from_layout, standard_layout,
+                                                       write_small_cnn_zoo)
+from hyperreps.importers.small_cnn_zoo_files import (LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE,
+                                                     read_layout)
 from hyperreps.trainer.evaluate import evaluate_weights
-from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
+from hyperreps.trainer.loop import train_population
+from hyperreps.trainer.specs import ModelSpec, TrainSettings
 
 LAYOUT = get_architecture("unterthiner_cnn").layout
 STEPS = [0, 1, 3]
@@ -95,11 +91,11 @@ def test_filter_runs_and_steps(archive):
                                          runs=1, steps=[1, 3])
     assert weights.shape == (1, 2, LAYOUT.n_params) and steps == [1, 3]
     assert hyper[0]["modeldir"] == "run_1"
-    with pytest.raises(SmallCNNZooError, match="no row matches"):
+    with pytest.raises(ZooImportError, match="no row matches"):
         read_runs(archive, LAYOUT, where={"config.activation": "tanh"})
-    with pytest.raises(SmallCNNZooError, match="not found"):
+    with pytest.raises(ZooImportError, match="not found"):
         read_runs(archive, LAYOUT, where={"config.nope": 1})
-    with pytest.raises(SmallCNNZooError, match="no run has every step"):
+    with pytest.raises(ZooImportError, match="no run has every step"):
         read_runs(archive, LAYOUT, steps=[0, 86])
 
 
@@ -108,7 +104,7 @@ def test_layout_that_does_not_cover_the_row(archive, tmp_path):
     # conv3's kernel at 2320, as the 2021 authors' index file has it: the row is not tiled
     bad.loc[5, ["start_idx", "end_idx"]] = [2320, 2320 + 2304]
     bad.to_csv(tmp_path / LAYOUT_FILE, index=False)
-    with pytest.raises(SmallCNNZooError, match=f"{LAYOUT_FILE}.*starts at 2320"):
+    with pytest.raises(ZooImportError, match=f"{LAYOUT_FILE}.*starts at 2320"):
         read_layout(tmp_path / LAYOUT_FILE)
 
 
@@ -118,15 +114,15 @@ def test_weights_rows_must_match_metrics(archive, tmp_path):
     for name in (LAYOUT_FILE, METRICS_FILE):
         shutil.copy(archive / name, tmp_path / name)
     np.save(tmp_path / WEIGHTS_FILE, np.load(archive / WEIGHTS_FILE)[:-1])
-    with pytest.raises(SmallCNNZooError, match=f"{WEIGHTS_FILE}.*8 rows.*9"):
+    with pytest.raises(ZooImportError, match=f"{WEIGHTS_FILE}.*8 rows.*9"):
         read_runs(tmp_path, LAYOUT)
     np.save(tmp_path / WEIGHTS_FILE, np.array([{"a": 1}], dtype=object))
-    with pytest.raises(SmallCNNZooError, match="holds Python objects"):
+    with pytest.raises(ZooImportError, match="holds Python objects"):
         read_runs(tmp_path, LAYOUT)
 
 
 def test_archive_imports_as_a_zoo_with_real_epochs(archive, tmp_path):
-    from hyperreps.small_cnn_zoo import import_small_cnn_zoo
+    from hyperreps.importers.small_cnn_zoo import import_small_cnn_zoo
     from hyperreps.zoo import load_zoo, save_zoo
 
     zoo = import_small_cnn_zoo(archive, "digits", steps=[1, 3])
@@ -143,7 +139,7 @@ def test_archive_imports_as_a_zoo_with_real_epochs(archive, tmp_path):
 def test_non_finite_checkpoint_is_recorded_as_diverged(archive, tmp_path):
     import shutil
 
-    from hyperreps.small_cnn_zoo import import_small_cnn_zoo
+    from hyperreps.importers.small_cnn_zoo import import_small_cnn_zoo
 
     for name in (LAYOUT_FILE, METRICS_FILE):
         shutil.copy(archive / name, tmp_path / name)
@@ -173,7 +169,8 @@ def test_small_cnn_datasets_are_the_papers_preprocessing():
 
 
 def test_a_zoo_written_as_an_archive_imports_back(archive, tmp_path):
-    from hyperreps.small_cnn_zoo import import_small_cnn_zoo, zoo_rows
+    from hyperreps.importers.small_cnn_zoo import import_small_cnn_zoo
+    from hyperreps.importers.small_cnn_zoo_archive import zoo_rows
 
     zoo = import_small_cnn_zoo(archive, "digits")
     weights, metrics = zoo_rows(zoo, steps=[0, 3])
@@ -189,7 +186,7 @@ def test_a_zoo_written_as_an_archive_imports_back(archive, tmp_path):
 def test_the_fields_split_with_its_header_line(tmp_path):
     import random
 
-    from hyperreps.small_cnn_zoo import import_small_cnn_zoo, read_split_order
+    from hyperreps.importers.small_cnn_zoo import import_small_cnn_zoo, read_split_order
     from hyperreps.splits import split_models
 
     rng = np.random.default_rng(0)
@@ -212,16 +209,18 @@ def test_the_fields_split_with_its_header_line(tmp_path):
     assert split["train"] == sorted(ids[final[i]] for i in trainval[:2])
     assert split["val"] == [ids[final[trainval[2]]]]
     (tmp_path / "bad.csv").write_text("0\n1\n99\n")
-    with pytest.raises(SmallCNNZooError, match=r"integer in \[0, 11\]"):
+    with pytest.raises(ZooImportError, match=r"integer in \[0, 11\]"):
         read_split_order(tmp_path / "bad.csv", 12)
 
 
 def test_accuracy_check_catches_a_wrong_preprocessing(archive, small_digits):
+    from types import SimpleNamespace
+
     from hyperreps.data import SplitData
-    from hyperreps.small_cnn_zoo import accuracy_check, import_small_cnn_zoo
+    from hyperreps.importers.small_cnn_zoo import accuracy_check, import_small_cnn_zoo
 
     zoo = import_small_cnn_zoo(archive, "digits")
-    same = accuracy_check(zoo, small_digits.test)
+    same = accuracy_check(zoo, small_digits)
     assert same["n"] == 3 and same["mean_abs_difference"] < 1e-6
     other = SplitData((small_digits.test.x + 1) / 2, small_digits.test.y)  # [0, 1], not [-1, 1]
-    assert accuracy_check(zoo, other)["mean_abs_difference"] > 0.02
+    assert accuracy_check(zoo, SimpleNamespace(test=other))["mean_abs_difference"] > 0.02

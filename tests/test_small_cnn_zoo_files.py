@@ -16,9 +16,10 @@ import pytest
 
 from hyperreps.architecture import get_architecture
 from hyperreps.cli import main
-from hyperreps.small_cnn_zoo import import_small_cnn_zoo, write_small_cnn_zoo
-from hyperreps.small_cnn_zoo_files import (LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE,
-                                           SmallCNNZooError)
+from hyperreps.importers.small_cnn_zoo import import_small_cnn_zoo
+from hyperreps.importers.small_cnn_zoo_archive import write_small_cnn_zoo
+from hyperreps.importers.small_cnn_zoo_files import (LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE,
+                                                     ZooImportError)
 
 UNTERTHINER = get_architecture("unterthiner_cnn").layout
 
@@ -165,7 +166,7 @@ def test_inspect_refuses_each_damage_in_one_line_naming_the_file(archive, case, 
                                   "metrics duplicate row", "metrics step 1e30"])
 def test_the_import_refuses_the_same_damage(archive, case):
     target, says = _damage(archive, case)
-    with pytest.raises(SmallCNNZooError) as err:
+    with pytest.raises(ZooImportError) as err:
         import_small_cnn_zoo(archive, "mnist")
     assert str(err.value).startswith(str(target)) and says in str(err.value)
 
@@ -173,8 +174,13 @@ def test_the_import_refuses_the_same_damage(archive, case):
 @pytest.mark.parametrize("arch", ["zoo_cnn", "cnn3_resskip", "unterthiner_cnn_rgb"])
 def test_inspect_reads_an_archive_the_pipeline_wrote_for_any_architecture(tmp_path, capsys,
                                                                           arch):
+    """As the import rule does, inspect takes the format's default architecture (the
+    Unterthiner CNN for mnist) unless told another; where the archive holds another, the
+    message names the one it fits and how to say so."""
     _write(tmp_path / arch, arch)
-    assert main(["inspect", str(tmp_path / arch)]) == 0
+    assert main(["inspect", str(tmp_path / arch)]) == 1
+    assert f"it fits {arch}: give --architecture {arch}" in capsys.readouterr().err
+    assert main(["inspect", str(tmp_path / arch), "--architecture", arch]) == 0
     out = capsys.readouterr().out
     assert f"(bias first, TF kernel order): {arch}" in out and "2 runs, 4 rows" in out
 

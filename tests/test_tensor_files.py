@@ -6,7 +6,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from hyperreps.embeddings import load_embeddings, save_embeddings
+from hyperreps.representation.embeddings import load_embeddings, save_embeddings
 from hyperreps.tensor_files import save_tensors, tensor_file_bytes
 
 META = {"zoo": "digits", "variant": "lwln", "dataset": "digits", "format": "x"}

@@ -13,7 +13,8 @@ from hyperreps.data import SplitData
 from hyperreps.metrics import METRICS
 from hyperreps.trainer.evaluate import evaluate_population
 from hyperreps.trainer.forward import _channels_last, population_forward
-from hyperreps.trainer.loop import ModelSpec, TrainSettings, train_population
+from hyperreps.trainer.loop import train_population
+from hyperreps.trainer.specs import ModelSpec, TrainSettings
 from hyperreps.trainer.one_at_a_time import train_one_at_a_time
 
 

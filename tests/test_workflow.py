@@ -20,7 +20,7 @@ import yaml
 from hyperreps.autoencoder.io import load_autoencoder
 from hyperreps.config.checks import load_config
 from hyperreps.config.plan import plan_shards
-from hyperreps.embeddings import load_embeddings
+from hyperreps.representation.embeddings import load_embeddings
 from hyperreps.zoo import load_zoo
 from helpers import ROOT, local_snakemake_env
 from test_reproducible_cores import threaded_rules

@@ -1,13 +1,16 @@
 """``hyperreps`` on the command line: check a zoo before writing a config, export models.
 
     hyperreps inspect PATH [--pattern "run{model}/epoch_{epoch}.pt"] [--architecture NAME]
+                           [--dataset NAME] [--activation NAME]
     hyperreps export ZOO OUT [--epoch N] [--replace]
     hyperreps check-config FILE
 
 ``inspect`` reads our zoo format (checksums verified), a Ray Tune folder, a Small CNN Zoo
 folder (metrics and layout only; ``weights.npy`` memory-mapped) or, with ``--pattern``, a
 folder of PyTorch checkpoints, and prints the models, epochs, architecture, accuracy spread per
-epoch and diverged models. ``export`` writes a zoo's models as plain PyTorch state dicts, as
+epoch and diverged models; an imported format is read with the architecture and activation
+the import rule would take for a zoo of ``--dataset`` (default mnist), and says so. ``export``
+writes a zoo's models as plain PyTorch state dicts, as
 the workflow's ``export`` rule does, into OUT: a new or empty folder (or, with ``--replace``, a
 previous export); anything else at OUT, or OUT being, inside or around ZOO, is refused and left
 untouched. ``check-config`` reads a config file as a run would, naming the file and the
@@ -17,123 +20,50 @@ problem where Snakemake's own reader would stop with a traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-import numpy as np
 
 
-def _spread(acc: np.ndarray, epochs) -> list[str]:
-    lines = []
-    for e, column in zip(epochs, np.asarray(acc, dtype=float).T):
-        ok = column[np.isfinite(column)]
-        if len(ok):
-            lines.append(f"  epoch {int(e):>4}: test accuracy min {ok.min():.3f}  median "
-                         f"{np.median(ok):.3f}  max {ok.max():.3f}  ({len(ok)} models)")
-        else:
-            lines.append(f"  epoch {int(e):>4}: no measured accuracy")
-    return lines
+INSPECT_DATASET = "mnist"  # the dataset inspect resolves defaults for, unless --dataset
 
 
-def _zoo_summary(zoo, kind: str, checks: str) -> str:
-    from .zoo import HYPERPARAMETER_COLUMNS, describe_epochs
-
-    models = zoo.models()
-    diverged = int(models["diverged"].astype(bool).sum()) if "diverged" in models else 0
-    varying = [c for c in HYPERPARAMETER_COLUMNS if c in models and models[c].nunique() > 1]
-    lines = [f"{kind}: {zoo.n_models} models x {zoo.n_epochs} checkpoints "
-             f"(epochs {describe_epochs(zoo.epochs)})",
-             f"architecture: {zoo.layout.architecture} ({zoo.layout.n_params} parameters), "
-             f"dataset: {zoo.dataset}",
-             f"diverged models: {diverged}",
-             f"hyperparameters that vary: {', '.join(varying) if varying else 'none'}",
-             f"checks: {checks}"]
-    return "\n".join(lines + _spread(zoo.metric("test_acc"), zoo.epochs))
-
-
-def inspect(path: Path, pattern: str | None = None, architecture: str | None = None) -> str:
-    """A printable summary of the zoo at ``path``, in whichever format it is."""
-    from .small_cnn_zoo_files import LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE
+def inspect(path: Path, pattern: str | None = None, architecture: str | None = None,
+            dataset: str | None = None, activation: str | None = None) -> str:
+    """A printable summary of the zoo at ``path``, in whichever format it is. An imported
+    format is read with the defaults the import rule would use for a zoo of ``dataset``
+    (:func:`hyperreps.importers.registry.resolve_import`): the same architecture and
+    activation, unless given."""
     from .untrusted_files import check_folder
 
     check_folder(path)
     if (path / "manifest.json").exists():
+        from .importers.summary import zoo_summary
         from .zoo import load_zoo
 
-        return _zoo_summary(load_zoo(path), "hyperreps zoo",
-                            "manifest, sizes and sha256 of every file verified")
-    if any(os.path.lexists(path / f) for f in (METRICS_FILE, LAYOUT_FILE, WEIGHTS_FILE)):
-        return _small_cnn_summary(path, architecture)
-    if pattern:
-        from .architecture import get_architecture
-        from .checkpoint_folder import import_checkpoint_folder
+        return zoo_summary(load_zoo(path), "hyperreps zoo",
+                           "manifest, sizes and sha256 of every file verified")
+    from .importers.registry import FORMATS, detect_format, resolve_import
 
-        layout = get_architecture(architecture or "zoo_cnn").layout
-        zoo = import_checkpoint_folder(path, pattern, "unknown", layout, "relu")
-        return _zoo_summary(zoo, "folder of PyTorch checkpoints",
-                            f"every file loaded without running code and matched to "
-                            f"{layout.architecture} (no metrics: they are measured on import)")
-    if any(path.glob("*/params.json")):
-        from .importers import import_raytune_zoo
-
-        zoo = import_raytune_zoo(path, "unknown")
-        return _zoo_summary(zoo, "Ray Tune zoo", "every checkpoint loaded without running code "
-                            "and checked against the zoo CNN")
-    raise SystemExit(f"{path}: not a zoo: no manifest.json (hyperreps), {METRICS_FILE} / "
-                     f"{WEIGHTS_FILE} / {LAYOUT_FILE} (Small CNN Zoo), */params.json (Ray "
-                     "Tune); for a folder of checkpoints give --pattern")
-
-
-def _small_cnn_summary(path: Path, architecture: str | None = None) -> str:
-    """A Small CNN Zoo folder's summary: the architecture given, else the registered one its
-    ``layout.csv`` fits (an archive the pipeline wrote may hold any biased architecture)."""
-    from .small_cnn_zoo_files import (LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE,
-                                      SmallCNNZooError, open_weights, read_layout,
-                                      read_metrics)
-
-    # every file checked before torch is imported (seconds): a refusal comes at once
-    variables = read_layout(path / LAYOUT_FILE)
-    metrics = read_metrics(path / METRICS_FILE)
-    weights = open_weights(path / WEIGHTS_FILE, len(metrics), variables[-1].end,
-                           f"the columns the variables of {LAYOUT_FILE} tile")
-    from .architecture import get_architecture
-    from .small_cnn_zoo import matching_architectures, to_layout
-
-    fits = matching_architectures(variables)
-    if architecture is None:
-        if not fits:
-            raise SmallCNNZooError(f"{path / LAYOUT_FILE}: its variables fit no registered "
-                                   "architecture (bias then kernel per layer); give "
-                                   "--architecture to see why one does not fit")
-        architecture = fits[0]
-    layout = get_architecture(architecture).layout
-    to_layout(np.zeros((1, variables[-1].end), np.float32), variables, layout,
-              path / LAYOUT_FILE)  # the layout fits the architecture, or a message why not
-    steps = sorted(int(s) for s in metrics["step"].unique())
-    runs = metrics["modeldir"].nunique()
-    config = [c for c in metrics.columns if c.startswith("config.")]
-    varying = [c for c in config if metrics[c].nunique() > 1]
-    also = [a for a in fits if a != architecture]
-    lines = [f"Small CNN Zoo: {runs} runs, {len(metrics)} rows (weights.npy {weights.shape}, "
-             "memory-mapped), checkpoint steps " + ", ".join(map(str, steps)),
-             f"layout.csv: {len(variables)} variables tiling {variables[-1].end} columns "
-             f"(bias first, TF kernel order): {layout.architecture}"
-             + (f" (also fits {', '.join(also)})" if also else ""),
-             f"hyperparameters that vary: {', '.join(varying) if varying else 'none'}",
-             "checks: layout tiles the row and matches the architecture; weights float32 "
-             "[rows, P] in C order, rows == metrics rows; one metrics row per run and step, "
-             "accuracies in [0, 1]"]
-    if "test_accuracy" in metrics:
-        acc = metrics.pivot_table(index="modeldir", columns="step", values="test_accuracy")
-        lines += _spread(acc.to_numpy(), acc.columns)
-    return "\n".join(lines)
+    fmt = detect_format(path, pattern)
+    if fmt is None:
+        known = "; ".join(f"{f.looks_like} ({f.label})" for f in FORMATS.values()
+                          if f.name != "checkpoints")
+        raise SystemExit(f"{path}: not a zoo: no manifest.json (hyperreps), {known}; for a "
+                         "folder of checkpoints give --pattern")
+    given = {"path": str(path), "format": fmt.name}
+    given.update({k: v for k, v in (("pattern", pattern), ("activation", activation)) if v})
+    zoo_cfg = {"dataset": dataset or INSPECT_DATASET, "import_from": given}
+    if architecture:
+        zoo_cfg["architecture"] = architecture
+    return fmt.summary(resolve_import(zoo_cfg))
 
 
 def check_config(path: Path) -> list[str]:
     """What a run of the config file ``path`` would refuse: its reading and validation (a
     ConfigError, raised), then the inputs it lacks on disk (returned, one line each)."""
-    from .config.checks import check_inputs, validate_config
+    from .config.checks import validate_config
+    from .config.inputs import check_inputs
     from .config.files import read_config_file, run_name
 
     config = validate_config(read_config_file(path))
@@ -149,8 +79,12 @@ def main(argv=None) -> int:
                          "spread per epoch and diverged models; checksums are verified.")
     p.add_argument("path", type=Path)
     p.add_argument("--pattern", help='checkpoint folders: e.g. "run{model}/epoch_{epoch}.pt"')
-    p.add_argument("--architecture", help="checkpoint folders and Small CNN Zoo archives: a "
-                   "registered architecture (archives: default, the one layout.csv fits)")
+    p.add_argument("--architecture", help="a registered architecture (default: the one the "
+                   "import rule takes for the format and dataset)")
+    p.add_argument("--dataset", help=f"the zoo's dataset, for the import rule's defaults "
+                   f"(default {INSPECT_DATASET})")
+    p.add_argument("--activation", help="the models' activation where the files do not say "
+                   "(default: the import rule's)")
     c = verbs.add_parser("check-config", help="read and validate a config as a run would",
                          description="Read a config file with the workflow's own reader (the "
                          "file and the problem named, where Snakemake's reader gives a "
@@ -167,7 +101,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.verb == "inspect":
-            print(inspect(args.path, args.pattern, args.architecture))
+            print(inspect(args.path, args.pattern, args.architecture, args.dataset,
+                          args.activation))
         elif args.verb == "check-config":
             problems = check_config(args.config)
             print("\n".join(problems) if problems else f"{args.config}: valid")
@@ -179,7 +114,7 @@ def main(argv=None) -> int:
             # refused before torch is imported or the zoo read: in a fraction of a second
             check_user_destination(args.out, **where, recognise=is_previous_export,
                                    writer="hyperreps export", source_name="zoo")
-            from .export import export_zoo
+            from .zoos.export import export_zoo
             from .zoo import load_zoo
 
             n = export_zoo(load_zoo(args.zoo), args.out, args.epoch, source=str(args.zoo),

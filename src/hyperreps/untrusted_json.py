@@ -3,7 +3,7 @@ integers of at most :data:`MAX_DIGITS` digits, numbers of at most :data:`MAX_NUM
 characters and within the float range, no key given twice, and NaN/Infinity only where the
 caller allows them (Python's json writes a diverged run's loss as NaN). One parser for zoo
 manifests and safetensors headers (:mod:`hyperreps.zoo_checks`) and the Ray Tune files
-(:mod:`hyperreps.importers`); each caller turns :class:`UntrustedJSONError` into its own
+(:mod:`hyperreps.importers.raytune`); each caller turns :class:`UntrustedJSONError` into its own
 error naming the file."""
 
 from __future__ import annotations

@@ -3,11 +3,11 @@ linear probes."""
 
 
 from hyperreps.jobs import start
-from hyperreps.compression_ablation import ablation_row, ablation_table
+from hyperreps.representation.compression_ablation import ablation_row, ablation_table
 from hyperreps.autoencoder.io import load_autoencoder
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.embeddings import checkpoint_f_scores, embed_zoo, probe_inputs
-from hyperreps.probes import probe_summary, run_probes
+from hyperreps.representation.embeddings import checkpoint_f_scores, embed_zoo, probe_inputs
+from hyperreps.representation.probes import probe_summary, run_probes
 from hyperreps.tables import write_table
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import load_split

@@ -6,7 +6,7 @@ import pandas as pd
 from hyperreps.jobs import start
 from hyperreps.autoencoder.io import load_autoencoder
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.reconstruction import cross_zoo_reconstruction
+from hyperreps.representation.reconstruction import cross_zoo_reconstruction
 from hyperreps.tables import write_table
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import load_split

@@ -2,7 +2,7 @@
 
 from hyperreps.jobs import start
 from hyperreps.autoencoder.io import load_autoencoder
-from hyperreps.embeddings import embed_zoo, save_embeddings
+from hyperreps.representation.embeddings import embed_zoo, save_embeddings
 from hyperreps.zoo import load_zoo
 
 job = start(snakemake)

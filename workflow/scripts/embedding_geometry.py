@@ -4,7 +4,7 @@
 import numpy as np
 
 from hyperreps.jobs import start
-from hyperreps.embeddings import load_embeddings
+from hyperreps.representation.embeddings import load_embeddings
 from hyperreps.figures.representation import plot_embedding_geometry
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import load_split, rows_by_split

@@ -7,7 +7,7 @@ import pandas as pd
 
 from hyperreps.jobs import start
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.finetune import ensemble_accuracy
+from hyperreps.generative.finetune import ensemble_accuracy
 from hyperreps.tables import write_csv
 from hyperreps.trainer.evaluate import class_probabilities
 from hyperreps.zoo import load_zoo, single_setting

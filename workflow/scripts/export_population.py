@@ -1,10 +1,10 @@
 """Write a sampled population (as sampled, its fine-tuning size) as plain PyTorch state dicts,
-its test accuracy measured on the source zoo's data (hyperreps.export)."""
+its test accuracy measured on the source zoo's data (hyperreps.zoos.export)."""
 
 from hyperreps.jobs import start
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.export import export_zoo, with_test_metrics
-from hyperreps.populations import load_populations, population_zoo
+from hyperreps.zoos.export import export_zoo, with_test_metrics
+from hyperreps.generative.populations import load_populations, population_zoo
 from hyperreps.zoo import load_zoo
 
 job = start(snakemake)

@@ -1,7 +1,7 @@
-"""Write a zoo's models at its last epoch as plain PyTorch state dicts (hyperreps.export)."""
+"""Write a zoo's models at its last epoch as plain PyTorch state dicts (hyperreps.zoos.export)."""
 
 from hyperreps.jobs import start
-from hyperreps.export import export_zoo
+from hyperreps.zoos.export import export_zoo
 from hyperreps.zoo import load_zoo
 
 job = start(snakemake)

@@ -9,8 +9,8 @@ import torch
 
 from hyperreps.jobs import start
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.finetune import accuracy_table, finetune_populations, finetune_settings
-from hyperreps.populations import load_populations, novelty
+from hyperreps.generative.finetune import accuracy_table, finetune_populations, finetune_settings
+from hyperreps.generative.populations import load_populations, novelty
 from hyperreps.tables import write_csv
 from hyperreps.zoo import load_zoo, save_zoo
 from hyperreps.splits import checkpoint_sets, load_split

@@ -6,11 +6,10 @@ from pathlib import Path
 import pandas as pd
 
 from hyperreps.jobs import start
-from hyperreps.figures.generative import (plot_accuracy_over_epochs,
-                                          plot_ensembles, plot_gan_losses,
-                                          plot_sampler_comparison)
-from hyperreps.generative_tables import (in_dataset_table, median_ci_table, mwu_table,
-                               population_summary, transfer_table)
+from hyperreps.figures.generative import (plot_accuracy_over_epochs, plot_ensembles,
+                                          plot_gan_losses, plot_sampler_comparison)
+from hyperreps.generative.tables import (in_dataset_table, median_ci_table, mwu_table,
+                                         population_summary, transfer_table)
 from hyperreps.tables import write_table
 from hyperreps.publish import staged_dir
 

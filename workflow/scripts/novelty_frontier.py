@@ -5,10 +5,10 @@ measured model with its error mask."""
 from hyperreps.jobs import start
 from hyperreps.autoencoder.io import load_autoencoder
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.embeddings import load_embeddings
-from hyperreps.figures.frontier import plot_novelty_frontier
-from hyperreps.novelty_frontier import novelty_frontier, save_frontier, table_for_display
-from hyperreps.populations import load_populations
+from hyperreps.representation.embeddings import load_embeddings
+from hyperreps.figures.novelty_frontier import plot_novelty_frontier
+from hyperreps.generative.novelty_frontier import novelty_frontier, save_frontier, table_for_display
+from hyperreps.generative.populations import load_populations
 from hyperreps.tables import write_table
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import load_split

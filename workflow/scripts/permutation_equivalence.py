@@ -5,8 +5,8 @@ from hyperreps.architecture import get_architecture
 from hyperreps.config.plan import expand_models
 from hyperreps.config.queries import zoo_architecture
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.permutation_equivalence import equivalence_settings, permutation_equivalence
-from hyperreps.figures.zoo import plot_permutation_equivalence
+from hyperreps.zoos.permutation_equivalence import equivalence_settings, permutation_equivalence
+from hyperreps.figures.zoos import plot_permutation_equivalence
 from hyperreps.tables import write_table
 
 job = start(snakemake)

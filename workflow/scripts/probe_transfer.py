@@ -3,9 +3,9 @@
 
 from hyperreps.jobs import start
 from hyperreps.autoencoder.io import load_autoencoder
-from hyperreps.embeddings import embed_zoo, load_embeddings, probe_inputs
+from hyperreps.representation.embeddings import embed_zoo, load_embeddings, probe_inputs
 from hyperreps.figures.representation import plot_probe_transfer
-from hyperreps.probes import TRANSFER_PROPERTIES, probe_transfer
+from hyperreps.representation.probes import TRANSFER_PROPERTIES, probe_transfer
 from hyperreps.tables import write_table
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import load_split

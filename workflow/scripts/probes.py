@@ -3,8 +3,9 @@
 
 from hyperreps.jobs import start
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.embeddings import checkpoint_f_scores, load_embeddings_by_variant, probe_inputs
-from hyperreps.probes import probe_summary, probe_table, run_probes
+from hyperreps.representation.embeddings import (checkpoint_f_scores, load_embeddings_by_variant,
+                                                 probe_inputs)
+from hyperreps.representation.probes import probe_summary, probe_table, run_probes
 from hyperreps.tables import write_table
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import load_split

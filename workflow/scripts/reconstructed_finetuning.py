@@ -6,7 +6,7 @@ from hyperreps.autoencoder.io import load_autoencoder
 from hyperreps.autoencoder.train import decode_latents, encode_weights
 from hyperreps.data import DataSettings, load_dataset
 from hyperreps.figures.generative import plot_reconstructed_finetuning
-from hyperreps.finetune import finetune_settings, reconstructed_finetuning
+from hyperreps.generative.finetune import finetune_settings, reconstructed_finetuning
 from hyperreps.tables import write_table
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import load_split

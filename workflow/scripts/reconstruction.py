@@ -6,8 +6,8 @@ from pathlib import Path
 from hyperreps.jobs import start
 from hyperreps.autoencoder.io import load_autoencoders
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.figures.autoencoder import plot_layer_reconstruction
-from hyperreps.reconstruction import evaluate_reconstruction
+from hyperreps.figures.reconstruction import plot_layer_reconstruction
+from hyperreps.representation.reconstruction import evaluate_reconstruction
 from hyperreps.tables import write_table
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import load_split

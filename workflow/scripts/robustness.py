@@ -6,8 +6,9 @@ import pandas as pd
 from hyperreps.jobs import start
 from hyperreps.autoencoder.io import load_autoencoder
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.figures.autoencoder import plot_robustness_smoothness
-from hyperreps.robustness import interpolation_smoothness, noise_robustness, smoothness_summary
+from hyperreps.figures.reconstruction import plot_robustness_smoothness
+from hyperreps.representation.robustness import (interpolation_smoothness, noise_robustness,
+                                                 smoothness_summary)
 from hyperreps.tables import write_table
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import load_split

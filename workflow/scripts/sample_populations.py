@@ -6,9 +6,9 @@ import torch
 
 from hyperreps.jobs import start
 from hyperreps.autoencoder.io import load_autoencoders
-from hyperreps.embeddings import load_embeddings_by_variant
-from hyperreps.populations import (POPULATIONS_INFO, anchor_set, generate_populations,
-                                   population_zoo)
+from hyperreps.representation.embeddings import load_embeddings_by_variant
+from hyperreps.generative.populations import (POPULATIONS_INFO, anchor_set, generate_populations,
+                                              population_zoo)
 from hyperreps.tables import write_csv
 from hyperreps.publish import staged_dir
 from hyperreps.zoo import load_zoo, save_zoo, single_setting

@@ -3,7 +3,7 @@ Unterthiner et al.'s format, bias first and TensorFlow kernel order) at the conf
 
 from hyperreps.jobs import start
 from hyperreps.publish import staged_dir
-from hyperreps.small_cnn_zoo import write_small_cnn_zoo, zoo_rows
+from hyperreps.importers.small_cnn_zoo_archive import write_small_cnn_zoo, zoo_rows
 from hyperreps.zoo import load_zoo
 
 job = start(snakemake)

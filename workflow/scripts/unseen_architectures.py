@@ -4,10 +4,11 @@ trained on the target zoo's data beside random initialisation."""
 from hyperreps.jobs import start
 from hyperreps.architecture import get_architecture
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.finetune import finetune_settings
-from hyperreps.populations import load_populations
+from hyperreps.generative.finetune import finetune_settings
+from hyperreps.generative.populations import load_populations
 from hyperreps.tables import write_csv
-from hyperreps.unseen_architectures import unseen_architecture_accuracy, unseen_architecture_run
+from hyperreps.generative.unseen_architectures import (unseen_architecture_accuracy,
+                                                       unseen_architecture_run)
 from hyperreps.zoo import load_zoo
 
 job = start(snakemake)

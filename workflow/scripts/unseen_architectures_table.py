@@ -6,7 +6,7 @@ import pandas as pd
 from hyperreps.figures.generative import plot_unseen_architectures
 from hyperreps.jobs import start
 from hyperreps.tables import write_table
-from hyperreps.unseen_architectures import unseen_architecture_table
+from hyperreps.generative.unseen_architectures import unseen_architecture_table
 
 job = start(snakemake)
 out = snakemake.output

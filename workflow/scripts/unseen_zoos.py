@@ -6,10 +6,10 @@ import json
 from hyperreps.jobs import start
 from hyperreps.autoencoder.io import load_autoencoder
 from hyperreps.data import DataSettings, load_dataset
-from hyperreps.finetune import finetune_populations, finetune_settings
+from hyperreps.generative.finetune import finetune_populations, finetune_settings
 from hyperreps.publish import staged_dir
 from hyperreps.tables import write_csv
-from hyperreps.unseen_zoos import samples_for_zoo, unseen_zoo_accuracy
+from hyperreps.generative.unseen_zoos import samples_for_zoo, unseen_zoo_accuracy
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import load_split
 

@@ -6,7 +6,7 @@ import pandas as pd
 
 from hyperreps.jobs import start
 from hyperreps.tables import write_table
-from hyperreps.unseen_zoos import unseen_zoo_table
+from hyperreps.generative.unseen_zoos import unseen_zoo_table
 
 job = start(snakemake)
 out = snakemake.output

@@ -1,7 +1,7 @@
 """Box plot of a zoo's test accuracy per epoch."""
 
 from hyperreps.jobs import start
-from hyperreps.figures.zoo import plot_zoo_accuracy
+from hyperreps.figures.zoos import plot_zoo_accuracy
 from hyperreps.zoo import load_zoo
 
 job = start(snakemake)

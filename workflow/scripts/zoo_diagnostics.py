@@ -4,8 +4,8 @@ from pathlib import Path
 
 from hyperreps.jobs import start
 from hyperreps.autoencoder.model import AutoencoderShape
-from hyperreps.diagnostics import zoo_diagnostics, summary_table
-from hyperreps.figures.zoo import plot_zoo_diagnostics
+from hyperreps.zoos.diagnostics import zoo_diagnostics, summary_table
+from hyperreps.figures.zoos import plot_zoo_diagnostics
 from hyperreps.publish import write_text
 from hyperreps.tables import render, write_csv, write_table
 from hyperreps.zoo import load_zoo

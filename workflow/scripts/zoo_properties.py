@@ -1,8 +1,8 @@
 """2021 App. Fig. 3 rows 2-5: accuracy vs mean weight, UMAPs coloured by hyperparameters."""
 
 from hyperreps.jobs import start
-from hyperreps.diagnostics import zoo_properties
-from hyperreps.figures.zoo import plot_zoo_properties
+from hyperreps.zoos.diagnostics import zoo_properties
+from hyperreps.figures.zoos import plot_zoo_properties
 from hyperreps.zoo import load_zoo
 
 job = start(snakemake)

@@ -10,9 +10,13 @@
 - :mod:`~hyperreps.config.limits`: what a config may ask of the planner and of a machine
   (models and shard jobs counted, seeds, splits, job sizes);
 - :mod:`~hyperreps.config.checks`: :func:`validate_config` and :func:`load_config` (the schema,
-  then the checks across keys and the limits) and :func:`check_inputs` (inputs missing on disk).
+  then the checks across keys and the limits);
+- :mod:`~hyperreps.config.inputs`: :func:`check_inputs` (inputs missing on disk, each import
+  folder checked as its format requires).
 
 Lower modules come first: ``schema`` and ``plan`` import nothing of the package, ``queries``
 imports ``plan``, ``files`` imports ``schema``, ``limits`` imports ``plan``, ``queries`` and
-``schema``, and ``checks`` all of them.
+``schema``, ``checks`` all of them, ``inputs`` ``queries``. Below the package: the ground floor
+and :mod:`hyperreps.importers` (its registry of zoo formats, whose names the schema's
+``import_from.format`` lists); nothing above it (no stage, trainer or figure).
 """

@@ -1,24 +1,19 @@
 """Whether a configuration is right: :func:`validate_config` (the schema, then the checks that
 relate several keys: zoos named by other keys exist, have an autoencoder and the architecture
 that is read, epochs fit the zoos' training, samplers have their autoencoder variant),
-:func:`load_config`, and :func:`check_inputs` (what the workflow needs from disk and lacks)."""
+:func:`load_config`, and (in :mod:`.inputs`) what the workflow needs from disk and lacks."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 
 from ..architecture import get_architecture
-from ..data import DataSettings, dataset_info, missing_dataset
-from ..importers import count_checkpoints
-from ..checkpoint_folder import CheckpointFolderError, find_checkpoints
-from ..small_cnn_zoo_files import FILES as SMALL_CNN_ZOO_FILES
-from ..untrusted_files import UntrustedFileError, check_folder, check_regular
+from ..data import dataset_info
 from .files import read_config_file
 from .limits import check_limits
-from .queries import (autoencoder_config, import_source, transfer_pairs, varying_hyperparameters,
+from .queries import (autoencoder_config, transfer_pairs, varying_hyperparameters,
                       zoo_architecture)
 from .schema import ConfigError, check_name, validate_schema
 
@@ -351,90 +346,3 @@ def _validate_generative(config: dict) -> None:
             if pop in needs and needs[pop] not in ae["variants"]:
                 raise ConfigError(f"config key 'generative.populations': {pop} needs the "
                                   f"{needs[pop]} autoencoder, which zoo {name!r} does not train")
-
-
-def check_inputs(config: dict, produced=frozenset()) -> list[str]:
-    """What the workflow needs from disk and lacks, found before any job starts (cheap: no
-    file is loaded): each zoo's dataset where a job will read it, each ``import_from`` folder,
-    and whether an imported zoo's epochs (its first model's checkpoints) cover its
-    autoencoder window and the comparison epochs. One message per problem, naming the key.
-    ``produced``: import folders the workflow itself writes (normalised paths), not checked."""
-    settings = DataSettings.from_config(config["data"])
-    pairs = transfer_pairs(config)
-    in_pairs = {z for pair in pairs for z in pair}
-    problems = []
-    for name, zoo in config["zoos"].items():
-        imported = "import_from" in zoo
-        ae = autoencoder_config(config, name)
-        measured = imported and import_source(zoo)["format"] == "checkpoints"  # metrics on data
-        if not imported or ae["enabled"] or name in in_pairs or measured:
-            why = missing_dataset(zoo["dataset"], settings)
-            if why:
-                problems.append(f"config key 'zoos.{name}.dataset': {why}")
-        if not imported:
-            continue
-        source = import_source(zoo)
-        folder = Path(source["path"])
-        key = f"zoos.{name}.import_from"
-        if os.path.normpath(folder) in produced:
-            continue
-        try:
-            check_folder(folder)
-        except UntrustedFileError as e:
-            problems.append(f"config key '{key}': {e}")
-            continue
-        if source["format"] == "checkpoints":
-            if not source.get("pattern"):
-                problems.append(f"config key '{key}.pattern': a checkpoints import needs a "
-                                "file-name pattern with {model} and {epoch}")
-                continue
-            try:  # names only: the files are read by the import job
-                find_checkpoints(folder, source["pattern"])
-            except CheckpointFolderError as e:
-                problems.append(f"config key '{key}.pattern': {e}")
-            continue
-        if source["format"] == "small_cnn_zoo":
-            bad = []
-            for f in SMALL_CNN_ZOO_FILES:
-                try:
-                    check_regular(folder / f)
-                except UntrustedFileError as e:
-                    bad.append(str(e))
-            if bad:
-                problems.append(f"config key '{key}': " + "; ".join(bad) + " (a Small CNN Zoo "
-                                f"folder holds the regular files "
-                                f"{', '.join(SMALL_CNN_ZOO_FILES)})")
-                continue
-            if source["steps"] is None:  # the epochs are known once metrics.csv.gz is read
-                continue
-            epochs = sorted(source["steps"])
-            described = f"the steps {epochs} of {key}.steps"
-        else:
-            checkpoints = count_checkpoints(folder)
-            if not checkpoints:
-                problems.append(f"config key '{key}': {folder} holds no model folders "
-                                "(*/params.json with checkpoint_NNNNNN/ folders)")
-                continue
-            epochs = list(range(checkpoints))
-            described = (f"epochs 0..{checkpoints - 1} ({checkpoints} checkpoints in the first "
-                         f"model of {folder})")
-        last = epochs[-1]
-        if ae["enabled"]:
-            window = ae["window"]
-            where = f"zoos.{name}.autoencoder" if "autoencoder" in zoo else "autoencoder"
-            bad = [f"{end} epoch {window[end]}" for end in ("first", "last")
-                   if window[end] not in epochs]
-            if bad:
-                problems.append(f"config key '{where}.window': {' and '.join(bad)} but the "
-                                f"imported zoo has {described}")
-        for source, target in pairs:
-            if target != name:
-                continue
-            kind = "in_dataset" if source == target else "transfer"
-            for i, c in enumerate(config["generative"]["comparisons"][kind]):
-                if c["reference_epoch"] > last or c["reference_epoch"] not in epochs:
-                    problems.append(
-                        f"config key 'generative.comparisons.{kind}.{i}.reference_epoch': "
-                        f"{c['reference_epoch']} but B_T (zoo {name!r}, imported) has "
-                        f"{described}")
-    return list(dict.fromkeys(problems))

@@ -8,6 +8,7 @@ import copy
 
 from ..architecture import zoo_cnn_name
 from ..data import dataset_info
+from ..importers.registry import resolve_import
 from .plan import HYPERPARAMETERS
 
 
@@ -30,31 +31,15 @@ def trajectory_epochs(config: dict, zoo: str) -> tuple[int, int]:
     return min(config["robustness"]["trajectory_start"], w["first"]), w["last"]
 
 
-IMPORT_FORMATS = ("raytune", "small_cnn_zoo", "checkpoints")
-SMALL_CNN_ZOO_ARCHITECTURE = "unterthiner_cnn"
-
-
-def import_source(zoo_cfg: dict) -> dict | None:
-    """A zoo's ``import_from`` as ``{path, format, where, runs, steps}`` (a plain string is a
-    folder in the reference Ray Tune layout); None for a zoo that is trained."""
-    given = zoo_cfg.get("import_from")
-    if given is None:
-        return None
-    if isinstance(given, str):
-        given = {"path": given, "format": "raytune"}
-    return {"where": {}, "runs": None, "steps": None, **given}
-
-
 def zoo_architecture(zoo_cfg: dict) -> str:
-    """The registered architecture of a zoo's models (config key ``architecture``, default
-    the one its dataset's papers use, or the Unterthiner CNN for a Small CNN Zoo import)."""
+    """The registered architecture of a zoo's models: the config's ``architecture``, else for
+    an imported zoo its format's default (:func:`hyperreps.importers.registry.resolve_import`),
+    else the one its dataset's papers use."""
+    source = resolve_import(zoo_cfg)
+    if source is not None:
+        return source.architecture
     if zoo_cfg.get("architecture"):
         return zoo_cfg["architecture"]
-    source = import_source(zoo_cfg)
-    info = dataset_info(zoo_cfg["dataset"])
-    if source and source["format"] == "small_cnn_zoo":  # 28x28 unless the dataset says 32x32
-        arch = info.architecture or ""
-        return arch if arch.startswith(SMALL_CNN_ZOO_ARCHITECTURE) else SMALL_CNN_ZOO_ARCHITECTURE
     info = dataset_info(zoo_cfg["dataset"])
     return info.architecture or zoo_cnn_name(info.channels)
 

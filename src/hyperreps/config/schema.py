@@ -164,8 +164,15 @@ def _without_defaults(schema):
 def load_schema(path: Path | None = None) -> dict:
     """The schema; a zoo's ``autoencoder`` block takes the top-level block's keys, without
     defaults (absent keys fall back to the top level, see
-    :func:`hyperreps.config.queries.autoencoder_config`)."""
+    :func:`hyperreps.config.queries.autoencoder_config`), and ``import_from.format`` is one of
+    the registered zoo formats (:data:`hyperreps.importers.registry.FORMATS`)."""
+    from ..importers.registry import FORMATS
+
     schema = yaml.safe_load(Path(path or SCHEMA_PATH).read_text())
+    zoo = schema.get("$defs", {}).get("zoo", {}).get("properties", {})
+    for branch in zoo.get("import_from", {}).get("oneOf", []):
+        if "format" in branch.get("properties", {}):
+            branch["properties"]["format"]["enum"] = list(FORMATS)
     zoo_ae = schema["$defs"]["zoo"]["properties"].get("autoencoder")
     if zoo_ae is not None and "autoencoder" in schema["properties"]:
         zoo_ae.update(_without_defaults(schema["properties"]["autoencoder"]),

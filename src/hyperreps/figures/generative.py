@@ -12,8 +12,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from ..populations import SCRATCH
-from ..generative_tables import ENS_COLUMNS, check_columns, order_populations
+from ..generative.populations import SCRATCH
+from ..generative.tables import ENS_COLUMNS, check_columns, order_populations
 from .style import draw_chance, population_color, save_figure
 
 _JITTER_SEED = 0
@@ -44,7 +44,7 @@ def plot_sampler_comparison(acc: pd.DataFrame, source: str, target: str, epoch: 
                             path, n_classes: int, scratch_epoch: int | None = None) -> None:
     """Test accuracy of each population at one epoch (2022 Fig. 4 at epoch 0: the samples as
     decoded, against B_T trained from scratch for 25 epochs): a box plot per population in
-    :data:`~hyperreps.generative_tables.POPULATION_ORDER` with every model as a jittered point; the
+    :data:`~hyperreps.generative.tables.POPULATION_ORDER` with every model as a jittered point; the
     models without a finite accuracy are counted under their population. B_T is read at
     ``scratch_epoch`` (default: ``epoch``); the chance line is that of the target dataset's
     ``n_classes``."""

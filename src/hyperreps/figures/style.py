@@ -11,8 +11,8 @@ panels, chance lines and the colours.
   autoencoder variant, never that grey), :data:`ALL_COLOR` / :data:`TOP_COLOR` (all models /
   the top 30% by accuracy), and :data:`POPULATION_COLORS` with :func:`population_color` (one
   fixed colour per generative population, the same in every figure). The populations' display
-  order is :func:`hyperreps.generative_tables.order_populations` (that of
-  :data:`hyperreps.populations.ALL_POPULATIONS`), shared with the tables.
+  order is :func:`hyperreps.generative.tables.order_populations` (that of
+  :data:`hyperreps.generative.populations.ALL_POPULATIONS`), shared with the tables.
 """
 
 from __future__ import annotations

@@ -13,10 +13,14 @@ Modules (callers import from them; this package exports nothing itself):
 - :mod:`.forward`: the population forward pass and the per-model loss;
 - :mod:`.evaluate`: loss and accuracy per model, class probabilities, chunk sizes;
 - :mod:`.optim`: :class:`~.optim.PopulationOptimizer`, Adam or SGD with per-model lr and decay;
+- :mod:`.specs`: what a run is given and gives back: :class:`~.specs.ModelSpec`,
+  :class:`~.specs.TrainSettings`, :class:`~.specs.TrainResult`;
 - :mod:`.loop`: :func:`~.loop.train_population`, the project's only training loop (zoo shards
-  and the fine-tuning of sampled populations), with :class:`~.loop.ModelSpec`,
-  :class:`~.loop.TrainSettings` and :class:`~.loop.TrainResult`;
+  and the fine-tuning of sampled populations);
 - :mod:`.state`: the run's mutable state and its checkpoints, for resuming;
-- :mod:`.one_at_a_time`: the one-model-at-a-time yardstick of the tests and the benchmark;
-- :mod:`.zoo_shard`: one shard of a configured zoo, from config to :class:`~hyperreps.zoo.Zoo`.
+- :mod:`.one_at_a_time`: the one-model-at-a-time yardstick of the tests and the benchmark.
+
+The trainer stands on the ground floor only (architecture, data, layout, metrics, files): it
+knows nothing of the config; a zoo's shard job (:mod:`hyperreps.zoos.shards`) turns the rows
+that Snakemake planned into :class:`~.specs.ModelSpec` s.
 """

@@ -1,9 +1,8 @@
 """The training loop: M models of one architecture trained together, epoch by epoch.
 
 :func:`train_population` is the project's only training loop: zoo training
-(:mod:`hyperreps.trainer.zoo_shard`) and the fine-tuning of sampled populations both call it.
-Each model keeps its own seed, initialisation, data order, learning rate, weight decay and
-dropout rate (:class:`ModelSpec`); what the models share is in :class:`TrainSettings`.
+(:mod:`hyperreps.zoos.shards`) and the fine-tuning of sampled populations both call it.
+What it takes and gives is described in :mod:`.specs`.
 """
 
 from __future__ import annotations
@@ -13,68 +12,22 @@ import math
 import os
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..architecture import activation_fn, architecture_of, init_parameters
+from ..architecture import architecture_of, init_parameters
 from ..data import SplitData
 from ..layout import ParameterLayout
 from ..metrics import METRICS
 from .evaluate import models_per_chunk_for
 from .forward import per_model_nll, population_forward
-from .optim import OPTIMIZERS, PopulationOptimizer
+from .optim import PopulationOptimizer
+from .specs import ModelSpec, TrainResult, TrainSettings
 from .state import TrainingState, load_checkpoint, population_fingerprint, save_checkpoint
 
 log = logging.getLogger(__name__)
-
-DATA_ORDERS = ("per_model", "shared")
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What makes one model of a population: its seed and per-model hyperparameters."""
-
-    seed: int
-    init: str = "uniform"
-    lr: float = 3e-4
-    weight_decay: float = 0.0
-    dropout: float = 0.0
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Settings shared by every model of one population (shard)."""
-
-    activation: str = "tanh"
-    optimizer: str = "adam"
-    momentum: float = 0.9  # SGD only
-    batch_size: int = 10
-    epochs: int = 50
-    data_order: str = "per_model"  # each model shuffles with its own seed, or one order for all
-    shuffle_seed: int = 0  # seeds the shared order and the dropout masks
-
-    def __post_init__(self):
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {OPTIMIZERS}")
-        if self.data_order not in DATA_ORDERS:
-            raise ValueError(f"unknown data_order {self.data_order!r}; choose from {DATA_ORDERS}")
-        activation_fn(self.activation)
-
-
-@dataclass
-class TrainResult:
-    """Weights ``[M, E+1, P]`` in the training dtype (epoch 0 = the initial state) and metrics
-    ``[M, E+1]``; NaN where a model had diverged."""
-
-    weights: torch.Tensor
-    metrics: dict[str, np.ndarray]
-    diverged_epoch: np.ndarray  # -1 where the model never diverged
-    layout: ParameterLayout
-    extra: dict = field(default_factory=dict)
-
 
 class _DropoutDraws:
     """One step's uniform draws for the dropout masks, taken for all M models at the first

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from ..architecture import SingleModel, architecture_of, init_parameters, zoo_cnn_name
 from ..data import SplitData
-from .loop import ModelSpec, TrainSettings
+from .specs import ModelSpec, TrainSettings
 
 
 def train_one_at_a_time(spec: ModelSpec, settings: TrainSettings, data: SplitData,

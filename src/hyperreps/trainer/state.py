@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,10 +26,9 @@ from ..data import SplitData
 from ..publish import atomic_path
 from .evaluate import evaluate_population
 from .optim import PopulationOptimizer
+from .specs import ModelSpec, TrainSettings
 from ..tensor_files import save_tensors
 
-if TYPE_CHECKING:
-    from .loop import ModelSpec, TrainSettings
 
 log = logging.getLogger(__name__)
 

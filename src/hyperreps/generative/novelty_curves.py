@@ -1,0 +1,175 @@
+"""The accuracy-novelty frontier of the trivial baseline, and every population placed against it
+(issue 22; the 2025 memorisation audit's Fig. 6a, extended to a curve and to two axes).
+
+Noise curves: the top-30% training checkpoints (``noise_raw``), or the autoencoder's
+reconstructions of them (``noise_reconstructed``, the audit's variant), plus Gaussian noise of
+std sigma for each sigma of a grid. Every sigma uses the same picked checkpoints and the same
+standard-normal draws (common random numbers), so the curve moves only with sigma.
+
+Axes of novelty (:data:`AXES`): ``max_error_iou`` (behaviour; lower is more novel, see
+:mod:`hyperreps.generative.novelty_measures`), and a weight distance, each curve with its own:
+``l2_checkpoint`` (to the nearest training checkpoint) for ``noise_raw`` and
+``l2_reconstruction`` (to the nearest reconstructed checkpoint, the audit's) for
+``noise_reconstructed``.
+
+A population's comparison on one axis: its mean accuracy minus the curve's accuracy at the
+population's mean novelty (linear interpolation between the curve's sigma points, each a mean
+over its models; NaN outside the curve's range), with a percentile bootstrap CI that resamples
+the population's models and every sigma point's models (:func:`compare_to_curve`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+# the noise curves, and the weight-novelty axis each is compared on
+CURVES: dict[str, str] = {"noise_raw": "l2_checkpoint",
+                          "noise_reconstructed": "l2_reconstruction"}
+BEHAVIOUR = "max_error_iou"
+AXES = ("max_error_iou", "l2_checkpoint", "l2_reconstruction")
+# the zoo's own models, placed beside the populations: the training models at the window's end
+# (their own checkpoints excluded from the references) and the test models (never seen)
+TRAINING_MODELS = "zoo_train"
+TEST_MODELS = "zoo_test"
+ZOO_MODELS = (TRAINING_MODELS, TEST_MODELS)
+
+
+def noise_members(base: torch.Tensor, sigmas, n: int, seed: int
+                  ) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """``n`` models per sigma: rows of ``base`` ``[B, P]`` (picked with replacement) plus sigma
+    times one shared standard-normal draw. Returns weights ``[len(sigmas) * n, P]``, each row's
+    sigma and the index of its base row."""
+    sigmas = np.asarray(sigmas, dtype=np.float64)
+    if sigmas.ndim != 1 or len(sigmas) == 0 or not np.isfinite(sigmas).all() \
+            or (sigmas < 0).any():
+        raise ValueError(f"sigmas must be a non-empty list of finite values >= 0, got {sigmas}")
+    if len(base) == 0:
+        raise ValueError("no checkpoints to add noise to")
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(len(base), size=n)
+    eps = torch.from_numpy(rng.standard_normal((n, base.shape[1]))).float()
+    rows = base[pick].float()
+    weights = torch.cat([rows + float(s) * eps for s in sigmas])
+    return weights, np.repeat(sigmas, n), np.tile(pick, len(sigmas))
+
+
+def curve_points(members: pd.DataFrame) -> pd.DataFrame:
+    """Per curve and sigma: the number of finite models, mean and std of accuracy and of every
+    novelty axis present (columns ``<axis>`` and ``<axis>_std``)."""
+    axes = [a for a in AXES if a in members]
+    agg = {"test_acc": ["count", "mean", "std"], **{a: ["mean", "std"] for a in axes}}
+    g = members.groupby(["curve", "sigma"]).agg(agg)
+    g.columns = ["n", "test_acc", "test_acc_std",
+                 *[c for a in axes for c in (a, f"{a}_std")]]
+    return g.reset_index()
+
+
+def accuracy_at(novelty: np.ndarray, accuracy: np.ndarray, x: float) -> float:
+    """The curve's accuracy at novelty ``x``: linear interpolation between its points
+    (sorted by novelty), NaN outside their range."""
+    novelty, accuracy = np.asarray(novelty, float), np.asarray(accuracy, float)
+    ok = np.isfinite(novelty) & np.isfinite(accuracy)
+    if ok.sum() < 2 or not np.isfinite(x):
+        return float("nan")
+    order = np.argsort(novelty[ok], kind="stable")
+    xs, ys = novelty[ok][order], accuracy[ok][order]
+    if x < xs[0] or x > xs[-1]:
+        return float("nan")
+    return float(np.interp(x, xs, ys))
+
+
+def compare_to_curve(acc: np.ndarray, novelty: np.ndarray, curve_acc: list[np.ndarray],
+                     curve_novelty: list[np.ndarray], n_resamples: int = 1000, seed: int = 0,
+                     confidence: float = 0.95, min_defined: float = 0.95) -> dict[str, float]:
+    """A population (per-model ``acc`` and ``novelty``) against a curve (per sigma point, its
+    models' accuracies and novelties): ``curve_acc`` (the curve at the population's mean
+    novelty), ``difference`` (mean accuracy minus it) and its percentile bootstrap CI
+    ``ci_low``, ``ci_high``. Non-finite models are left out.
+
+    Each resample draws the population's models and every sigma point's models with
+    replacement. The difference is undefined on a resample whose mean novelty falls outside
+    that resample's curve (a population at the curve's end); ``scipy.stats.bootstrap`` cannot
+    skip such resamples, so the resampling is written out here: the CI is taken over the
+    defined resamples if they are at least ``min_defined`` of all, else it is NaN (the
+    population lies at the edge of the curve and no honest interval exists)."""
+    ok = np.isfinite(acc) & np.isfinite(novelty)
+    acc, novelty = np.asarray(acc, float)[ok], np.asarray(novelty, float)[ok]
+    points = []
+    for a, v in zip(curve_acc, curve_novelty):
+        keep = np.isfinite(a) & np.isfinite(v)
+        if keep.any():
+            points.append((np.asarray(a, float)[keep], np.asarray(v, float)[keep]))
+    out = {"curve_acc": float("nan"), "difference": float("nan"), "ci_low": float("nan"),
+           "ci_high": float("nan")}
+    if len(acc) < 2 or len(points) < 2:
+        return out
+    at = accuracy_at(np.array([v.mean() for _, v in points]),
+                     np.array([a.mean() for a, _ in points]), novelty.mean())
+    out.update(curve_acc=at, difference=float(acc.mean() - at))
+    if not np.isfinite(at):
+        return out
+    rng = np.random.default_rng(seed)
+
+    def resampled_means(*columns):
+        idx = rng.integers(len(columns[0]), size=(n_resamples, len(columns[0])))
+        return [c[idx].mean(axis=1) for c in columns]
+
+    pop_acc, pop_nov = resampled_means(acc, novelty)
+    curve = [resampled_means(a, v) for a, v in points]
+    ys = np.stack([c[0] for c in curve], axis=1)
+    xs = np.stack([c[1] for c in curve], axis=1)
+    diffs = np.array([pop_acc[b] - accuracy_at(xs[b], ys[b], pop_nov[b])
+                      for b in range(n_resamples)])
+    defined = diffs[np.isfinite(diffs)]
+    if len(defined) >= min_defined * n_resamples:
+        tail = 100 * (1 - confidence) / 2
+        out.update(ci_low=float(np.percentile(defined, tail)),
+                   ci_high=float(np.percentile(defined, 100 - tail)))
+    return out
+
+
+def frontier_table(models: pd.DataFrame, members: pd.DataFrame, n_resamples: int = 1000,
+                   seed: int = 0) -> pd.DataFrame:
+    """Every population of ``models`` (columns ``population``, ``test_acc`` and the
+    :data:`AXES`) against every curve of ``members`` (columns ``curve``, ``sigma``,
+    ``test_acc`` and the axes), on the behavioural axis and on the curve's weight axis.
+
+    One row per population and curve: ``n``, accuracy, the population's mean on each axis, the
+    mean chance IoU if given, and per axis (``iou`` / ``l2``) the curve's accuracy at that
+    novelty, the difference and its CI."""
+    rows = []
+    for p_index, (population, group) in enumerate(models.groupby("population", sort=False)):
+        for c_index, (curve, weight_axis) in enumerate(CURVES.items()):
+            cm = members[members["curve"] == curve]
+            if cm.empty:
+                continue
+            sigma_groups = [g for _, g in cm.groupby("sigma")]
+            row = {"population": population, "curve": curve, "n": int(group["test_acc"].notna()
+                                                                      .sum()),
+                   "test_acc": group["test_acc"].mean()}
+            for axis in AXES:
+                row[axis] = group[axis].mean() if axis in group else np.nan
+            if "chance_iou" in group:
+                row["chance_iou"] = group["chance_iou"].mean()
+            row["weight_axis"] = weight_axis
+            for label, axis in (("iou", BEHAVIOUR), ("l2", weight_axis)):
+                if axis not in group or group[axis].isna().all():
+                    cmp = {"curve_acc": np.nan, "difference": np.nan, "ci_low": np.nan,
+                           "ci_high": np.nan}
+                else:
+                    cmp = compare_to_curve(group["test_acc"].to_numpy(), group[axis].to_numpy(),
+                                           [g["test_acc"].to_numpy() for g in sigma_groups],
+                                           [g[axis].to_numpy() for g in sigma_groups],
+                                           n_resamples, seed + 1000 * p_index + 10 * c_index)
+                for k, v in cmp.items():
+                    row[f"{k}_{label}"] = v
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def above_frontier(table: pd.DataFrame, axis: str = "iou") -> pd.DataFrame:
+    """The rows whose CI of the difference on ``axis`` lies above 0: strictly more accurate
+    than the noise curve at equal novelty."""
+    return table[table[f"ci_low_{axis}"] > 0]

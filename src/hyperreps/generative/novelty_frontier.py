@@ -1,0 +1,166 @@
+"""The novelty frontier experiment (issue 22): every population of a source zoo, the zoo's own
+models and the noise curves measured on the 2025 memorisation audit's axes at epoch 0.
+
+What is measured is defined in :mod:`hyperreps.generative.novelty_measures` (error masks, max
+error IoU, chance IoU) and :mod:`hyperreps.generative.novelty_curves` (noise curves, comparison
+at equal novelty);
+this module wires them to a zoo:
+
+- references: the zoo's training-split checkpoints of the autoencoder's window (all of them,
+  the audit's "all training checkpoints"), their error masks on the test split, and their
+  reconstructions R(W) by the autoencoder;
+- measured groups: each population (as sampled; B_F is left out, it is the training models),
+  the training models at the window's end (every checkpoint of the same model excluded from
+  their references, for the IoU and both distances alike), the test models at the window's
+  end, and the members of both noise curves.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..autoencoder.model import HyperAutoencoder
+from ..autoencoder.train import decode_latents
+from ..data import SplitData
+from .novelty_curves import (TEST_MODELS, TRAINING_MODELS, curve_points, frontier_table,
+                             noise_members)
+from .novelty_measures import audit_measures, error_masks
+from ..metrics import nearest_anchor
+from .populations import FINE_TUNED_SOURCE
+from ..publish import staged_dir
+from ..sampling.samplers import top_fraction_mask
+from ..tables import write_csv
+from ..zoo import Zoo
+from ..splits import rows_by_split
+from ..tensor_files import save_tensors
+
+log = logging.getLogger(__name__)
+
+# the audit's fixed noise levels on reconstructed checkpoints (its Fig. 6a)
+AUDIT_SIGMAS = (0.02, 0.04)
+
+
+@dataclass
+class FrontierResult:
+    models: pd.DataFrame  # one row per measured model: group, accuracy, every novelty measure
+    points: pd.DataFrame  # the noise curves: per curve and sigma, means and stds
+    table: pd.DataFrame  # every group against every curve on both axes (frontier_table)
+    masks: dict[str, np.ndarray]  # group -> bool [models, images] misclassified test images
+
+
+def _measure(name: str, weights: torch.Tensor, refs: dict, activation: str, data: SplitData,
+             device, layout, groups=None) -> tuple[pd.DataFrame, np.ndarray]:
+    masks, finite = error_masks(weights, activation, data, device, layout)
+    m = audit_measures(masks, finite, refs["masks"], groups=groups,
+                       reference_groups=None if groups is None else refs["groups"])
+    own = {} if groups is None else {"groups": groups, "anchor_groups": refs["groups"]}
+    df = pd.DataFrame({"population": name, "model": np.arange(len(weights)),
+                       "test_acc": 1.0 - m["error_rate"],
+                       "l2_checkpoint": nearest_anchor(weights, refs["weights"], **own)[0],
+                       "l2_reconstruction": nearest_anchor(weights, refs["reconstructions"],
+                                                           **own)[0],
+                       **{k: v for k, v in m.items() if k != "error_rate"}})
+    return df, masks
+
+
+def novelty_frontier(zoo: Zoo, split: dict, window: tuple[int, int],
+                     populations: dict[str, torch.Tensor], autoencoder: HyperAutoencoder,
+                     embeddings: torch.Tensor, data: SplitData, activation: str,
+                     settings: dict, top_fraction: float = 0.3, device="cpu"
+                     ) -> FrontierResult:
+    """Measure everything on ``data`` (the zoo's test split). ``embeddings``: the autoencoder's
+    codes of every checkpoint ``[models, epochs, Z]``; ``settings``: ``n_models`` (per noise
+    sigma), ``sigmas``, ``reconstructed_sigmas``, ``bootstrap`` (resamples), ``seed``."""
+    m, e = rows_by_split(zoo, split, window)["train"]
+    w = zoo.weights[m, e].float()
+    z = embeddings[m, e]
+    ok = torch.isfinite(w).all(1) & torch.isfinite(z).all(1)
+    w, z, groups = w[ok], z[ok], m[ok.numpy()]
+    recon = decode_latents(autoencoder, z, device=device)
+    ref_masks, ref_finite = error_masks(w, activation, data, device, zoo.layout)
+    acc = 1.0 - ref_masks.mean(1)
+    refs = {"weights": w, "reconstructions": recon, "masks": ref_masks, "groups": groups}
+    top = top_fraction_mask(acc, top_fraction)
+    log.info("references: %d training checkpoints (%d in the top %.0f%%), epochs %d-%d",
+             len(w), int(top.sum()), 100 * top_fraction, *window)
+    frames, masks = [], {}
+
+    def add(name, weights, groups=None):
+        df, mk = _measure(name, weights, refs, activation, data, device, zoo.layout, groups)
+        frames.append(df)
+        masks[name] = mk
+        log.info("%s: %d models, accuracy %.3f, max error-IoU %.3f, L2 to checkpoint %.2f",
+                 name, len(df), df["test_acc"].mean(), df["max_error_iou"].mean(),
+                 df["l2_checkpoint"].mean())
+        return df
+
+    for name, weights in populations.items():
+        if name != FINE_TUNED_SOURCE:
+            add(name, weights)
+    end = rows_by_split(zoo, split, (window[1], window[1]))
+    for name, part in ((TRAINING_MODELS, "train"), (TEST_MODELS, "test")):
+        pos, ep = end[part]
+        add(name, zoo.weights[pos, ep].float(), pos if part == "train" else None)
+    curves = {"noise_raw": (w[top], settings["sigmas"]),
+              "noise_reconstructed": (recon[top], settings["reconstructed_sigmas"])}
+    members = []
+    for i, (curve, (base, sigmas)) in enumerate(curves.items()):
+        weights, sigma, _ = noise_members(base, sigmas, settings["n_models"],
+                                          settings["seed"] + i)
+        df = add(curve, weights)
+        df.insert(1, "sigma", sigma)
+        members.append(df.assign(curve=curve))
+    members = pd.concat(members, ignore_index=True)
+    models = pd.concat(frames, ignore_index=True)
+    measured = models[~models["population"].isin(list(curves))]
+    table = frontier_table(measured, members, settings["bootstrap"], settings["seed"])
+    return FrontierResult(models, curve_points(members), table, masks)
+
+
+MASKS_FILE = "error_masks.safetensors"
+
+
+def save_frontier(folder, result: FrontierResult) -> None:
+    """``models.csv`` (every measured model), ``curves.csv`` (the noise curves' points) and
+    ``error_masks.safetensors`` (uint8 ``[models, images]`` per group, rows in ``models.csv``
+    order within the group), written to a temporary folder and renamed."""
+    with staged_dir(folder) as tmp:
+        tmp = Path(tmp)
+        write_csv(result.models, tmp / "models.csv")
+        write_csv(result.points, tmp / "curves.csv")
+        save_tensors({k: torch.from_numpy(v.astype(np.uint8)) for k, v in result.masks.items()},
+                     tmp / MASKS_FILE, metadata={"format": "hyperreps-error-masks",
+                                                 "meaning": "1 = misclassified test image"})
+
+
+def table_for_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The frontier table with accuracies in %, CIs as ``[low, high]`` strings and short
+    column names."""
+    pct = 100.0
+    out = pd.DataFrame({"population": table["population"], "curve": table["curve"],
+                        "n": table["n"], "acc": pct * table["test_acc"],
+                        "max_iou": table["max_error_iou"], "chance_iou": table["chance_iou"],
+                        "l2_ckpt": table["l2_checkpoint"], "l2_recon": table["l2_reconstruction"]})
+    for label, name in (("iou", "at equal IoU"), ("l2", "at equal L2")):
+        out[f"noise_acc_{label}"] = pct * table[f"curve_acc_{label}"]
+        out[f"diff_{label}"] = pct * table[f"difference_{label}"]
+        out[f"ci_{label}"] = [f"[{pct * lo:.1f}, {pct * hi:.1f}]" if np.isfinite(lo) else ""
+                              for lo, hi in zip(table[f"ci_low_{label}"],
+                                                table[f"ci_high_{label}"])]
+        out[f"vs_noise_{label}"] = [verdict(lo, hi) for lo, hi in
+                                    zip(table[f"ci_low_{label}"], table[f"ci_high_{label}"])]
+    return out
+
+
+def verdict(low: float, high: float) -> str:
+    """``above`` / ``below`` the noise curve where the CI excludes 0, ``level`` where it spans
+    it, empty where there is no CI (outside the curve, or at its edge)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    return "above" if low > 0 else "below" if high < 0 else "level"
