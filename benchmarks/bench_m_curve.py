@@ -37,8 +37,11 @@ from hyperreps.device import CPU_MALLOC_ENV, malloc_env_missing, resolve_device
 try:
     from hyperreps.trainer.evaluate import models_per_chunk_for
     from hyperreps.trainer.loop import train_population
-    from hyperreps.trainer.specs import ModelSpec, TrainSettings
     from hyperreps.trainer.one_at_a_time import train_one_at_a_time
+    try:
+        from hyperreps.trainer.specs import ModelSpec, TrainSettings
+    except ImportError:  # a trainer from before trainer/specs.py
+        from hyperreps.trainer.loop import ModelSpec, TrainSettings
 except ImportError:  # a checkout from before the hyperreps.trainer package
     from hyperreps.population import ModelSpec, TrainSettings, train_population
     from hyperreps.reference import train_one_at_a_time

@@ -49,24 +49,12 @@ from hyperreps.device import CPU_MALLOC_ENV, malloc_env_missing, resolve_device,
 from hyperreps.trainer.loop import train_population
 from hyperreps.trainer.one_at_a_time import train_one_at_a_time
 
-from hyperreps.trainer.specs import ModelSpec, TrainSettings
+
+from bench_m_curve import settings, specs, sync  # the same models and settings as the M-curve
 
 ARCH = get_architecture(zoo_cnn_name(1))
 LAYOUT = ARCH.layout
 BATCH = 10
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def specs(m: int) -> list[ModelSpec]:
-    return [ModelSpec(seed=s, init="kaiming_uniform", lr=1e-3) for s in range(1, m + 1)]
-
-
-def settings(epochs: int) -> TrainSettings:
-    return TrainSettings(activation="tanh", optimizer="adam", epochs=epochs, batch_size=BATCH)
 
 
 def train_vmap(m: int, epochs: int, train: SplitData, device, dtype=torch.float32,
