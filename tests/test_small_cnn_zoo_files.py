@@ -174,15 +174,16 @@ def test_the_import_refuses_the_same_damage(archive, case):
 @pytest.mark.parametrize("arch", ["zoo_cnn", "cnn3_resskip", "unterthiner_cnn_rgb"])
 def test_inspect_reads_an_archive_the_pipeline_wrote_for_any_architecture(tmp_path, capsys,
                                                                           arch):
-    """As the import rule does, inspect takes the format's default architecture (the
-    Unterthiner CNN for mnist) unless told another; where the archive holds another, the
-    message names the one it fits and how to say so."""
+    """The import rule takes the format's default architecture (the Unterthiner CNN for
+    mnist) unless the config names another; inspect reads the archive as the architecture it
+    fits and says that an import must name it."""
     _write(tmp_path / arch, arch)
-    assert main(["inspect", str(tmp_path / arch)]) == 1
-    assert f"it fits {arch}: give --architecture {arch}" in capsys.readouterr().err
-    assert main(["inspect", str(tmp_path / arch), "--architecture", arch]) == 0
+    assert main(["inspect", str(tmp_path / arch)]) == 0
     out = capsys.readouterr().out
     assert f"(bias first, TF kernel order): {arch}" in out and "2 runs, 4 rows" in out
+    assert f"an import needs the zoo's architecture: {arch}" in out
+    assert main(["inspect", str(tmp_path / arch), "--architecture", arch]) == 0
+    assert "an import needs" not in capsys.readouterr().out
 
 
 def test_inspect_uses_the_architecture_it_is_given(archive, capsys):

@@ -20,6 +20,7 @@ problem where Snakemake's own reader would stop with a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -43,6 +44,10 @@ def inspect(path: Path, pattern: str | None = None, architecture: str | None = N
 
         return zoo_summary(load_zoo(path), "hyperreps zoo",
                            "manifest, sizes and sha256 of every file verified")
+    from .importers.small_cnn_zoo_files import FILES, check_folder_files
+
+    if not pattern and any(os.path.lexists(path / f) for f in FILES):
+        check_folder_files(path)  # in a fraction of a second, before torch's import (seconds)
     from .importers.registry import FORMATS, detect_format, resolve_import
 
     fmt = detect_format(path, pattern)
@@ -56,7 +61,7 @@ def inspect(path: Path, pattern: str | None = None, architecture: str | None = N
     zoo_cfg = {"dataset": dataset or INSPECT_DATASET, "import_from": given}
     if architecture:
         zoo_cfg["architecture"] = architecture
-    return fmt.summary(resolve_import(zoo_cfg))
+    return fmt.summary(resolve_import(zoo_cfg), strict=bool(architecture))
 
 
 def check_config(path: Path) -> list[str]:

@@ -14,7 +14,8 @@
 - :mod:`~hyperreps.config.inputs`: :func:`check_inputs` (inputs missing on disk, each import
   folder checked as its format requires).
 
-Lower modules come first: ``schema`` and ``plan`` import nothing of the package, ``queries``
+Lower modules come first: ``plan`` imports nothing of the package, ``schema`` only the
+registry of zoo formats (for ``import_from.format``), ``queries``
 imports ``plan``, ``files`` imports ``schema``, ``limits`` imports ``plan``, ``queries`` and
 ``schema``, ``checks`` all of them, ``inputs`` ``queries``. Below the package: the ground floor
 and :mod:`hyperreps.importers` (its registry of zoo formats, whose names the schema's

@@ -43,11 +43,11 @@ def _no_data_at(ax, x: float) -> None:
 def plot_sampler_comparison(acc: pd.DataFrame, source: str, target: str, epoch: int,
                             path, n_classes: int, scratch_epoch: int | None = None) -> None:
     """Test accuracy of each population at one epoch (2022 Fig. 4 at epoch 0: the samples as
-    decoded, against B_T trained from scratch for 25 epochs): a box plot per population in
-    :data:`~hyperreps.generative.tables.POPULATION_ORDER` with every model as a jittered point; the
-    models without a finite accuracy are counted under their population. B_T is read at
-    ``scratch_epoch`` (default: ``epoch``); the chance line is that of the target dataset's
-    ``n_classes``."""
+    decoded, against B_T trained from scratch for 25 epochs): a box plot per population, in the
+    order of :func:`~hyperreps.generative.tables.order_populations`, with every model as a
+    jittered point; the models without a finite accuracy are counted under their population.
+    B_T is read at ``scratch_epoch`` (default: ``epoch``); the chance line is that of the target
+    dataset's ``n_classes``."""
     scratch_epoch = epoch if scratch_epoch is None else scratch_epoch
     rows = _pair_rows(acc, source, target)
     is_bt = rows["population"] == SCRATCH

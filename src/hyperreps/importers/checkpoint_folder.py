@@ -38,7 +38,7 @@ def pattern_regex(pattern: str) -> re.Pattern:
     everything else literal."""
     if pattern.count("{model}") != 1 or pattern.count("{epoch}") != 1:
         raise ZooImportError(f"pattern {pattern!r} must contain {{model}} and {{epoch}} "
-                                    "once each")
+                             "once each")
     if not pattern.endswith(SUFFIXES):
         raise ZooImportError(f"pattern {pattern!r} must end in one of {SUFFIXES}")
     parts = re.split(r"(\{model\}|\{epoch\})", pattern)
@@ -72,8 +72,8 @@ def find_checkpoints(folder, pattern: str) -> dict[str, dict[int, Path]]:
     for model, files in found.items():
         if sorted(files) != epochs:
             raise ZooImportError(f"{folder}: model {model!r} has epochs "
-                                        f"{describe_epochs(sorted(files))}, the first model "
-                                        f"{describe_epochs(epochs)}")
+                                 f"{describe_epochs(sorted(files))}, the first model "
+                                 f"{describe_epochs(epochs)}")
     return found
 
 
@@ -142,7 +142,7 @@ class CheckpointFolderFormat(ZooFormat):
                                        source.activation, data, device)
         return ImportResult(zoo)
 
-    def summary(self, source: ImportSource) -> str:
+    def summary(self, source: ImportSource, strict: bool = True) -> str:
         from .summary import zoo_summary
 
         return zoo_summary(self.load(source).zoo, self.label,

@@ -155,7 +155,7 @@ def _load_state(data: bytes, path: Path, layout: ParameterLayout) -> torch.Tenso
         return (nums, 0 if key.endswith("weight") else 1)  # numbers compared as digit strings
 
     keys = sorted((k for k in state if k.endswith(("weight", "bias"))), key=order)
-    return flat_weights({k: state[k] for k in keys}, layout, path, "the zoo CNN")
+    return flat_weights({k: state[k] for k in keys}, layout, path, "the zoo CNN", "weight/bias")
 
 
 def _read_results(folder: Path) -> list[dict]:
@@ -210,7 +210,7 @@ def count_checkpoints(root: str | Path) -> int | None:
     return len(_checkpoint_dirs(folders[0])) if folders else None
 
 
-def import_raytune_zoo(root: str | Path, dataset: str, architecture: str | None = None,
+def import_raytune_zoo(root: str | Path, dataset: str, *, architecture: str | None = None,
                        skip_unsafe: bool = False, activation: str | None = None) -> Zoo:
     """Read every model folder under ``root`` into one :class:`Zoo` of the registered
     ``architecture`` (default the zoo CNN for the dataset's channels).
@@ -280,15 +280,15 @@ class RayTuneFormat(ZooFormat):
             f"{source.path})")
 
     def load(self, source: ImportSource, data_settings=None, device="cpu") -> ImportResult:
-        zoo = import_raytune_zoo(source.path, source.dataset, source.architecture,
-                                 source.skip_unsafe, source.activation)
+        zoo = import_raytune_zoo(source.path, source.dataset, architecture=source.architecture,
+                                 skip_unsafe=source.skip_unsafe, activation=source.activation)
         skipped = zoo.info["skipped"]
         warnings = [] if not skipped else [
             f"skipped {len(skipped)} unsafe or malformed model folder(s) of {source.path} "
             f"(skip_unsafe: true); first: {skipped[0]['model']}: {skipped[0]['reason']}"]
         return ImportResult(zoo, skipped=skipped, warnings=warnings)
 
-    def summary(self, source: ImportSource) -> str:
+    def summary(self, source: ImportSource, strict: bool = True) -> str:
         from .summary import zoo_summary
 
         return zoo_summary(self.load(source).zoo, self.label, "every checkpoint loaded without "

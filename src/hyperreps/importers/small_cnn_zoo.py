@@ -1,5 +1,6 @@
 """Unterthiner et al.'s Small CNN Zoo format ("Predicting Neural Network Accuracy from
-Weights", 2020; google-research ``dnn_predict_accuracy``), read and written.
+Weights", 2020; google-research ``dnn_predict_accuracy``), read (written back by
+:mod:`.small_cnn_zoo_archive`).
 
 One folder per dataset holds:
 
@@ -50,11 +51,11 @@ def layer_variables(variables: list[Variable], layout: ParameterLayout, where) -
     archive's variables in order (bias first, then kernel) and checking their shapes."""
     if len(variables) != 2 * len(layout.layers):
         raise ZooImportError(f"{where}: {len(variables)} variables, the architecture has "
-                               f"{len(layout.layers)} layers with weight and bias each")
+                             f"{len(layout.layers)} layers with weight and bias each")
     total = variables[-1].end if variables else 0
     if total != layout.n_params:
         raise ZooImportError(f"{where}: the variables cover {total} columns, the architecture "
-                               f"has {layout.n_params} parameters")
+                             f"has {layout.n_params} parameters")
     out = []
     for i, layer in enumerate(layout.layers):
         bias, kernel = variables[2 * i], variables[2 * i + 1]
@@ -62,8 +63,8 @@ def layer_variables(variables: list[Variable], layout: ParameterLayout, where) -
         want = (layer.kernel_size, layer.kernel_size, n, o) if layer.kind == "conv" else (n, o)
         if bias.shape != (o,) or kernel.shape != want:
             raise ZooImportError(f"{where}: layer {i} ({layer.name}) expects bias ({o},) then "
-                                   f"kernel {want}, found {bias.name} {bias.shape} then "
-                                   f"{kernel.name} {kernel.shape}")
+                                 f"kernel {want}, found {bias.name} {bias.shape} then "
+                                 f"{kernel.name} {kernel.shape}")
         out.append((layer, bias, kernel))
     return out
 
@@ -113,7 +114,7 @@ def select_rows(metrics: pd.DataFrame, where: dict | None = None, runs: int | No
     for column, value in (where or {}).items():
         if column not in metrics.columns:
             raise ZooImportError(f"{METRICS_FILE}: filter column {column!r} not found; "
-                                   f"columns: {sorted(metrics.columns)[:20]}")
+                                 f"columns: {sorted(metrics.columns)[:20]}")
         values = value if isinstance(value, (list, tuple)) else [value]
         kept = kept[kept[column].isin(values)]
     if kept.empty:
@@ -288,10 +289,10 @@ class SmallCNNZooFormat(ZooFormat):
                     "the one the zoo was trained with")
         return result
 
-    def summary(self, source: ImportSource) -> str:
+    def summary(self, source: ImportSource, strict: bool = True) -> str:
         from .summary import small_cnn_zoo_summary
 
-        return small_cnn_zoo_summary(source)
+        return small_cnn_zoo_summary(source, strict)
 
 
 FORMAT = SmallCNNZooFormat()

@@ -18,7 +18,8 @@ from .small_cnn_zoo_files import LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE, Variab
 
 def from_layout(weights: np.ndarray, variables: list[Variable],
                 layout: ParameterLayout) -> np.ndarray:
-    """The inverse of :func:`to_layout`: our rows back to the archive's column order."""
+    """The inverse of :func:`.small_cnn_zoo.to_layout`: our rows back to the archive's column
+    order."""
     weights = np.asarray(weights, dtype=np.float32)
     out = np.empty((len(weights), layout.n_params), dtype=np.float32)
     position = 0

@@ -18,7 +18,10 @@ A violation is a :class:`ZooImportError` naming the file and the rule broken.
 from __future__ import annotations
 
 import ast
+import functools
 import io
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,8 +85,8 @@ def _integers(table: pd.DataFrame, column, path, low: int, high: int,
     if not ok.all():
         row = int(np.argmin(ok))
         raise ZooImportError(f"{path}: line {row + header + 1}, column {column!r} is "
-                               f"{str(table[column].iloc[row])[:40]!r}; it must be an integer "
-                               f"in [{low}, {high}]")
+                             f"{str(table[column].iloc[row])[:40]!r}; it must be an integer "
+                             f"in [{low}, {high}]")
     return values.astype(np.int64)
 
 
@@ -100,8 +103,8 @@ def _shape(text, name: str, path) -> tuple[int, ...]:
             raise ValueError
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         raise ZooImportError(f"{path}: variable {name[:60]!r} has the shape {text[:60]!r}; "
-                               "a shape is a tuple of positive integers such as (3, 3, 1, 16)"
-                               ) from None
+                             "a shape is a tuple of positive integers such as (3, 3, 1, 16)"
+                             ) from None
     return tuple(shape)
 
 
@@ -126,23 +129,58 @@ def read_layout(path) -> list[Variable]:
         var = Variable(str(name), int(start), int(end), shape)
         if var.end - var.start != int(np.prod(shape, dtype=object)):
             raise ZooImportError(f"{path}: variable {var.name[:60]!r} spans "
-                                   f"{var.end - var.start} columns but its shape {shape} has "
-                                   f"{int(np.prod(shape, dtype=object))}")
+                                 f"{var.end - var.start} columns but its shape {shape} has "
+                                 f"{int(np.prod(shape, dtype=object))}")
         out.append(var)
     out.sort(key=lambda v: v.start)
     position = 0
     for var in out:
         if var.start != position:
             raise ZooImportError(f"{path}: variable {var.name[:60]!r} starts at {var.start}, "
-                                   f"expected {position} (the variables must tile the row)")
+                                 f"expected {position} (the variables must tile the row)")
         position = var.end
     return out
 
 
+def _stamp(path: Path):
+    """What identifies a regular file's content for the cache below (None: not one)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=2)
+def _read_metrics_once(stamp: tuple) -> pd.DataFrame:
+    return _read_metrics(Path(stamp[0]))
+
+
 def read_metrics(path) -> pd.DataFrame:
     """``metrics.csv.gz``, decompressed under a bound and checked (module docstring); ``step``
-    as int64 and ``modeldir`` as text."""
+    as int64 and ``modeldir`` as text. A file read before, unchanged since (same inode, size
+    and modification time), is not read again (``hyperreps inspect`` checks the files before
+    it imports torch, then summarises them); each call gets its own copy."""
     path = Path(path)
+    stamp = _stamp(path)
+    return _read_metrics(path) if stamp is None else _read_metrics_once(stamp).copy()
+
+
+def check_folder_files(folder) -> None:
+    """Every file of a Small CNN Zoo folder read and checked as the import reads it (weights:
+    the header and the size; metrics read once, see :func:`read_metrics`); a
+    :class:`ZooImportError` naming the first bad file. Imports nothing heavy: a refusal comes
+    before torch is loaded."""
+    folder = Path(folder)
+    variables = read_layout(folder / LAYOUT_FILE)
+    metrics = read_metrics(folder / METRICS_FILE)
+    open_weights(folder / WEIGHTS_FILE, len(metrics), variables[-1].end,
+                 f"the columns the variables of {LAYOUT_FILE} tile")
+
+
+def _read_metrics(path: Path) -> pd.DataFrame:
     try:
         with open_gzip(path, METRICS_LIMIT, METRICS_DECOMPRESSED_CAP) as stream:
             table = _csv(stream, path, low_memory=False)
@@ -162,8 +200,8 @@ def read_metrics(path) -> pd.DataFrame:
     if twice.any():
         row = int(np.argmax(twice.to_numpy()))
         raise ZooImportError(f"{path}: line {row + 2} repeats (modeldir "
-                               f"{table['modeldir'].iloc[row][:60]!r}, step "
-                               f"{table['step'].iloc[row]}); each run and step has one row")
+                             f"{table['modeldir'].iloc[row][:60]!r}, step "
+                             f"{table['step'].iloc[row]}); each run and step has one row")
     for column in ACCURACY_COLUMNS + LOSS_COLUMNS:
         if column not in table.columns:
             continue
@@ -179,7 +217,7 @@ def read_metrics(path) -> pd.DataFrame:
         if bad.any():
             row = int(np.argmax(bad))
             raise ZooImportError(f"{path}: line {row + 2}, column {column!r} is "
-                                   f"{str(table[column].iloc[row])[:40]!r}; it must be {rule}")
+                                 f"{str(table[column].iloc[row])[:40]!r}; it must be {rule}")
         table[column] = x
     return table
 
@@ -197,17 +235,17 @@ def open_weights(path, n_rows: int, n_params: int,
     if header.dtype != np.dtype("<f4"):
         order = {">": "big-endian ", "<": "", "=": "", "|": ""}[header.dtype.byteorder]
         raise ZooImportError(f"{path}: dtype {order}{header.dtype} (descr "
-                               f"{header.dtype.str!r}); the format is little-endian float32 "
-                               "('<f4')")
+                             f"{header.dtype.str!r}); the format is little-endian float32 "
+                             "('<f4')")
     if header.fortran_order:
         raise ZooImportError(f"{path}: stored in Fortran (column) order; the format is one "
-                               "model checkpoint per row in C order")
+                             "model checkpoint per row in C order")
     if len(header.shape) != 2 or header.shape[1] != n_params:
         raise ZooImportError(f"{path}: shape {header.shape}, expected [rows, {n_params}] "
-                               f"({n_params} columns: {columns_from})")
+                             f"({n_params} columns: {columns_from})")
     if header.shape[0] != n_rows:
         raise ZooImportError(f"{path}: {header.shape[0]} rows, but {METRICS_FILE} has "
-                               f"{n_rows}: the two must match row for row")
+                             f"{n_rows}: the two must match row for row")
     try:
         return memory_map_npy(path, header)
     except (UntrustedFileError, OSError, ValueError) as e:

@@ -78,6 +78,8 @@ class ZooFormat:
         measures metrics on it."""
         raise NotImplementedError
 
-    def summary(self, source: ImportSource) -> str:
-        """What ``hyperreps inspect`` prints: the zoo's models, epochs, checks and spread."""
+    def summary(self, source: ImportSource, strict: bool = True) -> str:
+        """What ``hyperreps inspect`` prints: the zoo's models, epochs, checks and spread.
+        ``strict``: the architecture was named, so a zoo that does not fit it is refused;
+        otherwise a format that can tell which architecture its files fit may say so."""
         raise NotImplementedError

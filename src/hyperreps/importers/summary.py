@@ -50,11 +50,12 @@ def zoo_summary(zoo, kind: str, checks: str, source: ImportSource | None = None)
     return "\n".join(lines + accuracy_spread(zoo.metric("test_acc"), zoo.epochs))
 
 
-def small_cnn_zoo_summary(source: ImportSource) -> str:
-    """A Small CNN Zoo folder's summary, every file checked before torch is imported (seconds):
-    metrics and layout read, ``weights.npy`` memory-mapped. The architecture is the import's
-    (``source.architecture``); where the archive does not fit it, the message names the
-    registered architectures it fits."""
+def small_cnn_zoo_summary(source: ImportSource, strict: bool = True) -> str:
+    """A Small CNN Zoo folder's summary, every file checked first: metrics and layout read,
+    ``weights.npy`` memory-mapped. The architecture is the import's (``source.architecture``);
+    where the archive does not fit it, ``strict`` refuses, naming the registered architectures
+    it fits, else the summary uses the first of those and says that the import needs it named
+    (the zoo's ``architecture``)."""
     from .small_cnn_zoo_files import (LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE, open_weights,
                                       read_layout, read_metrics)
 
@@ -67,26 +68,33 @@ def small_cnn_zoo_summary(source: ImportSource) -> str:
     from .small_cnn_zoo import matching_architectures, to_layout
 
     fits = matching_architectures(variables)
-    layout = get_architecture(source.architecture).layout
+    settings = import_settings(source)
     try:
-        to_layout(np.zeros((1, variables[-1].end), np.float32), variables, layout,
-                  path / LAYOUT_FILE)
+        to_layout(np.zeros((1, variables[-1].end), np.float32), variables,
+                  get_architecture(source.architecture).layout, path / LAYOUT_FILE)
+        architecture = source.architecture
     except ZooImportError as e:
-        hint = (f"; it fits {', '.join(fits)}: give --architecture {fits[0]} (in a config: "
-                f"the zoo's architecture: {fits[0]})" if fits else
-                "; its variables fit no registered architecture (bias then kernel per layer)")
-        raise ZooImportError(f"{e}{hint}") from None
+        if strict or not fits:
+            hint = (f"; it fits {', '.join(fits)}: give --architecture {fits[0]} (in a config: "
+                    f"the zoo's architecture: {fits[0]})" if fits else
+                    "; its variables fit no registered architecture (bias then kernel per "
+                    "layer)")
+            raise ZooImportError(f"{e}{hint}") from None
+        architecture = fits[0]
+        settings += (f"; the archive does not fit {source.architecture}: an import needs the "
+                     f"zoo's architecture: {architecture} (here: --architecture {architecture})")
+    layout = get_architecture(architecture).layout
     steps = sorted(int(s) for s in metrics["step"].unique())
     runs = metrics["modeldir"].nunique()
     config = [c for c in metrics.columns if c.startswith("config.")]
     varying = [c for c in config if metrics[c].nunique() > 1]
-    also = [a for a in fits if a != source.architecture]
+    also = [a for a in fits if a != architecture]
     lines = [f"Small CNN Zoo: {runs} runs, {len(metrics)} rows (weights.npy {weights.shape}, "
              "memory-mapped), checkpoint steps " + ", ".join(map(str, steps)),
              f"layout.csv: {len(variables)} variables tiling {variables[-1].end} columns "
              f"(bias first, TF kernel order): {layout.architecture}"
              + (f" (also fits {', '.join(also)})" if also else ""),
-             import_settings(source),
+             settings,
              f"hyperparameters that vary: {', '.join(varying) if varying else 'none'}",
              "checks: layout tiles the row and matches the architecture; weights float32 "
              "[rows, P] in C order, rows == metrics rows; one metrics row per run and step, "
