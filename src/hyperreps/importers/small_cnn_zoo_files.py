@@ -168,16 +168,18 @@ def read_metrics(path) -> pd.DataFrame:
     return _read_metrics(path) if stamp is None else _read_metrics_once(stamp).copy()
 
 
-def check_folder_files(folder) -> None:
+def check_folder_files(folder) -> tuple:
     """Every file of a Small CNN Zoo folder read and checked as the import reads it (weights:
     the header and the size; metrics read once, see :func:`read_metrics`); a
-    :class:`ZooImportError` naming the first bad file. Imports nothing heavy: a refusal comes
-    before torch is loaded."""
+    :class:`ZooImportError` naming the first bad file; returns the variables, the metrics and
+    the memory-mapped weights. Imports nothing heavy: a refusal comes before torch is
+    loaded."""
     folder = Path(folder)
     variables = read_layout(folder / LAYOUT_FILE)
     metrics = read_metrics(folder / METRICS_FILE)
-    open_weights(folder / WEIGHTS_FILE, len(metrics), variables[-1].end,
-                 f"the columns the variables of {LAYOUT_FILE} tile")
+    weights = open_weights(folder / WEIGHTS_FILE, len(metrics), variables[-1].end,
+                           f"the columns the variables of {LAYOUT_FILE} tile")
+    return variables, metrics, weights
 
 
 def _read_metrics(path: Path) -> pd.DataFrame:

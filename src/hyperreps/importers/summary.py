@@ -56,14 +56,10 @@ def small_cnn_zoo_summary(source: ImportSource, strict: bool = True) -> str:
     where the archive does not fit it, ``strict`` refuses, naming the registered architectures
     it fits, else the summary uses the first of those and says that the import needs it named
     (the zoo's ``architecture``)."""
-    from .small_cnn_zoo_files import (LAYOUT_FILE, METRICS_FILE, WEIGHTS_FILE, open_weights,
-                                      read_layout, read_metrics)
+    from .small_cnn_zoo_files import LAYOUT_FILE, check_folder_files
 
     path = source.folder
-    variables = read_layout(path / LAYOUT_FILE)
-    metrics = read_metrics(path / METRICS_FILE)
-    weights = open_weights(path / WEIGHTS_FILE, len(metrics), variables[-1].end,
-                           f"the columns the variables of {LAYOUT_FILE} tile")
+    variables, metrics, weights = check_folder_files(path)
     from ..architecture import get_architecture
     from .small_cnn_zoo import matching_architectures, to_layout
 
