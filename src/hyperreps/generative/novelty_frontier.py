@@ -140,27 +140,39 @@ def save_frontier(folder, result: FrontierResult) -> None:
 
 
 def table_for_display(table: pd.DataFrame) -> pd.DataFrame:
-    """The frontier table with accuracies in %, CIs as ``[low, high]`` strings and short
-    column names."""
+    """The frontier table to read: accuracies and shares in %, CIs as ``[low, high]`` strings,
+    short column names, a verdict per comparison."""
     pct = 100.0
+
+    def ci(low, high, scale=1.0, digits=3):
+        return [f"[{scale * lo:.{digits}f}, {scale * hi:.{digits}f}]" if np.isfinite(lo)
+                and np.isfinite(hi) else "" for lo, hi in zip(low, high)]
+
     out = pd.DataFrame({"population": table["population"], "curve": table["curve"],
                         "n": table["n"], "acc": pct * table["test_acc"],
+                        "acc_share": pct * table["acc_share"],
                         "max_iou": table["max_error_iou"], "chance_iou": table["chance_iou"],
-                        "l2_ckpt": table["l2_checkpoint"], "l2_recon": table["l2_reconstruction"]})
-    for label, name in (("iou", "at equal IoU"), ("l2", "at equal L2")):
-        out[f"noise_acc_{label}"] = pct * table[f"curve_acc_{label}"]
-        out[f"diff_{label}"] = pct * table[f"difference_{label}"]
-        out[f"ci_{label}"] = [f"[{pct * lo:.1f}, {pct * hi:.1f}]" if np.isfinite(lo) else ""
-                              for lo, hi in zip(table[f"ci_low_{label}"],
-                                                table[f"ci_high_{label}"])]
-        out[f"vs_noise_{label}"] = [verdict(lo, hi) for lo, hi in
-                                    zip(table[f"ci_low_{label}"], table[f"ci_high_{label}"])]
+                        "l2_ckpt": table["l2_checkpoint"], "l2_recon": table["l2_reconstruction"],
+                        "delta_iou": table["delta_iou"],
+                        "ci_delta": ci(table["ci_low_delta"], table["ci_high_delta"]),
+                        "vs_noise_iou": [verdict(lo, hi) for lo, hi in
+                                         zip(table["ci_low_delta"], table["ci_high_delta"])],
+                        "gap_closed": pct * table["gap_closed"],
+                        "ci_gap": ci(table["ci_low_gap"], table["ci_high_gap"], pct, 0),
+                        "in_range": pct * table["in_range"]})
+    out["noise_acc_l2"] = pct * table["curve_acc_l2"]
+    out["diff_l2"] = pct * table["difference_l2"]
+    out["ci_l2"] = ci(table["ci_low_l2"], table["ci_high_l2"], pct, 1)
+    out["vs_noise_l2"] = [verdict(lo, hi) for lo, hi in zip(table["ci_low_l2"],
+                                                             table["ci_high_l2"])]
     return out
 
 
 def verdict(low: float, high: float) -> str:
-    """``above`` / ``below`` the noise curve where the CI excludes 0, ``level`` where it spans
-    it, empty where there is no CI (outside the curve, or at its edge)."""
+    """``above`` / ``below`` the noise curve where the CI excludes 0 (on the behavioural axis:
+    more / less novel than noise at equal accuracy; on a weight axis: more / less accurate at
+    equal distance), ``level`` where it spans it, empty where there is no CI (outside the
+    curve, or at its edge)."""
     if not (np.isfinite(low) and np.isfinite(high)):
         return ""
     return "above" if low > 0 else "below" if high < 0 else "level"
