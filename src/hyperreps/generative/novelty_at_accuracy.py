@@ -108,8 +108,14 @@ class CurveReference:
     fit: IoUGivenAccuracy | None
     fits: list  # per resample: IoUGivenAccuracy or None
     independent_acc: np.ndarray
-    independent_delta: float
+    independent_delta: float  # NaN where too few of them lie in the curve's accuracy range
     independent_deltas: np.ndarray  # per resample
+    independent_in_range: float = float("nan")
+
+
+# the gap needs the far end measured: at least this share of the independent models inside the
+# noise models' accuracy range (noise on reconstructions, less accurate, may not reach them)
+MIN_INDEPENDENT_IN_RANGE = 0.5
 
 
 def curve_reference(noise_acc, noise_iou, independent_acc=(), independent_iou=(),
@@ -127,8 +133,11 @@ def curve_reference(noise_acc, noise_iou, independent_acc=(), independent_iou=()
         if len(ind_acc) and fits[-1] is not None:
             i_idx = rng.integers(len(ind_acc), size=len(ind_acc))
             ind_deltas[b] = _mean_delta(ind_acc[i_idx], ind_iou[i_idx], fits[-1])[0]
-    ind_delta = _mean_delta(ind_acc, ind_iou, fit)[0] if len(ind_acc) else float("nan")
-    return CurveReference(fit, fits, ind_acc, ind_delta, ind_deltas)
+    ind_delta, ind_in = _mean_delta(ind_acc, ind_iou, fit) if len(ind_acc) and fit is not None \
+        else (float("nan"), float("nan"))
+    if not ind_in >= MIN_INDEPENDENT_IN_RANGE:
+        ind_delta, ind_deltas = float("nan"), np.full(n_resamples, np.nan)
+    return CurveReference(fit, fits, ind_acc, ind_delta, ind_deltas, ind_in)
 
 
 def compare_at_accuracy(acc, iou, reference: CurveReference, seed: int = 0,
