@@ -9,6 +9,7 @@ from hyperreps.representation.embeddings import load_embeddings
 from hyperreps.figures.novelty_frontier import plot_novelty_frontier
 from hyperreps.generative.novelty_frontier import novelty_frontier, save_frontier, table_for_display
 from hyperreps.generative.populations import load_populations
+from hyperreps.importers.model_files import load_audited
 from hyperreps.tables import write_table
 from hyperreps.zoo import load_zoo
 from hyperreps.splits import load_split
@@ -20,6 +21,7 @@ split = load_split(snakemake.input.split)
 model, _, _ = load_autoencoder(snakemake.input.autoencoder)
 embeddings = load_embeddings(snakemake.input.embeddings, zoo).z
 populations, info = load_populations(snakemake.input.populations, which="all")
+populations.update(load_audited(p.audit, zoo.layout))  # novelty_frontier.audit
 data = load_dataset(zoo.dataset, DataSettings.from_config(p.data))
 result = novelty_frontier(zoo, split, tuple(p.window), populations, model, embeddings, data.test,
                           info["activation"], p.settings, p.top_fraction, job.device)

@@ -78,3 +78,8 @@ def _npy(path: Path, layout: ParameterLayout) -> tuple[torch.Tensor, list[str]]:
         raise ZooImportError(f"{path}: {header.shape[0]} models; give 1 to {MAX_MODELS}")
     weights = torch.from_numpy(np.array(memory_map_npy(path, header), dtype=np.float32))
     return weights, [f"row_{i}" for i in range(len(weights))]
+
+
+def load_audited(entries: list[dict], layout: ParameterLayout) -> dict[str, torch.Tensor]:
+    """``{name: weights}`` of the config's ``novelty_frontier.audit`` entries (one zoo's)."""
+    return {e["name"]: load_model_files(e["path"], layout)[0] for e in entries}
