@@ -208,14 +208,32 @@ def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
 @pytest.mark.e2e
 def test_auditing_an_exported_population_gives_its_row_of_the_frontier_table(tiny_run,
                                                                              tmp_path):
-    """hyperreps audit on the exported S_KDE30 folder, against the run's frontier: the same
-    measures and the same bootstrap CIs as the pipeline's table."""
+    """hyperreps audit, installed from a wheel, on the exported S_KDE30 folder against the run's
+    frontier: the same measures and the same bootstrap CIs as the pipeline's table."""
     work, _ = tiny_run
     out = results(work)
+    # from a wheel, as `pip install` gives it: no checkout, no Snakemake
+    wheels, site, source = tmp_path / "wheels", tmp_path / "site", tmp_path / "source"
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns(
+        "__pycache__", "*.egg-info"))  # built elsewhere: nothing is left in the checkout
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for args in (["wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
+                  str(source)],
+                 ["install", "--no-deps", "-q", "--target", str(site),
+                  *map(str, wheels.glob("hyperreps-*.whl"))]):
+        built = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True,
+                               text=True, timeout=300, cwd=tmp_path)
+        assert built.returncode == 0, built.stderr[-2000:]
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run([sys.executable, "-c", "import hyperreps; print(hyperreps.__file__)"],
+                           capture_output=True, text=True, env=env, cwd=work)
+    assert where.stdout.startswith(str(site)), where.stdout + where.stderr
     run = subprocess.run([sys.executable, "-m", "hyperreps.cli", "audit",
                           str(out / "export/populations/tiny/S_KDE30"), "--run", str(out),
                           "--zoo", "tiny", "--out", str(tmp_path / "audit"), "--name",
-                          "S_KDE30"], capture_output=True, text=True, timeout=600, cwd=work)
+                          "S_KDE30"], capture_output=True, text=True, timeout=600, cwd=work,
+                         env=env)
     assert run.returncode == 0, run.stderr[-2000:]
     audited = pd.read_csv(tmp_path / "audit/audit_tiny.csv").set_index(["population", "curve"])
     table = pd.read_csv(out / "tables/2025_novelty_frontier_tiny.csv") \
