@@ -120,8 +120,8 @@ def main(argv=None):
     res = novelty_frontier(zoo, split, window, cands, model, emb, data, act, settings)
     t = res.table[res.table.curve == "noise_raw"]
     cols = ["population", "n", "test_acc", "l2_checkpoint", "l2_reconstruction",
-            "max_error_iou", "chance_iou", "difference_iou", "ci_low_iou", "ci_high_iou",
-            "difference_l2", "ci_low_l2", "ci_high_l2"]
+            "max_error_iou", "chance_iou", "delta_iou", "ci_low_delta", "ci_high_delta",
+            "gap_closed", "difference_l2", "ci_low_l2", "ci_high_l2"]
     pd.set_option("display.width", 250)
     print(t[cols].round(3).to_string(index=False))
     print(res.points[res.points.curve == "noise_raw"][["sigma", "test_acc", "l2_checkpoint",

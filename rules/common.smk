@@ -59,6 +59,7 @@ PROBE_TRANSFER = {e["autoencoder"]: e["zoos"] for e in config["probe_transfer"]}
 # trained zoos written as Small CNN Zoo archives, which imported zoos may read (issue 23)
 SCZ_ARCHIVES = {a["zoo"]: a for a in config["small_cnn_zoo_archive"]}
 EXPORT = config["export"]  # models out as plain PyTorch state dicts
+AUDITED = config["novelty_frontier"]["audit"]  # other generators' models on a frontier
 # every job that computes with torch gets the config's device (hyperreps.jobs.start)
 DEVICE = config["device"]
 CUDA_PROBLEM = cuda_problem(DEVICE)  # a cluster's GPU nodes may see one: onstart decides

@@ -39,6 +39,8 @@ rule novelty_frontier:
         populations=POPULATIONS,
         autoencoder=lambda wc: lwln_autoencoder(wc.zoo),
         embeddings=lambda wc: EMBEDDINGS.format(zoo=wc.zoo, variant=lwln_variant(wc.zoo)),
+        # generated models from elsewhere, placed beside the run's own (novelty_frontier.audit)
+        audited=lambda wc: [e["path"] for e in AUDITED if e["zoo"] == wc.zoo],
     output:
         data=directory(NOVELTY_FRONTIER),
         table=table("2025_novelty_frontier_{zoo}", "generative", "novelty_frontier", "{zoo}",
@@ -49,6 +51,7 @@ rule novelty_frontier:
         logfile("generative/{zoo}/novelty_frontier"),
     params:
         settings=config["novelty_frontier"],
+        audit=lambda wc: [e for e in AUDITED if e["zoo"] == wc.zoo],
         top_fraction=config["generative"]["top_fraction"],
         window=lambda wc: ae_window(wc.zoo),
         n_classes=lambda wc: n_classes([wc.zoo])[wc.zoo],

@@ -215,3 +215,23 @@ def test_small_cnn_zoo_imports_are_checked_before_any_job(tmp_path):
     with pytest.raises(ConfigError, match="import_from"):
         validate_config({"zoos": {"s": {"dataset": "digits",
                                         "import_from": dict(source, format="tfrecord")}}})
+
+
+def test_audited_models_need_a_frontier_a_free_name_and_their_files(tmp_path):
+    def tiny(audit):
+        cfg = yaml.safe_load((ROOT / "config/test/tiny.yaml").read_text())
+        cfg.setdefault("novelty_frontier", {})["audit"] = audit
+        return cfg
+
+    np_path = tmp_path / "mine.npy"
+    ok = validate_config(tiny([{"name": "mine", "path": str(np_path), "zoo": "tiny"}]))
+    problems = check_inputs(ok)
+    assert any("novelty_frontier.audit.0.path" in p and "mine.npy" in p for p in problems)
+    np_path.write_bytes(b"")
+    assert not any("novelty_frontier.audit" in p for p in check_inputs(ok))
+    for audit, key in (([{"name": "mine", "path": "x", "zoo": "imported"}], "audit.0.zoo"),
+                       ([{"name": "S_KDE30", "path": "x", "zoo": "tiny"}], "audit.0.name"),
+                       ([{"name": "zoo_test", "path": "x", "zoo": "tiny"}], "audit.0.name"),
+                       ([{"name": "m", "path": "x", "zoo": "tiny"}] * 2, "audit.1")):
+        with pytest.raises(ConfigError, match=f"novelty_frontier.{key}"):
+            validate_config(tiny(audit))

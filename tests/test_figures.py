@@ -184,3 +184,17 @@ def test_novelty_frontier_writes_png_with_nan_models(tmp_path):
     path = tmp_path / "frontier.png"
     plot_novelty_frontier(pd.DataFrame(rows), points, path, "test", n_classes=10)
     assert path.stat().st_size > 10_000
+    # with the noise models and the table: the regression and the ΔIoU panel
+    from hyperreps.generative.novelty_curves import frontier_table
+
+    sigma = np.repeat([0.0, 0.5, 1.0], 20)
+    members = pd.DataFrame({"curve": "noise_raw", "sigma": sigma,
+                            "test_acc": 0.8 - 0.5 * sigma + 0.02 * rng.standard_normal(60),
+                            "max_error_iou": 1 - 0.5 * sigma + 0.02 * rng.standard_normal(60),
+                            "l2_checkpoint": 20 * sigma})
+    models = pd.DataFrame(rows)
+    table = frontier_table(models, members, 50, 0)
+    assert "zoo_independent" in set(table["population"])
+    everything = pd.concat([models, members.drop(columns="curve").assign(population="noise_raw")])
+    plot_novelty_frontier(everything, points, tmp_path / "gap.png", "test", 10, table)
+    assert (tmp_path / "gap.png").stat().st_size > 10_000

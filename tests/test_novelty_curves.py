@@ -101,7 +101,7 @@ def test_frontier_table_rows_and_sign():
     assert len(table) == 4 and set(table["curve"]) == {"noise_raw", "noise_reconstructed"}
     assert above_frontier(table)["population"].unique().tolist() == ["good"]
     assert above_frontier(table, "l2")["population"].unique().tolist() == ["good"]
-    assert (table.loc[table.population == "bad", "ci_high_iou"] < 0).all()
+    assert (table.loc[table.population == "bad", "ci_high_delta"] < 0).all()
 
 
 def test_verdicts_say_where_each_population_stands():

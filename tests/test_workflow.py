@@ -185,7 +185,8 @@ def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
                                            "S_Near30", "S_Edit30", "S_EditP30"}
     # the novelty frontier: every generated population but B_F, the zoo's own models
     frontier = pd.read_csv(out / "tables/2025_novelty_frontier_tiny.csv")
-    assert set(frontier["population"]) == (set(pops) - {"B_F"}) | {"zoo_train", "zoo_test"}
+    assert set(frontier["population"]) == (set(pops) - {"B_F"}) | {"zoo_train", "zoo_test",
+                                                                   "zoo_independent"}
     assert set(frontier["curve"]) == {"noise_raw", "noise_reconstructed"}
     assert (out / "figures/2025_fig6a_novelty_frontier_tiny.png").stat().st_size > 10_000
     median = pd.read_csv(out / "tables/2022_tables10_12_median_ci.csv")
@@ -202,6 +203,45 @@ def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
     assert info["hyperparameters"]["activation"] == "tanh" and info["epochs"] == 1
     recon = pd.read_csv(out / "tables/reconstruction_tiny.csv")
     assert {"r2_test", "r2_lwln_test", "r2_lwln_epoch"} <= set(recon.columns)
+
+
+@pytest.mark.e2e
+def test_auditing_an_exported_population_gives_its_row_of_the_frontier_table(tiny_run,
+                                                                             tmp_path):
+    """hyperreps audit, installed from a wheel, on the exported S_KDE30 folder against the run's
+    frontier: the same measures and the same bootstrap CIs as the pipeline's table."""
+    work, _ = tiny_run
+    out = results(work)
+    # from a wheel, as `pip install` gives it: no checkout, no Snakemake
+    wheels, site, source = tmp_path / "wheels", tmp_path / "site", tmp_path / "source"
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns(
+        "__pycache__", "*.egg-info"))  # built elsewhere: nothing is left in the checkout
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for args in (["wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
+                  str(source)],
+                 ["install", "--no-deps", "-q", "--target", str(site),
+                  *map(str, wheels.glob("hyperreps-*.whl"))]):
+        built = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True,
+                               text=True, timeout=300, cwd=tmp_path)
+        assert built.returncode == 0, built.stderr[-2000:]
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run([sys.executable, "-c", "import hyperreps; print(hyperreps.__file__)"],
+                           capture_output=True, text=True, env=env, cwd=work)
+    assert where.stdout.startswith(str(site)), where.stdout + where.stderr
+    run = subprocess.run([sys.executable, "-m", "hyperreps.cli", "audit",
+                          str(out / "export/populations/tiny/S_KDE30"), "--run", str(out),
+                          "--zoo", "tiny", "--out", str(tmp_path / "audit"), "--name",
+                          "S_KDE30"], capture_output=True, text=True, timeout=600, cwd=work,
+                         env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    audited = pd.read_csv(tmp_path / "audit/audit_tiny.csv").set_index(["population", "curve"])
+    table = pd.read_csv(out / "tables/2025_novelty_frontier_tiny.csv") \
+        .set_index(["population", "curve"])
+    for key in audited.index:
+        pd.testing.assert_series_equal(audited.loc[key], table.loc[key], check_names=False,
+                                       rtol=1e-6)
+    assert (tmp_path / "audit/audit_tiny.png").stat().st_size > 10_000
 
 
 def markdown_rows(text):

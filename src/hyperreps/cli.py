@@ -4,6 +4,7 @@
                            [--dataset NAME] [--activation NAME]
     hyperreps export ZOO OUT [--epoch N] [--replace]
     hyperreps check-config FILE
+    hyperreps audit MODELS --run RESULTS --zoo ZOO --out OUT [--name NAME] [--data-root DIR]
 
 ``inspect`` reads our zoo format (checksums verified), a Ray Tune folder, a Small CNN Zoo
 folder (metrics and layout only; ``weights.npy`` memory-mapped) or, with ``--pattern``, a
@@ -14,7 +15,10 @@ writes a zoo's models as plain PyTorch state dicts, as
 the workflow's ``export`` rule does, into OUT: a new or empty folder (or, with ``--replace``, a
 previous export); anything else at OUT, or OUT being, inside or around ZOO, is refused and left
 untouched. ``check-config`` reads a config file as a run would, naming the file and the
-problem where Snakemake's own reader would stop with a traceback.
+problem where Snakemake's own reader would stop with a traceback. ``audit`` places any
+generator's models of a zoo's architecture (our zoo format, a folder of ``.safetensors`` /
+``.pt`` state dicts, or a ``.npy`` of flat weights) on the novelty frontier a pipeline run
+measured for that zoo, and writes the frontier table and figure into OUT.
 """
 
 from __future__ import annotations
@@ -76,6 +80,50 @@ def check_config(path: Path) -> list[str]:
     return check_inputs(config)
 
 
+def audit(models: Path, run: Path, zoo_name: str, out: Path, name: str | None = None,
+          data_root: str | None = None, variant: str = "lwln") -> str:
+    """Audit the models at ``models`` on zoo ``zoo_name``'s frontier in the results folder
+    ``run``; the table and figure go to ``out`` (a new or empty folder). Returns the table's
+    row(s) for the printout."""
+    from .destinations import check_user_destination
+
+    check_user_destination(out, sources=[models], writer="hyperreps audit",
+                           source_name="input")
+    from .autoencoder.io import load_autoencoder
+    from .data import DataSettings, load_dataset
+    from .figures.novelty_frontier import plot_novelty_frontier
+    from .generative.audit import audit_models, read_frontier
+    from .generative.novelty_frontier import table_for_display
+    from .importers.model_files import load_model_files
+    from .publish import staged_dir
+    from .representation.embeddings import load_embeddings
+    from .splits import load_split
+    from .tables import write_table
+    from .zoo import load_zoo
+
+    zoo = load_zoo(run / "zoos" / zoo_name / "zoo")
+    weights, _ = load_model_files(models, zoo.layout)
+    frontier, settings = read_frontier(run / "novelty_frontier" / zoo_name)
+    model, _, _ = load_autoencoder(run / "autoencoders" / zoo_name / variant / "model")
+    embeddings = load_embeddings(run / "autoencoders" / zoo_name / variant /
+                                 "embeddings.safetensors", zoo).z
+    data = load_dataset(zoo.dataset, DataSettings(root=Path(data_root)) if data_root else None)
+    label = name or models.stem
+    result = audit_models({label: weights}, frontier, settings, zoo,
+                          load_split(run / "zoos" / zoo_name / "split.json"), model,
+                          embeddings, data.test)
+    shown = table_for_display(result.table)
+    with staged_dir(out) as tmp:
+        tmp = Path(tmp)
+        write_table(shown, [tmp / f"audit_{zoo_name}.{s}" for s in ("md", "csv", "tex")],
+                    caption=f"{label} on the novelty frontier of zoo {zoo_name} ({run}); "
+                            "columns as in tables/2025_novelty_frontier_<zoo>")
+        plot_novelty_frontier(result.models, result.points, tmp / f"audit_{zoo_name}.png",
+                              f"{label} on {zoo_name}'s novelty frontier", table=result.table)
+    rows = shown[shown["population"].isin([label, "zoo_independent"])]
+    return rows.to_string(index=False)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="hyperreps", description=__doc__.split("\n\n")[0])
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -103,11 +151,24 @@ def main(argv=None) -> int:
     e.add_argument("--epoch", type=int, help="epoch number (default the zoo's last)")
     e.add_argument("--replace", action="store_true",
                    help="replace OUT if it is a previous export (never anything else)")
+    a = verbs.add_parser("audit", help="place a generator's models on a zoo's novelty frontier",
+                         description="Measure models of a zoo's architecture (our zoo format, "
+                         "a folder of .safetensors/.pt state dicts, or a .npy of flat weights) "
+                         "against the novelty frontier a pipeline run measured for that zoo: "
+                         "ΔIoU at equal accuracy, gap closed, L2 to the nearest checkpoint.")
+    a.add_argument("models", type=Path)
+    a.add_argument("--run", type=Path, required=True, help="a results folder, e.g. results/demo")
+    a.add_argument("--zoo", required=True, help="the zoo whose frontier to use")
+    a.add_argument("--out", type=Path, required=True, help="a new or empty folder")
+    a.add_argument("--name", help="the population's name in the table (default: MODELS' name)")
+    a.add_argument("--data-root", help="the dataset folder of the run (data.root)")
     args = parser.parse_args(argv)
     try:
         if args.verb == "inspect":
             print(inspect(args.path, args.pattern, args.architecture, args.dataset,
                           args.activation))
+        elif args.verb == "audit":
+            print(audit(args.models, args.run, args.zoo, args.out, args.name, args.data_root))
         elif args.verb == "check-config":
             problems = check_config(args.config)
             print("\n".join(problems) if problems else f"{args.config}: valid")
@@ -129,7 +190,8 @@ def main(argv=None) -> int:
         print(f"hyperreps {args.verb}: {err}", file=sys.stderr)
         return 1
     except Exception as err:  # a case no check foresaw: still one line, and what to do
-        target = {"inspect": "path", "export": "zoo", "check-config": "config"}[args.verb]
+        target = {"inspect": "path", "export": "zoo", "check-config": "config",
+                  "audit": "models"}[args.verb]
         target = getattr(args, target)
         print(f"hyperreps {args.verb}: {target}: could not be read ({type(err).__name__}: "
               f"{str(err)[:300]}); this is a gap in hyperreps' checks, please report it",

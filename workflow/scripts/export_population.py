@@ -1,5 +1,7 @@
-"""Write a sampled population (as sampled, its fine-tuning size) as plain PyTorch state dicts,
-its test accuracy measured on the source zoo's data (hyperreps.zoos.export)."""
+"""Write a sampled population (as sampled: every model the novelty frontier measures, so that
+``hyperreps audit`` of the folder gives the population's row of the frontier table) as plain
+PyTorch state dicts, its test accuracy measured on the source zoo's data
+(hyperreps.zoos.export)."""
 
 from hyperreps.jobs import start
 from hyperreps.data import DataSettings, load_dataset
@@ -10,7 +12,7 @@ from hyperreps.zoo import load_zoo
 job = start(snakemake)
 wc = snakemake.wildcards
 source = load_zoo(snakemake.input.zoo)
-weights, info = load_populations(snakemake.input.populations)
+weights, info = load_populations(snakemake.input.populations, which="all")
 pop = population_zoo(weights[wc.population], wc.population, source.layout, source.dataset,
                      info["activation"])
 data = load_dataset(source.dataset, DataSettings.from_config(snakemake.params.data))

@@ -15,7 +15,7 @@ from .files import read_config_file
 from .limits import check_limits
 from .queries import (autoencoder_config, transfer_pairs, varying_hyperparameters,
                       zoo_architecture)
-from .schema import ConfigError, check_name, validate_schema
+from .schema import ConfigError, check_name, load_schema, validate_schema
 
 
 def validate_config(config: dict, schema: dict | None = None) -> dict:
@@ -23,6 +23,7 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     (:func:`~hyperreps.config.schema.validate_schema`), then the checks across keys. Raises
     :class:`~hyperreps.config.schema.ConfigError` naming the offending key (e.g.
     ``zoos.demo.epochs``)."""
+    schema = schema or load_schema()
     validate_schema(config, schema)
     _check_names(config)
     s = config["split"]
@@ -47,6 +48,7 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
                               f"is not divisible by n_heads {arch['n_heads']}")
     _check_lists_unique(config)
     _validate_generative(config)
+    _validate_audit(config, schema["$defs"]["population"]["enum"])
     _validate_analyses(config)
     _validate_unseen(config)
     _validate_probes(config)
@@ -60,7 +62,7 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
 UNIQUE_LISTS = ("generative.transfer", "generative.ensembles.populations",
                 "generative.comparisons.in_dataset", "generative.comparisons.transfer",
                 "cross_zoo_reconstruction", "export.populations", "unseen_zoos.pairs",
-                "unseen_architectures.pairs")
+                "unseen_architectures.pairs", "novelty_frontier.audit")
 
 
 def _check_unique(items, key: str) -> None:
@@ -273,6 +275,27 @@ def _validate_unseen(config: dict) -> None:
                     f"config key {akey!r}: {name} has {arch.n_params} parameters, fewer than "
                     f"the {source.n_params} that zoo {pair['source']!r}'s hyper-representation "
                     "generates")
+
+
+def _validate_audit(config: dict, populations) -> None:
+    """Each ``novelty_frontier.audit`` entry names a zoo that is sampled (it has a frontier)
+    and a name no population or zoo row of the frontier table has, once per zoo."""
+    sampled = {s for s, _ in transfer_pairs(config)}
+    names = set()
+    for i, entry in enumerate(config["novelty_frontier"]["audit"]):
+        key = f"novelty_frontier.audit.{i}"
+        if entry["zoo"] not in sampled or not config["novelty_frontier"]["enabled"]:
+            raise ConfigError(f"config key '{key}.zoo': {entry['zoo']!r} has no novelty "
+                              "frontier (a zoo in generative.in_dataset or a transfer source, "
+                              "with novelty_frontier.enabled)")
+        if entry["name"] in populations or entry["name"].startswith("zoo_") \
+                or entry["name"].startswith("noise_"):
+            raise ConfigError(f"config key '{key}.name': {entry['name']!r} is a name the "
+                              "frontier table already uses; choose another")
+        if (entry["zoo"], entry["name"]) in names:
+            raise ConfigError(f"config key '{key}.name': {entry['name']!r} is audited twice "
+                              f"on zoo {entry['zoo']!r}")
+        names.add((entry["zoo"], entry["name"]))
 
 
 def _validate_generative(config: dict) -> None:

@@ -6,7 +6,7 @@ import os
 
 from ..data import DataSettings, missing_dataset
 from ..importers.registry import get_format, resolve_import
-from ..untrusted_files import UntrustedFileError, check_folder
+from ..untrusted_files import UntrustedFileError, check_folder, check_regular
 from .queries import autoencoder_config, transfer_pairs
 
 
@@ -62,4 +62,10 @@ def check_inputs(config: dict, produced=frozenset()) -> list[str]:
                         f"config key 'generative.comparisons.{kind}.{i}.reference_epoch': "
                         f"{c['reference_epoch']} but B_T (zoo {name!r}, imported) has "
                         f"{described}")
+    for n, entry in enumerate(config["novelty_frontier"]["audit"]):
+        path = entry["path"]
+        try:
+            check_regular(path) if str(path).endswith(".npy") else check_folder(path)
+        except UntrustedFileError as e:
+            problems.append(f"config key 'novelty_frontier.audit.{n}.path': {e}")
     return list(dict.fromkeys(problems))

@@ -12,17 +12,24 @@ Axes of novelty (:data:`AXES`): ``max_error_iou`` (behaviour; lower is more nove
 ``l2_reconstruction`` (to the nearest reconstructed checkpoint, the audit's) for
 ``noise_reconstructed``.
 
-A population's comparison on one axis: its mean accuracy minus the curve's accuracy at the
-population's mean novelty (linear interpolation between the curve's sigma points, each a mean
+A population's comparison on the behavioural axis is made at equal accuracy, model by model
+(:mod:`hyperreps.generative.novelty_at_accuracy`: ΔIoU and the share of the gap to
+independently trained models it closes), because IoU is not a monotone function of sigma. On a
+weight axis, which grows with sigma, it is its mean accuracy minus the curve's accuracy at the
+population's mean distance (linear interpolation between the curve's sigma points, each a mean
 over its models; NaN outside the curve's range), with a percentile bootstrap CI that resamples
 the population's models and every sigma point's models (:func:`compare_to_curve`).
 """
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 import torch
+
+from .novelty_at_accuracy import compare_at_accuracy, curve_reference
 
 # the noise curves, and the weight-novelty axis each is compared on
 CURVES: dict[str, str] = {"noise_raw": "l2_checkpoint",
@@ -34,6 +41,8 @@ AXES = ("max_error_iou", "l2_checkpoint", "l2_reconstruction")
 TRAINING_MODELS = "zoo_train"
 TEST_MODELS = "zoo_test"
 ZOO_MODELS = (TRAINING_MODELS, TEST_MODELS)
+# both together: the independently trained models whose novelty is the gap's far end
+INDEPENDENT_MODELS = "zoo_independent"
 
 
 def noise_members(base: torch.Tensor, sigmas, n: int, seed: int
@@ -133,43 +142,73 @@ def compare_to_curve(acc: np.ndarray, novelty: np.ndarray, curve_acc: list[np.nd
 def frontier_table(models: pd.DataFrame, members: pd.DataFrame, n_resamples: int = 1000,
                    seed: int = 0) -> pd.DataFrame:
     """Every population of ``models`` (columns ``population``, ``test_acc`` and the
-    :data:`AXES`) against every curve of ``members`` (columns ``curve``, ``sigma``,
-    ``test_acc`` and the axes), on the behavioural axis and on the curve's weight axis.
+    :data:`AXES`), and the zoo's independent models pooled (:data:`INDEPENDENT_MODELS`),
+    against every curve of ``members`` (columns ``curve``, ``sigma``, ``test_acc`` and the
+    axes).
 
     One row per population and curve: ``n``, accuracy, the population's mean on each axis, the
-    mean chance IoU if given, and per axis (``iou`` / ``l2``) the curve's accuracy at that
-    novelty, the difference and its CI."""
+    mean chance IoU if given; on the behavioural axis, at equal accuracy
+    (:func:`~hyperreps.generative.novelty_at_accuracy.compare_at_accuracy`): ``delta_iou``
+    with ``ci_low_delta`` / ``ci_high_delta``, ``in_range``, ``gap_closed`` with
+    ``ci_low_gap`` / ``ci_high_gap``, ``acc_share``; on the curve's weight axis, at equal
+    distance: ``curve_acc_l2``, ``difference_l2`` and ``ci_low_l2`` / ``ci_high_l2``."""
+    independent = models[models["population"].isin(ZOO_MODELS)]
+    groups = list(models.groupby("population", sort=False))
+    if not independent.empty:
+        groups.append((INDEPENDENT_MODELS, independent))
+    references = {}
+    for c_index, curve in enumerate(CURVES):
+        cm = members[members["curve"] == curve]
+        if not cm.empty:
+            references[curve] = curve_reference(
+                cm["test_acc"], cm[BEHAVIOUR], independent["test_acc"], independent[BEHAVIOUR],
+                n_resamples, seed + 7919 * (c_index + 1))
     rows = []
-    for p_index, (population, group) in enumerate(models.groupby("population", sort=False)):
+    for population, group in groups:
         for c_index, (curve, weight_axis) in enumerate(CURVES.items()):
-            cm = members[members["curve"] == curve]
-            if cm.empty:
+            if curve not in references:
                 continue
+            cm = members[members["curve"] == curve]
             sigma_groups = [g for _, g in cm.groupby("sigma")]
-            row = {"population": population, "curve": curve, "n": int(group["test_acc"].notna()
-                                                                      .sum()),
+            row = {"population": population, "curve": curve,
+                   "n": int(group["test_acc"].notna().sum()),
                    "test_acc": group["test_acc"].mean()}
             for axis in AXES:
                 row[axis] = group[axis].mean() if axis in group else np.nan
             if "chance_iou" in group:
                 row["chance_iou"] = group["chance_iou"].mean()
             row["weight_axis"] = weight_axis
-            for label, axis in (("iou", BEHAVIOUR), ("l2", weight_axis)):
-                if axis not in group or group[axis].isna().all():
-                    cmp = {"curve_acc": np.nan, "difference": np.nan, "ci_low": np.nan,
-                           "ci_high": np.nan}
-                else:
-                    cmp = compare_to_curve(group["test_acc"].to_numpy(), group[axis].to_numpy(),
-                                           [g["test_acc"].to_numpy() for g in sigma_groups],
-                                           [g[axis].to_numpy() for g in sigma_groups],
-                                           n_resamples, seed + 1000 * p_index + 10 * c_index)
-                for k, v in cmp.items():
-                    row[f"{k}_{label}"] = v
+            own_seed = population_seed(seed, population, c_index)
+            at_acc = compare_at_accuracy(group["test_acc"], group[BEHAVIOUR], references[curve],
+                                         own_seed + 1)
+            row.update({"delta_iou": at_acc["delta_iou"], "ci_low_delta": at_acc["ci_low"],
+                        "ci_high_delta": at_acc["ci_high"], "in_range": at_acc["in_range"],
+                        "gap_closed": at_acc["gap_closed"], "ci_low_gap": at_acc["gap_ci_low"],
+                        "ci_high_gap": at_acc["gap_ci_high"], "acc_share": at_acc["acc_share"]})
+            if weight_axis not in group or group[weight_axis].isna().all():
+                cmp = {"curve_acc": np.nan, "difference": np.nan, "ci_low": np.nan,
+                       "ci_high": np.nan}
+            else:
+                cmp = compare_to_curve(group["test_acc"].to_numpy(),
+                                       group[weight_axis].to_numpy(),
+                                       [g["test_acc"].to_numpy() for g in sigma_groups],
+                                       [g[weight_axis].to_numpy() for g in sigma_groups],
+                                       n_resamples, own_seed)
+            for k, v in cmp.items():
+                row[f"{k}_l2"] = v
             rows.append(row)
     return pd.DataFrame(rows)
 
 
+def population_seed(seed: int, population: str, curve_index: int) -> int:
+    """The bootstrap seed of one population against one curve: a function of its name, not of
+    its place in the table, so that a population audited on its own (``hyperreps audit``)
+    gets the same CI as in the pipeline's table."""
+    return seed + 1000 * (zlib.crc32(str(population).encode()) % 100_000) + 10 * curve_index
+
+
 def above_frontier(table: pd.DataFrame, axis: str = "iou") -> pd.DataFrame:
-    """The rows whose CI of the difference on ``axis`` lies above 0: strictly more accurate
-    than the noise curve at equal novelty."""
-    return table[table[f"ci_low_{axis}"] > 0]
+    """The rows whose CI lies above 0 on ``axis``: ``iou``, more novel in behaviour than noise
+    at equal accuracy (ΔIoU); ``l2``, more accurate than noise at equal distance."""
+    column = "ci_low_delta" if axis == "iou" else f"ci_low_{axis}"
+    return table[table[column] > 0]
