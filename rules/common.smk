@@ -21,6 +21,7 @@ from hyperreps.config.queries import (
 )
 from hyperreps.config.schema import ConfigError
 from hyperreps.data import dataset_info
+from hyperreps.generative.mixing_populations import MIXED, SELECTED_NOISE
 from hyperreps.importers.registry import resolve_import
 from hyperreps.device import cuda_problem
 
@@ -60,6 +61,9 @@ PROBE_TRANSFER = {e["autoencoder"]: e["zoos"] for e in config["probe_transfer"]}
 SCZ_ARCHIVES = {a["zoo"]: a for a in config["small_cnn_zoo_archive"]}
 EXPORT = config["export"]  # models out as plain PyTorch state dicts
 AUDITED = config["novelty_frontier"]["audit"]  # other generators' models on a frontier
+# the weight-space populations that need the aligned training models (rule weight_alignment)
+MIXING_POPULATIONS = [p for p in config["generative"]["populations"]
+                      if p in (*MIXED, SELECTED_NOISE)] if config["generative"]["enabled"] else []
 # every job that computes with torch gets the config's device (hyperreps.jobs.start)
 DEVICE = config["device"]
 CUDA_PROBLEM = cuda_problem(DEVICE)  # a cluster's GPU nodes may see one: onstart decides
@@ -91,6 +95,7 @@ AE_MODEL = f"{RESULTS}/autoencoders/{{zoo}}/{{variant}}/model"
 EMBEDDINGS = f"{RESULTS}/autoencoders/{{zoo}}/{{variant}}/embeddings.safetensors"
 ABLATION_MODEL = f"{RESULTS}/autoencoders/{{zoo}}/ablation/{{objective}}_c{{ratio}}/model"
 POPULATIONS = f"{RESULTS}/populations/{{zoo}}"
+ALIGNED = f"{RESULTS}/weight_alignment/{{zoo}}"  # aligned training models (issue 32)
 FINETUNE = f"{RESULTS}/finetune/{{source}}/{{target}}"
 FINETUNED_ZOO = f"{FINETUNE}/zoo"
 FINETUNE_ACCURACY = f"{FINETUNE}/accuracy.csv"
@@ -246,6 +251,9 @@ def all_targets():
             for z in config["generative"]["in_dataset"]]
     if config["novelty_frontier"]["enabled"]:
         out += [figure(f"2025_fig6a_novelty_frontier_{z}") for z in SOURCES]
+    if MIXING_POPULATIONS:
+        out += [t for z in SOURCES for t in table(f"weight_alignment_{z}")]
+        out += [t for z in SOURCES for t in table(f"generalisation_{z}")]
     out += [figure(f"2021_appd3_probe_transfer_{z}") for z in PROBE_TRANSFER]
     if ABLATION_RUNS:
         out += table(f"2021_table5_compression_ablation_{ABLATION['zoo']}")

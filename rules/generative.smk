@@ -5,11 +5,58 @@
 # pairs; Fig. 6, Tables 3 and 4.
 
 
+rule weight_alignment:
+    # issue 32: the training models at the window's end aligned by weight matching (Git
+    # Re-Basin's MergeMany), the parents of the weight-space populations
+    input:
+        **zoo_of("{zoo}"),
+    output:
+        data=directory(ALIGNED),
+        table=table("weight_alignment_{zoo}", "generative", "weight_alignment", "{zoo}",
+                    "mean pairwise L2 of the training models before and after alignment"),
+    log:
+        logfile("generative/{zoo}/weight_alignment"),
+    params:
+        epoch=lambda wc: ae_window(wc.zoo)[1],
+        rounds=config["generative"]["mixing"]["alignment_rounds"],
+        seed=config["generative"]["seed"],
+    conda:
+        ENV
+    script:
+        "../workflow/scripts/weight_alignment.py"
+
+
+rule generalisation_check:
+    # issue 32: W_Mix2 fitted on two disjoint halves of the training models, drawn from the
+    # same seeds (Kadkhodaie et al. 2024)
+    input:
+        **zoo_of("{zoo}"),
+        aligned=ALIGNED,
+    output:
+        table("generalisation_{zoo}", "generative", "generalisation_check", "{zoo}",
+              "W_Mix2 fitted on disjoint halves, drawn from the same seeds"),
+    log:
+        logfile("generative/{zoo}/generalisation_check"),
+    params:
+        mixing=config["generative"]["mixing"],
+        n=config["novelty_frontier"]["n_models"],
+        seed=config["generative"]["seed"],
+        window=lambda wc: ae_window(wc.zoo),
+        data=DATA,
+        threads=THREADS,
+    threads: THREADS
+    conda:
+        ENV
+    script:
+        "../workflow/scripts/generalisation_check.py"
+
+
 rule sample_populations:
     input:
         **zoo_of("{zoo}"),
         autoencoders=ae_dirs,
         embeddings=ae_embeddings,
+        aligned=lambda wc: [ALIGNED.format(zoo=wc.zoo)] if MIXING_POPULATIONS else [],
     output:
         directory(POPULATIONS),
     log:
@@ -19,7 +66,10 @@ rule sample_populations:
         # the novelty frontier measures more models than are fine-tuned: one draw for both
         frontier_models=(config["novelty_frontier"]["n_models"]
                          if config["novelty_frontier"]["enabled"] else 0),
+        # N_noise_QD is noise built as the frontier's raw curve
+        sigmas=config["novelty_frontier"]["sigmas"],
         window=lambda wc: ae_window(wc.zoo),
+        data=DATA,
         device=DEVICE,
         threads=THREADS,
     threads: THREADS

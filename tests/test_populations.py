@@ -2,15 +2,15 @@
 the sampler
 registry and the tables use."""
 
-from hyperreps.generative import populations
+from hyperreps.generative import mixing_populations, populations
 from hyperreps.generative import tables as generative_tables
 from hyperreps.config.schema import load_schema
 from hyperreps.sampling.samplers import SAMPLERS
 
 
 def test_vocabulary_is_consistent():
-    assert populations.ALL_POPULATIONS == (*populations.SAMPLED, *populations.NOVELTY_BASELINES,
-                                           *populations.BASELINES)
+    assert populations.ALL_POPULATIONS == (*populations.SAMPLED, *populations.MIXED,
+                                           *populations.NOVELTY_BASELINES, *populations.BASELINES)
     assert len(set(populations.ALL_POPULATIONS)) == len(populations.ALL_POPULATIONS)
     assert populations.GENERATED == populations.ALL_POPULATIONS[:-1]
     assert populations.ALL_POPULATIONS[-1] == populations.SCRATCH == "B_T"
@@ -33,5 +33,9 @@ def test_schema_population_enums_are_the_vocabulary():
     assert gen["populations"]["items"] == {"$ref": "#/$defs/generated_population"}
     assert tuple(gen["populations"]["default"]) == populations.GENERATED
     assert {"$ref": "#/$defs/sampled_population"} in gen["noise_match"]["anyOf"]
+    # a selected population needs its noise baseline under the same selection
+    assert gen["populations"]["if"] == {"contains": {"const": "W_Mix2_QD"}}
+    assert [(k, v[1]) for k, v in mixing_populations.SELECTION_BASELINES.items()] == \
+        [("W_Mix2_QD", gen["populations"]["then"]["contains"]["const"])]
     ensembles = gen["ensembles"]["properties"]["populations"]
     assert ensembles["items"] == {"$ref": "#/$defs/population"}

@@ -205,6 +205,8 @@ def validate_schema(config: dict, schema: dict | None = None) -> dict:
                     and e.instance.is_integer() and "integer" in str(e.validator_value)):
                 raise ConfigError(f"config key {key!r}: {e.instance!r} is not an integer "
                                   f"(write {int(e.instance)})")
+            if e.validator == "contains" and "x-because" in e.schema:
+                raise ConfigError(f"config key {key!r}: {e.schema['x-because']}")
             raise ConfigError(f"config key {key!r}: {e.message}")
     return config
 

@@ -44,7 +44,10 @@ POPULATION_COLORS: dict[str, str] = {
     # the joint-structure priors of issue 22 in reds, the latent edit in bright red
     "S_Gauss30": "#fcbba1", "S_GMM30": "#fb6a4a", "S_Flow30": "#a50f15",
     "S_Near30": "#67000d", "S_Edit30": "#e7298a", "S_EditP30": "#ce1256",
-    "N_noise": "#8c564b", "N_avg": "#c49c94",
+    "S_LatMix30": "#fdae6b", "S_LatMixEdit30": "#e6550d",
+    # weight-space mixes of aligned independent solutions (issue 32) in teals
+    "W_PCA": "#c7e9c0", "W_Mix2": "#41ab5d", "W_Mix3": "#238b45", "W_Mix2_QD": "#00441b",
+    "N_noise": "#8c564b", "N_avg": "#c49c94", "N_noise_QD": "#5a3a2e",
     "B_F": "#7f7f7f", "B_T": "#000000",
 }
 _EXTRA_COLORS: tuple[str, ...] = ("#17becf", "#d62728", "#ff9896", "#dbdb8d", "#9edae5",

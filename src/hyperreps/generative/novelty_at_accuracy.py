@@ -176,6 +176,34 @@ def compare_at_accuracy(acc, iou, reference: CurveReference, seed: int = 0,
     return out
 
 
+def compare_populations(acc, iou, base_acc, base_iou, reference: CurveReference, seed: int = 0,
+                        confidence: float = 0.95) -> dict:
+    """A population's ΔIoU minus a baseline population's (e.g. noise under the same selection)
+    against one curve: ``difference`` and its CI ``ci_low`` / ``ci_high``, each resample
+    drawing both populations' models and taking the reference's resampled regression."""
+    acc, iou = _finite(acc, iou)
+    base_acc, base_iou = _finite(base_acc, base_iou)
+    out = {"difference": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+    if reference.fit is None or not len(acc) or not len(base_acc):
+        return out
+    out["difference"] = (_mean_delta(acc, iou, reference.fit)[0]
+                         - _mean_delta(base_acc, base_iou, reference.fit)[0])
+    rng = np.random.default_rng(seed)
+    diffs = np.full(len(reference.fits), np.nan)
+    for b, fit_b in enumerate(reference.fits):
+        i = rng.integers(len(acc), size=len(acc))
+        j = rng.integers(len(base_acc), size=len(base_acc))
+        if fit_b is not None:
+            diffs[b] = (_mean_delta(acc[i], iou[i], fit_b)[0]
+                        - _mean_delta(base_acc[j], base_iou[j], fit_b)[0])
+    defined = diffs[np.isfinite(diffs)]
+    if len(defined) and len(defined) >= 0.95 * len(diffs):
+        tail = 100 * (1 - confidence) / 2
+        out["ci_low"], out["ci_high"] = (float(np.percentile(defined, tail)),
+                                         float(np.percentile(defined, 100 - tail)))
+    return out
+
+
 def _ratio(a: float, b: float) -> float:
     """``a / b``, NaN unless both are finite and ``b`` is positive (a gap only exists where the
     independent models are more novel than noise)."""

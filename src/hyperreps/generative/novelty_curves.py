@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .novelty_at_accuracy import compare_at_accuracy, curve_reference
+from .mixing_populations import SELECTION_BASELINES
+from .novelty_at_accuracy import compare_at_accuracy, compare_populations, curve_reference
 
 # the noise curves, and the weight-novelty axis each is compared on
 CURVES: dict[str, str] = {"noise_raw": "l2_checkpoint",
@@ -185,6 +186,8 @@ def frontier_table(models: pd.DataFrame, members: pd.DataFrame, n_resamples: int
                         "ci_high_delta": at_acc["ci_high"], "in_range": at_acc["in_range"],
                         "gap_closed": at_acc["gap_closed"], "ci_low_gap": at_acc["gap_ci_low"],
                         "ci_high_gap": at_acc["gap_ci_high"], "acc_share": at_acc["acc_share"]})
+            row.update(_against_selection_baseline(population, group, models,
+                                                   references[curve], own_seed + 2))
             if weight_axis not in group or group[weight_axis].isna().all():
                 cmp = {"curve_acc": np.nan, "difference": np.nan, "ci_low": np.nan,
                        "ci_high": np.nan}
@@ -198,6 +201,23 @@ def frontier_table(models: pd.DataFrame, members: pd.DataFrame, n_resamples: int
                 row[f"{k}_l2"] = v
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _against_selection_baseline(population: str, group: pd.DataFrame, models: pd.DataFrame,
+                                reference, seed: int) -> dict:
+    """A selected population's ΔIoU minus its noise baseline's under the same selection
+    (:data:`~hyperreps.generative.mixing_populations.SELECTION_BASELINES`), with a CI; NaN for
+    every other population or when the baseline was not drawn."""
+    out = {"selection_baseline": "", "delta_vs_baseline": np.nan,
+           "ci_low_vs_baseline": np.nan, "ci_high_vs_baseline": np.nan}
+    baseline = SELECTION_BASELINES.get(population, (None, None))[1]
+    base = models[models["population"] == baseline] if baseline else models.iloc[:0]
+    if base.empty:
+        return out
+    cmp = compare_populations(group["test_acc"], group[BEHAVIOUR], base["test_acc"],
+                              base[BEHAVIOUR], reference, seed)
+    return {"selection_baseline": baseline, "delta_vs_baseline": cmp["difference"],
+            "ci_low_vs_baseline": cmp["ci_low"], "ci_high_vs_baseline": cmp["ci_high"]}
 
 
 def population_seed(seed: int, population: str, curve_index: int) -> int:

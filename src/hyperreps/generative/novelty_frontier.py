@@ -189,6 +189,10 @@ def table_for_display(table: pd.DataFrame) -> pd.DataFrame:
                         "gap_closed": pct * table["gap_closed"],
                         "ci_gap": ci(table["ci_low_gap"], table["ci_high_gap"], pct, 0),
                         "in_range": pct * table["in_range"]})
+    # a selected population against noise under the same selection (W_Mix2_QD - N_noise_QD)
+    out["vs_selected_noise"] = [f"{d:+.3f} {c}" if np.isfinite(d) else "" for d, c in zip(
+        table["delta_vs_baseline"], ci(table["ci_low_vs_baseline"],
+                                       table["ci_high_vs_baseline"]))]
     out["noise_acc_l2"] = pct * table["curve_acc_l2"]
     out["diff_l2"] = pct * table["difference_l2"]
     out["ci_l2"] = ci(table["ci_low_l2"], table["ci_high_l2"], pct, 1)

@@ -95,6 +95,19 @@ def max_error_iou(masks: np.ndarray, references: np.ndarray, *, groups=None,
     return best, arg
 
 
+def paired_error_iou(masks: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Row by row, the error IoU of ``masks[i]`` and ``others[i]`` (``[n, images]`` each; 1
+    where neither errs, as :func:`max_error_iou` counts two perfect models)."""
+    a, b = _as_float(masks), _as_float(others)
+    if a.shape != b.shape:
+        raise ValueError(f"paired masks must have one shape, got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    inter = (a * b).sum(1)
+    union = a.sum(1) + b.sum(1) - inter
+    return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(inter)
+                       ).double().numpy()
+
+
 def independent_error_iou(p, q) -> np.ndarray:
     """The error IoU expected of two models that err independently at rates ``p`` and ``q``:
     ``p q / (p + q - p q)`` (1 where both are 0, as :func:`max_error_iou` counts two perfect

@@ -31,11 +31,13 @@ from ..autoencoder.model import HyperAutoencoder
 from ..autoencoder.train import decode_latents
 from ..data import SplitData
 from ..metrics import METRICS, nearest_anchor
-from ..sampling.latent_priors import near_anchor_draw
+from ..sampling.latent_priors import latent_mix_draw, near_anchor_draw
 from ..sampling.samplers import draw_latents, gan_samples, top_fraction_mask
 from ..trainer.evaluate import class_probabilities
 from ..zoo import Zoo, load_zoo, metadata_table
 from ..splits import rows_by_split
+from .mixing_populations import MIXED as MIXING_POPULATIONS
+from .mixing_populations import SELECTED_NOISE, MixingContext, mixing_population
 
 log = logging.getLogger(__name__)
 
@@ -65,21 +67,31 @@ LATENT_POPULATIONS: dict[str, tuple[str, str, str]] = {
     # S_Edit30 with the move pushed along the accuracy probe's direction in the codes (a ridge
     # regression of the anchors' test accuracy on their codes, all anchors)
     "S_EditP30": ("near_anchor", "top", "lwln"),
+    # convex mixes of an anchor's code and a distant anchor's (issue 32), decoded, and applied
+    # as an edit of the first anchor's weights
+    "S_LatMix30": ("latent_mix", "top", "lwln"),
+    "S_LatMixEdit30": ("latent_mix", "top", "lwln"),
 }
 # populations that add the decoded displacement D(z') - D(z_a) to the anchor's weights W_a
 # instead of decoding z' alone: the decoder's reconstruction error of the anchor cancels
-EDIT_POPULATIONS: tuple[str, ...] = ("S_Edit30", "S_EditP30")
+EDIT_POPULATIONS: tuple[str, ...] = ("S_Edit30", "S_EditP30", "S_LatMixEdit30")
+# the draws an edit population moves its anchors' codes with (codes and the picked anchors)
+EDIT_DRAWS = {"near_anchor": near_anchor_draw, "latent_mix": latent_mix_draw}
 PROBE_PUSHED = {"S_EditP30": "probe_edit"}  # population -> its settings block (scale, push)
 SAMPLED: tuple[str, ...] = tuple(LATENT_POPULATIONS)
+# weight-space generators that mix aligned independent solutions, no autoencoder (issue 32;
+# hyperreps.generative.mixing_populations)
+MIXED: tuple[str, ...] = MIXING_POPULATIONS
 NOVELTY_BASELINES: tuple[str, ...] = (  # training checkpoints moved a little (2025 audit)
     "N_noise",  # top-30% checkpoints plus Gaussian noise in weight space
     "N_avg",  # the average of a random pair or triple of top-30% checkpoints
+    SELECTED_NOISE,  # noise as the frontier's raw curve, under W_Mix2_QD's selection
 )
 FINE_TUNED_SOURCE = "B_F"  # the source's training models at the window's last epoch, as they are
 SCRATCH = "B_T"  # the target's test models trained from scratch (zoo stage), over their epochs
 BASELINES: tuple[str, ...] = (FINE_TUNED_SOURCE, SCRATCH)
 # what generate_populations makes (config key generative.populations); B_T comes from the zoo
-GENERATED: tuple[str, ...] = (*SAMPLED, *NOVELTY_BASELINES, FINE_TUNED_SOURCE)
+GENERATED: tuple[str, ...] = (*SAMPLED, *MIXED, *NOVELTY_BASELINES, FINE_TUNED_SOURCE)
 ALL_POPULATIONS: tuple[str, ...] = (*GENERATED, SCRATCH)  # the papers' display order
 
 SAMPLER_SETTINGS = {"kde_reference": "kde"}  # samplers that share another's config block
@@ -108,11 +120,13 @@ def anchor_set(zoo: Zoo, split: dict, window: tuple[int, int],
 
 def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoencoder],
                          settings: dict, seed: int, device="cpu",
-                         gan_losses: dict | None = None) -> dict[str, torch.Tensor]:
+                         gan_losses: dict | None = None,
+                         mixing: MixingContext | None = None) -> dict[str, torch.Tensor]:
     """Every configured population as flat weights ``[n, P]``. ``settings``: n_models,
     populations (names), sampler settings per sampler (``kde``, ``counterfactual``,
     ``neigh``, ``gan``), noise_std. ``gan_losses``, if given, receives each GAN population's
-    per-epoch losses (a DataFrame, see :func:`hyperreps.sampling.samplers.train_latent_gan`)."""
+    per-epoch losses (a DataFrame, see :func:`hyperreps.sampling.samplers.train_latent_gan`).
+    ``mixing``: what the weight-space populations (:data:`MIXED`, N_noise_QD) need."""
     n = settings["n_models"]
     out = {}
     names = list(settings["populations"])
@@ -137,7 +151,7 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
                                             direction=accuracy_direction(
                                                 anchors.embeddings[variant], anchors.acc))
                 out[name] = latent_edit(autoencoders[variant], base, z, n, sampler_seed,
-                                        sampler_settings, device)
+                                        sampler_settings, device, EDIT_DRAWS[method])
             else:
                 if method == "gan":
                     latents, losses = gan_samples(z, n, sampler_seed, device=device,
@@ -148,6 +162,11 @@ def generate_populations(anchors: Anchors, autoencoders: dict[str, HyperAutoenco
                     latents = draw_latents(method, z, n, sampler_seed, sampler_settings)
                 out[name] = decode_latents(autoencoders[variant], torch.from_numpy(latents),
                                            device=device)
+        elif name in MIXED or name == SELECTED_NOISE:
+            if mixing is None:
+                raise ValueError(f"population {name} needs the aligned training models "
+                                 "(weight_alignment)")
+            out[name] = mixing_population(name, mixing, n, int(rng.integers(2**31)), device)
         elif name == "N_noise":
             top = anchors.weights[anchors.top]
             pick = top[rng.integers(len(top), size=n)]
@@ -194,13 +213,13 @@ def accuracy_direction(codes: np.ndarray, acc: np.ndarray) -> np.ndarray:
 
 
 def latent_edit(model: HyperAutoencoder, weights: torch.Tensor, codes: np.ndarray, n: int,
-                seed: int, settings: dict, device="cpu") -> torch.Tensor:
+                seed: int, settings: dict, device="cpu", draw=near_anchor_draw) -> torch.Tensor:
     """S_Edit: ``W_a + D(z') - D(z_a)`` for anchors ``a`` picked at random, ``z'`` their codes
-    moved by :func:`hyperreps.sampling.latent_priors.near_anchor_draw` (``settings``: its
-    ``scale``).
+    moved by ``draw`` (:func:`hyperreps.sampling.latent_priors.near_anchor_draw`, its
+    ``scale`` in ``settings``, or ``latent_mix_draw`` for S_LatMixEdit30).
     The anchor keeps its own weights; only the change the decoder makes between ``z_a`` and
     ``z'`` is added, so the decoder's reconstruction error of the anchor cancels."""
-    moved, pick = near_anchor_draw(codes, n, seed, **settings)
+    moved, pick = draw(codes, n, seed, **settings)
     return (weights[pick].float()
             + decode_latents(model, torch.from_numpy(moved), device=device)
             - decode_latents(model, torch.from_numpy(np.asarray(codes[pick], np.float32)),

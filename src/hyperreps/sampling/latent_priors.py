@@ -15,6 +15,10 @@ anchors ``[N, d]`` and return ``float32 [n, d]`` clipped to the tanh box ``[-1, 
 ``near_anchor`` (S_Near30, and S_Edit30's codes)
     An anchor's code plus Gaussian noise with the anchors' shrunk covariance times ``scale``:
     samples stay near the anchors, moving along the directions in which the codes vary.
+``latent_mix`` (S_LatMix30, and S_LatMixEdit30's codes)
+    A convex mix of an anchor's code and ``k - 1`` distant anchors' codes (farther from it
+    than the ``distant`` quantile of its distances), with Dirichlet weights: the
+    autoencoder's counterpart of mixing independent solutions in weight space (issue 32).
 ``flow`` (S_Flow30)
     A learned prior as in D2NWG and p-diff, which model their latent spaces generatively: flow
     matching (rectified flow; Lipman et al. 2023, Liu et al. 2023) of a small MLP velocity
@@ -89,6 +93,39 @@ def sample_near_anchor(anchors: np.ndarray, n: int, seed: int, *, scale: float =
                        ) -> np.ndarray:
     """S_Near: :func:`near_anchor_draw` without the picks."""
     return near_anchor_draw(anchors, n, seed, scale=scale)[0]
+
+
+def latent_mix_draw(anchors: np.ndarray, n: int, seed: int, *, k: int = 2,
+                    concentration: float = 1.0, distant: float = 0.5
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``sum_j a_j z_j`` of an anchor picked at random (``j = 0``, returned as its pick)
+    and ``k - 1`` others drawn from those farther from it than the ``distant`` quantile of its
+    distances to every anchor, ``a ~ Dirichlet(concentration)``, clipped to the box."""
+    a = check_anchors(anchors)
+    n, k = check_n(n), int(k)
+    concentration = check_positive("concentration", concentration)
+    if not (k >= 2 and len(a) >= k):
+        raise ValueError(f"latent mixes of k={k} need k >= 2 and at least k anchors, got "
+                         f"{len(a)}")
+    if not 0 <= distant < 1:
+        raise ValueError(f"distant must be in [0, 1), got {distant}")
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(len(a), size=n)
+    dist = np.linalg.norm(a[:, None, :] - a[None, :, :], axis=2)
+    codes = np.empty((n, a.shape[1]))
+    for i, p in enumerate(pick):
+        far = np.flatnonzero(dist[p] > np.quantile(dist[p], distant))
+        far = far if len(far) >= k - 1 else np.argsort(dist[p])[-(k - 1):]
+        rows = np.concatenate([[p], rng.choice(far, size=k - 1, replace=False)])
+        codes[i] = rng.dirichlet(np.full(k, concentration)) @ a[rows]
+    return _in_box(codes), pick
+
+
+def sample_latent_mix(anchors: np.ndarray, n: int, seed: int, *, k: int = 2,
+                      concentration: float = 1.0, distant: float = 0.5) -> np.ndarray:
+    """S_LatMix: :func:`latent_mix_draw` without the picks."""
+    return latent_mix_draw(anchors, n, seed, k=k, concentration=concentration,
+                           distant=distant)[0]
 
 
 def sample_gmm(anchors: np.ndarray, n: int, seed: int, *, n_components: int = 8,

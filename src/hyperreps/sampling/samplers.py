@@ -58,13 +58,15 @@ import numpy as np
 from sklearn.neighbors import KernelDensity
 
 from .latent_gan import gan_samples, sample_gan, train_latent_gan
-from .latent_priors import sample_flow, sample_gaussian, sample_gmm, sample_near_anchor
+from .latent_priors import (sample_flow, sample_gaussian, sample_gmm, sample_latent_mix,
+                            sample_near_anchor)
 from .latent_space import MIN_ANCHORS, check_anchors, check_n, check_positive, top_fraction_mask
 
 __all__ = ["SAMPLERS", "draw_latents", "gan_samples", "kde_log_density", "sample_counterfactual",
            "sample_flow", "sample_gan", "sample_gaussian", "sample_gmm", "sample_kde",
-           "sample_kde_reference", "sample_near_anchor", "sample_neigh", "sample_uniform",
-           "scott_bandwidth", "top_fraction_mask", "train_latent_gan", "MIN_ANCHORS"]
+           "sample_kde_reference", "sample_latent_mix", "sample_near_anchor", "sample_neigh",
+           "sample_uniform", "scott_bandwidth", "top_fraction_mask", "train_latent_gan",
+           "MIN_ANCHORS"]
 
 
 def sample_uniform(anchors: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -197,6 +199,7 @@ SAMPLERS: dict[str, Callable[..., np.ndarray]] = {
     "gmm": sample_gmm,
     "near_anchor": sample_near_anchor,
     "flow": sample_flow,
+    "latent_mix": sample_latent_mix,
 }
 
 
