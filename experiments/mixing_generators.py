@@ -90,13 +90,19 @@ def main(argv=None):
         print(f"mix{spec}: {time.time() - t:.0f} s", file=sys.stderr)
     for s in a.pca:
         cands[f"pca{s}"] = pca_gaussian(aligned, a.n, a.seed, s)
-    for spec in a.select:
-        pool = mixes(spec, a.pool_factor * a.n, a.seed + 1)
-        keep, above = mp.select_novel_accurate(pool, ctx, a.n)
-        cands["W_Mix2_QD"] = pool[torch.from_numpy(keep)]  # read against N_noise_QD
-        print(f"select mix{spec}: {above} of {len(pool)} above the floor", file=sys.stderr)
-        cands[mp.SELECTED_NOISE] = mp.mixing_population(mp.SELECTED_NOISE, ctx, a.n, a.seed + 2)
-        break  # one selected population per run: vs_selected_noise names W_Mix2_QD
+    pairs = []
+    noise_pool = mp._draw(mp.SELECTED_NOISE, ctx, a.pool_factor * a.n, a.seed + 2)
+    for spec in a.select:  # k:c:score
+        k, c, score = spec.split(":")
+        ctx_s = mp.mixing_context(aligned, anchors.weights, anchors.top, zoo.layout, act,
+                                  data.train, data.val, frontier["sigmas"],
+                                  dict(settings, selection_score=score))
+        pool = mixes(f"{k}:{c}", a.pool_factor * a.n, a.seed + 1)
+        for name, p in ((f"sel{spec}", pool), (f"noise_sel{spec}", noise_pool)):
+            keep, above = mp.select_novel_accurate(p, ctx_s, a.n)
+            cands[name] = p[torch.from_numpy(keep)]
+            print(f"{name}: {above} of {len(p)} above the floor", file=sys.stderr)
+        pairs.append((f"sel{spec}", f"noise_sel{spec}"))
     fs = {"n_models": a.n, "sigmas": frontier["sigmas"],
           "reconstructed_sigmas": frontier["reconstructed_sigmas"], "bootstrap": 1000,
           "seed": 0}
@@ -107,6 +113,16 @@ def main(argv=None):
             "ci_high_gap", "delta_vs_baseline", "ci_low_vs_baseline", "ci_high_vs_baseline"]
     pd.set_option("display.width", 250)
     print(t[cols].round(3).to_string(index=False))
+    from hyperreps.generative.novelty_at_accuracy import compare_populations, curve_reference
+    members = res.models[res.models.population == "noise_raw"]
+    indep = res.models[res.models.population.isin(["zoo_train", "zoo_test"])]
+    ref = curve_reference(members.test_acc, members.max_error_iou, indep.test_acc,
+                          indep.max_error_iou, 1000, 7919)
+    for sel, base in pairs:
+        x, b = res.models[res.models.population == sel], res.models[res.models.population == base]
+        cmp = compare_populations(x.test_acc, x.max_error_iou, b.test_acc, b.max_error_iou, ref)
+        print(f"{sel} - {base}: {cmp['difference']:+.3f} [{cmp['ci_low']:.3f}, "
+              f"{cmp['ci_high']:.3f}]")
     if a.out:
         res.table.to_csv(a.out, index=False)
 

@@ -10,7 +10,8 @@ from hypothesis import given, settings as hsettings, strategies as st
 from hyperreps.architecture import ARCHITECTURES, get_architecture
 from hyperreps.generative.generalisation import QUANTITIES, disjoint_halves_check
 from hyperreps.generative.mixing_populations import (SELECTED_NOISE, mixing_context,
-                                                     mixing_population, select_novel_accurate)
+                                                     mixing_population, select_novel_accurate,
+                                                     selection_score)
 from hyperreps.generative.novelty_at_accuracy import compare_populations, curve_reference
 from hyperreps.generative.novelty_measures import error_masks, paired_error_iou
 from hyperreps.generative.weight_alignment import align_zoo, load_aligned, save_aligned
@@ -21,7 +22,7 @@ from hyperreps.sampling.weight_mixing import (mix_parents, pca_gaussian, repair_
 from helpers import make_zoo
 
 SETTINGS = {"pca_scale": 1.0, "concentration": 1.0, "repair_images": 32, "pool_factor": 3,
-            "floor_quantile": 0.1, "alignment_rounds": 2}
+            "floor_quantile": 0.1, "alignment_rounds": 2, "selection_score": "product"}
 
 
 def test_pca_gaussian_has_the_models_mean_and_spread():
@@ -132,6 +133,16 @@ def test_selection_keeps_models_above_the_floor_and_noise_is_selected_alike(smal
     assert torch.equal(noise, mixing_population(SELECTED_NOISE, ctx, 4, seed=5))
     mixes = mixing_population("W_Mix2_QD", ctx, 4, seed=5)
     assert mixes.shape == (4, zoo.layout.n_params) and torch.isfinite(mixes).all()
+    # ΔIoU on validation: against the selection's own noise curve on validation
+    by_delta = mixing_context(zoo.weights[:6, 2], anchors, top, zoo.layout, "tanh",
+                              small_digits.train, small_digits.val, [0.0, 0.5],
+                              dict(SETTINGS, selection_score="delta_iou"))
+    assert by_delta.val_curve is not None
+    acc = np.array([by_delta.val_curve.low, by_delta.val_curve.high, 2.0])
+    score = selection_score(acc, np.array([0.0, 1.0, 0.0]), by_delta)
+    assert score[0] == pytest.approx(by_delta.val_curve.y[0])
+    assert score[1] == pytest.approx(by_delta.val_curve.y[-1] - 1.0)
+    assert score[2] == pytest.approx(by_delta.val_curve.y[-1])  # clipped to the range
 
 
 def test_generalisation_check_tells_copying_from_a_generator_that_ignores_its_data(

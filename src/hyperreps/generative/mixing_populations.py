@@ -28,6 +28,7 @@ import torch
 from ..data import SplitData
 from ..layout import ParameterLayout
 from ..sampling.weight_mixing import pca_gaussian, repaired_mixes, unit_statistics
+from .novelty_at_accuracy import IoUGivenAccuracy, fit_iou_given_accuracy
 from .novelty_measures import audit_measures, error_masks
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class MixingContext:
     sigmas: tuple[float, ...]  # the raw noise curve's sigmas
     settings: dict  # generative.mixing
     parent_statistics: dict | None = None
+    val_curve: IoUGivenAccuracy | None = None  # noise's IoU given accuracy on validation
 
 
 def mixing_context(aligned: torch.Tensor, anchors: torch.Tensor, top: np.ndarray,
@@ -65,8 +67,35 @@ def mixing_context(aligned: torch.Tensor, anchors: torch.Tensor, top: np.ndarray
     own = error_masks(aligned, activation, val, device, layout)[0]
     floor = float(np.quantile(1.0 - own.mean(1), settings["floor_quantile"]))
     images = train.x[:settings["repair_images"]].float()
-    return MixingContext(aligned, layout, activation, images, val, val_refs, floor,
-                         anchors[top], tuple(sigmas), settings)
+    ctx = MixingContext(aligned, layout, activation, images, val, val_refs, floor, anchors[top],
+                        tuple(sigmas), settings)
+    if settings["selection_score"] == "delta_iou":
+        # the selection's own noise curve, on validation: VAL_CURVE_MODELS per sigma
+        pool = _draw(SELECTED_NOISE, ctx, VAL_CURVE_MODELS * len(ctx.sigmas), seed=2**31 - 1)
+        acc, iou = _validation_measures(pool, ctx, device)
+        ctx.val_curve = fit_iou_given_accuracy(acc, iou)
+    return ctx
+
+
+VAL_CURVE_MODELS = 50  # noise models per sigma of the validation curve (delta_iou selection)
+
+
+def _validation_measures(pool: torch.Tensor, ctx: MixingContext, device="cpu"):
+    masks, finite = error_masks(pool, ctx.activation, ctx.val, device, ctx.layout)
+    m = audit_measures(masks, finite, ctx.val_references)
+    return np.where(finite, 1.0 - m["error_rate"], np.nan), m["max_error_iou"]
+
+
+def selection_score(acc: np.ndarray, iou: np.ndarray, ctx: MixingContext) -> np.ndarray:
+    """``product``: validation accuracy x (1 - max error-IoU); ``delta_iou``: the IoU that
+    noise of the same validation accuracy has (the validation curve, accuracy clipped to its
+    range) minus the model's own, the frontier's ΔIoU on validation data. -inf where
+    undefined."""
+    if ctx.settings["selection_score"] == "delta_iou" and ctx.val_curve is not None:
+        score = ctx.val_curve(np.clip(acc, ctx.val_curve.low, ctx.val_curve.high)) - iou
+    else:
+        score = acc * (1.0 - iou)
+    return np.where(np.isfinite(score), score, -np.inf)
 
 
 def parent_mixer(k: int, settings: dict, layout: ParameterLayout, activation: str,
@@ -103,13 +132,11 @@ def _draw(name: str, ctx: MixingContext, n: int, seed: int) -> torch.Tensor:
 
 def select_novel_accurate(pool: torch.Tensor, ctx: MixingContext, n: int, device="cpu"
                           ) -> tuple[np.ndarray, int]:
-    """The rows of ``pool`` to keep: the ``n`` with the highest validation accuracy x (1 -
-    validation max error-IoU), those below ``ctx.val_floor`` last; and how many reached it."""
-    masks, finite = error_masks(pool, ctx.activation, ctx.val, device, ctx.layout)
-    m = audit_measures(masks, finite, ctx.val_references)
-    acc, iou = 1.0 - m["error_rate"], m["max_error_iou"]
-    score = np.where(np.isfinite(iou), acc * (1.0 - np.nan_to_num(iou)), -np.inf)
-    above = finite & (acc >= ctx.val_floor)
+    """The rows of ``pool`` to keep: the ``n`` with the highest :func:`selection_score`, those
+    below ``ctx.val_floor`` last; and how many reached it."""
+    acc, iou = _validation_measures(pool, ctx, device)
+    score = selection_score(acc, iou, ctx)
+    above = np.isfinite(acc) & (acc >= ctx.val_floor)
     order = np.lexsort((-score, ~above))  # above the floor first, then by score
     return np.sort(order[:n]), int(above.sum())
 
