@@ -78,11 +78,12 @@ def main(argv=None):
         nonlocal stats
         parts = spec.split(":")
         k, c = int(parts[0]), float(parts[1])
-        if len(parts) > 2:
+        if "norepair" in parts:
             return mix_parents(aligned, n, k, c, seed)[0]
         from hyperreps.sampling.weight_mixing import repaired_mixes, unit_statistics
         stats = stats or unit_statistics(aligned, zoo.layout, act, images)
-        return repaired_mixes(aligned, n, k, c, seed, zoo.layout, act, images, stats)
+        return repaired_mixes(aligned, n, k, c, seed, zoo.layout, act, images, stats,
+                              per_layer="layer" in parts)
 
     for spec in a.mix:
         t = time.time()
@@ -93,11 +94,11 @@ def main(argv=None):
     pairs = []
     noise_pool = mp._draw(mp.SELECTED_NOISE, ctx, a.pool_factor * a.n, a.seed + 2)
     for spec in a.select:  # k:c:score
-        k, c, score = spec.split(":")
+        k, c, score, *rest = spec.split(":")
         ctx_s = mp.mixing_context(aligned, anchors.weights, anchors.top, zoo.layout, act,
                                   data.train, data.val, frontier["sigmas"],
                                   dict(settings, selection_score=score))
-        pool = mixes(f"{k}:{c}", a.pool_factor * a.n, a.seed + 1)
+        pool = mixes(":".join([k, c, *rest]), a.pool_factor * a.n, a.seed + 1)
         for name, p in ((f"sel{spec}", pool), (f"noise_sel{spec}", noise_pool)):
             keep, above = mp.select_novel_accurate(p, ctx_s, a.n)
             cands[name] = p[torch.from_numpy(keep)]

@@ -46,8 +46,19 @@ def test_parent_mixes_are_convex_and_skip_non_finite_models():
     assert np.allclose(weights.sum(1), 1) and (weights >= 0).all()
     expected = (torch.from_numpy(weights).float()[:, :, None] * models[parents]).sum(1)
     assert torch.allclose(mixes, expected, atol=1e-6)
+    # one draw of weights per layer: each layer is its own convex mix of the same parents
+    from hyperreps.architecture import zoo_cnn_layout
+    layout = zoo_cnn_layout(1)
+    models = torch.randn(4, layout.n_params)
+    mixes, parents, weights = mix_parents(models, 5, 2, 1.0, seed=1, layout=layout)
+    assert weights.shape == (5, len(layout.layers), 2)
+    for li, layer in enumerate(layout.layers):
+        cut = layout.layer_slice(layer.name)
+        expected = (torch.from_numpy(weights[:, li]).float()[:, :, None]
+                    * models[parents][:, :, cut]).sum(1)
+        assert torch.allclose(mixes[:, cut], expected, atol=1e-6)
     with pytest.raises(ValueError, match="at least 3 finite"):
-        mix_parents(models[:3], 2, 3, 1.0, seed=0)
+        mix_parents(torch.full((3, 5), float("nan")), 2, 3, 1.0, seed=0)
 
 
 @hsettings(max_examples=5, deadline=None)

@@ -39,20 +39,29 @@ def pca_gaussian(aligned: torch.Tensor, n: int, seed: int, scale: float = 1.0) -
     return (mean + (eps * std * scale) @ vt).float()
 
 
-def mix_parents(aligned: torch.Tensor, n: int, k: int, concentration: float, seed: int
+def mix_parents(aligned: torch.Tensor, n: int, k: int, concentration: float, seed: int,
+                layout: ParameterLayout | None = None
                 ) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     """``n`` convex mixes of ``k`` distinct aligned parents: the mixes ``[n, P]``, the parents'
-    rows ``[n, k]`` and their Dirichlet(``concentration``) weights ``[n, k]``."""
+    rows ``[n, k]`` and their Dirichlet(``concentration``) weights ``[n, k]``; with ``layout``,
+    one draw of weights per layer, ``[n, layers, k]`` (a layer-wise crossover)."""
     finite = np.flatnonzero(torch.isfinite(aligned).all(dim=1).numpy())
     if len(finite) < k:
         raise ValueError(f"mixing {k} parents needs at least {k} finite models, got "
                          f"{len(finite)}")
     rng = np.random.default_rng(seed)
     parents = np.stack([rng.choice(finite, size=k, replace=False) for _ in range(n)])
-    weights = rng.dirichlet(np.full(k, float(concentration)), size=n)
-    w = torch.from_numpy(weights).float()
-    mixes = (w[:, :, None] * aligned[torch.from_numpy(parents)].float()).sum(dim=1)
-    return mixes, parents, weights
+    if layout is None:
+        weights = rng.dirichlet(np.full(k, float(concentration)), size=n)
+        w = torch.from_numpy(weights).float()
+        return (w[:, :, None] * aligned[torch.from_numpy(parents)].float()).sum(dim=1), \
+            parents, weights
+    weights = rng.dirichlet(np.full(k, float(concentration)), size=(n, len(layout.layers)))
+    per_param = torch.zeros(n, k, aligned.shape[1])
+    for li, layer in enumerate(layout.layers):
+        per_param[:, :, layout.layer_slice(layer.name)] = torch.from_numpy(
+            weights[:, li]).float()[:, :, None]
+    return (per_param * aligned[torch.from_numpy(parents)].float()).sum(dim=1), parents, weights
 
 
 def _repaired_layers(layout: ParameterLayout) -> list:
@@ -129,13 +138,19 @@ def repair_activations(mixes: torch.Tensor, target: dict[str, torch.Tensor],
 
 def repaired_mixes(aligned: torch.Tensor, n: int, k: int, concentration: float, seed: int,
                    layout: ParameterLayout, activation: str, images: torch.Tensor,
-                   parent_statistics: dict[str, torch.Tensor] | None = None
-                   ) -> torch.Tensor:
-    """:func:`mix_parents` followed by :func:`repair_activations` towards the Dirichlet mix of
-    the parents' unit statistics on ``images`` (``parent_statistics``: the aligned models'
-    :func:`unit_statistics`, computed here if not given)."""
-    mixes, parents, weights = mix_parents(aligned, n, k, concentration, seed)
+                   parent_statistics: dict[str, torch.Tensor] | None = None,
+                   per_layer: bool = False) -> torch.Tensor:
+    """:func:`mix_parents` (``per_layer``: one draw of weights per layer) followed by
+    :func:`repair_activations` towards the same mix of the parents' unit statistics on
+    ``images`` (``parent_statistics``: the aligned models' :func:`unit_statistics`, computed
+    here if not given)."""
+    mixes, parents, weights = mix_parents(aligned, n, k, concentration, seed,
+                                          layout if per_layer else None)
     stats = parent_statistics or unit_statistics(aligned, layout, activation, images)
-    w = torch.from_numpy(weights).float()[:, :, None, None]
-    target = {name: (w * s[torch.from_numpy(parents)]).sum(dim=1) for name, s in stats.items()}
+    names = [layer.name for layer in layout.layers]
+    target = {}
+    for name, s in stats.items():
+        w = weights[:, names.index(name)] if per_layer else weights
+        w = torch.from_numpy(w).float()[:, :, None, None]
+        target[name] = (w * s[torch.from_numpy(parents)]).sum(dim=1)
     return repair_activations(mixes, target, layout, activation, images)
