@@ -7,10 +7,11 @@ with its noise baseline under the same selection (issue 32).
   their parents' unit statistics on training images (REPAIR,
   :func:`hyperreps.sampling.weight_mixing.repaired_mixes`);
 - ``W_Mix2_QD``: a pool of ``pool_factor`` x n W_Mix2 models, the n kept with the highest
-  validation accuracy x (1 - validation max error-IoU against every training checkpoint of the
-  window), among those at or above the ``floor_quantile`` of the training models' validation
-  accuracy (:func:`select_novel_accurate`). The validation split only: the frontier measures
-  the test split;
+  :func:`selection_score` on the validation split (``delta_iou``: the frontier's ΔIoU on
+  validation, max error-IoU against every training checkpoint of the window; ``product``:
+  accuracy x (1 - max error-IoU)), among those at or above the ``floor_quantile`` of the
+  training models' validation accuracy (:func:`select_novel_accurate`). The validation split
+  only: the frontier measures the test split;
 - ``N_noise_QD``: its baseline, noise built as the frontier's raw curve (a top-30% checkpoint
   plus Gaussian noise of one of the curve's sigmas, drawn uniformly), the same pool size under
   the same selection. Selection moves noise too: a selected population is read against it
