@@ -164,8 +164,9 @@ def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
     out = results(work)
     acc = pd.read_csv(out / "finetune/tiny/tiny/accuracy.csv")
     pops = ["S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_GAN30", "B_KDE30", "S_Gauss30",
-            "S_GMM30", "S_Flow30", "S_Near30", "S_Edit30", "S_EditP30", "N_noise", "N_avg",
-            "B_F"]
+            "S_GMM30", "S_Flow30", "S_Near30", "S_Edit30", "S_EditP30", "S_LatMix30",
+            "S_LatMixEdit30", "W_PCA", "W_Mix2", "W_Mix3", "W_Mix2_QD", "N_noise", "N_avg",
+            "N_noise_QD", "B_F"]
     assert set(acc["population"]) == set(pops) | {"B_T"}
     assert set(acc.loc[acc["population"] != "B_T", "epoch"]) == {0, 1}
     assert not (out / "populations/imported").exists()  # not in generative.in_dataset
@@ -182,7 +183,8 @@ def test_tiny_config_samples_finetunes_and_writes_the_paper_tables(tiny_run):
     vs_noise = mwu[mwu["reference"] == "N_noise"]
     assert set(vs_noise["population"]) == {"S_U", "S_KDE", "S_KDE30", "S_KDE30_ref", "S_GAN30",
                                            "B_KDE30", "S_Gauss30", "S_GMM30", "S_Flow30",
-                                           "S_Near30", "S_Edit30", "S_EditP30"}
+                                           "S_Near30", "S_Edit30", "S_EditP30", "S_LatMix30",
+                                           "S_LatMixEdit30"}
     # the novelty frontier: every generated population but B_F, the zoo's own models
     frontier = pd.read_csv(out / "tables/2025_novelty_frontier_tiny.csv")
     assert set(frontier["population"]) == (set(pops) - {"B_F"}) | {"zoo_train", "zoo_test",
@@ -218,13 +220,15 @@ def test_auditing_an_exported_population_gives_its_row_of_the_frontier_table(tin
         "__pycache__", "*.egg-info"))  # built elsewhere: nothing is left in the checkout
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    for args in (["wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
-                  str(source)],
-                 ["install", "--no-deps", "-q", "--target", str(site),
-                  *map(str, wheels.glob("hyperreps-*.whl"))]):
-        built = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True,
-                               text=True, timeout=300, cwd=tmp_path)
-        assert built.returncode == 0, built.stderr[-2000:]
+    def pip(*args):
+        done = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True,
+                              text=True, timeout=300, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+
+    pip("wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(source))
+    built = sorted(wheels.glob("hyperreps-*.whl"))  # after the build, not before
+    assert len(built) == 1, built
+    pip("install", "--no-deps", "-q", "--target", str(site), str(built[0]))
     env = {**os.environ, "PYTHONPATH": str(site)}
     where = subprocess.run([sys.executable, "-c", "import hyperreps; print(hyperreps.__file__)"],
                            capture_output=True, text=True, env=env, cwd=work)

@@ -34,6 +34,8 @@ def write_table(df: pd.DataFrame, paths, caption: str = "", floatfmt: str = ".4g
         write_text(p, render(df, p.suffix.lstrip("."), floatfmt, caption))
 
 
-def write_csv(df: pd.DataFrame, path) -> None:
-    """A data table as CSV (full precision), written atomically."""
-    write_text(Path(path), df.to_csv(index=False, float_format="%.8g"))
+def write_csv(df: pd.DataFrame, path, exact: bool = False) -> None:
+    """A data table as CSV, written atomically: 8 significant digits, or with ``exact`` every
+    float as its shortest round-trip repr (what a later computation reads back bit for bit,
+    e.g. the frontier's models that ``hyperreps audit`` places other models against)."""
+    write_text(Path(path), df.to_csv(index=False, float_format=None if exact else "%.8g"))

@@ -31,7 +31,7 @@ def read_frontier(folder) -> tuple[pd.DataFrame, dict]:
     """A run's ``novelty_frontier/<zoo>/`` folder: its measured models and its settings."""
     folder = Path(folder)
     settings = json.loads(read_text(folder / SETTINGS_FILE, 1 << 20))
-    models = pd.read_csv(folder / MODELS_FILE)
+    models = pd.read_csv(folder / MODELS_FILE, float_precision="round_trip")  # bit for bit
     missing = {"population", "test_acc", "max_error_iou", "l2_checkpoint"} - set(models)
     if missing:
         raise ValueError(f"{folder / MODELS_FILE}: columns {sorted(missing)} missing")

@@ -160,7 +160,9 @@ def save_frontier(folder, result: FrontierResult) -> None:
     temporary folder and renamed."""
     with staged_dir(folder) as tmp:
         tmp = Path(tmp)
-        write_csv(result.models, tmp / "models.csv")
+        # exact: an audit reads the curves back and must see the accuracies the run compared
+        # with (8 digits moved a model at the edge of a curve's accuracy range outside it)
+        write_csv(result.models, tmp / "models.csv", exact=True)
         write_csv(result.points, tmp / "curves.csv")
         (tmp / SETTINGS_FILE).write_text(json.dumps(result.settings, indent=1))
         save_tensors({k: torch.from_numpy(v.astype(np.uint8)) for k, v in result.masks.items()},
