@@ -33,7 +33,9 @@ def test_matching_keeps_the_function_and_finds_a_permuted_copy(seed, name, activ
     before = population_forward(layout.unflatten(model[None]), x, activation, arch=arch)
     after = population_forward(layout.unflatten(aligned.double()[None]), x, activation,
                                arch=arch)
-    assert (before - after).abs().max() < 1e-5  # aligned is float32
+    # aligned is float32: its outputs agree to float32's relative precision (relu outputs of
+    # random deep weights reach ~100, where 1e-5 absolute is 1e-7 relative)
+    assert (before - after).abs().max() < 1e-5 * max(1.0, float(before.abs().max()))
     assert (aligned.double() - reference).norm() <= (model - reference).norm() + 1e-4
     # a permuted copy of the reference is matched back onto it exactly
     shuffled = reference.gather(-1, permutation_index(
