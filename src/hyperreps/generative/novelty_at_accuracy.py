@@ -167,13 +167,20 @@ def compare_at_accuracy(acc, iou, reference: CurveReference, seed: int = 0,
         if fit_b is not None:
             deltas[b] = _mean_delta(acc[idx], iou[idx], fit_b)[0]
             gaps[b] = _ratio(deltas[b], reference.independent_deltas[b])
-    tail = 100 * (1 - confidence) / 2
-    for values, low, high in ((deltas, "ci_low", "ci_high"), (gaps, "gap_ci_low", "gap_ci_high")):
-        defined = values[np.isfinite(values)]
-        if n and len(defined) >= min_defined * n:
-            out[low], out[high] = (float(np.percentile(defined, tail)),
-                                   float(np.percentile(defined, 100 - tail)))
+    out["ci_low"], out["ci_high"] = _percentile_ci(deltas, confidence, min_defined)
+    out["gap_ci_low"], out["gap_ci_high"] = _percentile_ci(gaps, confidence, min_defined)
     return out
+
+
+def _percentile_ci(values: np.ndarray, confidence: float, min_defined: float
+                   ) -> tuple[float, float]:
+    """The percentile interval of the resampled ``values`` over those defined, if they are at
+    least ``min_defined`` of all; else NaN."""
+    defined = values[np.isfinite(values)]
+    if not len(values) or not len(defined) or len(defined) < min_defined * len(values):
+        return float("nan"), float("nan")
+    tail = 100 * (1 - confidence) / 2
+    return float(np.percentile(defined, tail)), float(np.percentile(defined, 100 - tail))
 
 
 def compare_populations(acc, iou, base_acc, base_iou, reference: CurveReference, seed: int = 0,
@@ -196,11 +203,7 @@ def compare_populations(acc, iou, base_acc, base_iou, reference: CurveReference,
         if fit_b is not None:
             diffs[b] = (_mean_delta(acc[i], iou[i], fit_b)[0]
                         - _mean_delta(base_acc[j], base_iou[j], fit_b)[0])
-    defined = diffs[np.isfinite(diffs)]
-    if len(defined) and len(defined) >= 0.95 * len(diffs):
-        tail = 100 * (1 - confidence) / 2
-        out["ci_low"], out["ci_high"] = (float(np.percentile(defined, tail)),
-                                         float(np.percentile(defined, 100 - tail)))
+    out["ci_low"], out["ci_high"] = _percentile_ci(diffs, confidence, 0.95)
     return out
 
 

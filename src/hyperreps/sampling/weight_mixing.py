@@ -68,13 +68,20 @@ def _repaired_layers(layout: ParameterLayout) -> list:
     """Every layer but the output layer (the last of the main path), in the order the forward
     pass computes them (a skip branch's layers where its sum is taken): repairing in this
     order leaves every repaired layer's inputs unchanged by later repairs."""
+    ops = architecture_of(layout).ops
+    output = [op.layer for op in ops if op.kind == "layer"][-1]
     ordered = []
-    for op in architecture_of(layout).ops:
+    for op in ops:
         if op.kind == "layer":
             ordered.append(op.layer)
         ordered += [b.layer for b in op.branch if b.kind == "layer"]
-    main = [op.layer for op in architecture_of(layout).ops if op.kind == "layer"]
-    return [layer for layer in ordered if layer.name != main[-1].name]
+    return [layer for layer in ordered if layer.name != output.name]
+
+
+def _unit_moments(output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std of each unit (dim 1) of a layer's output, over images and positions."""
+    per_unit = output.transpose(0, 1).reshape(output.shape[1], -1)
+    return per_unit.mean(1), per_unit.std(1)
 
 
 @torch.no_grad()
@@ -93,8 +100,7 @@ def unit_statistics(weights: torch.Tensor, layout: ParameterLayout, activation: 
             model.load_flat(weights[i])
             model(images)
             for name, o in captured.items():
-                per_unit = o.transpose(0, 1).reshape(o.shape[1], -1)
-                out[name][i, 0], out[name][i, 1] = per_unit.mean(1), per_unit.std(1)
+                out[name][i, 0], out[name][i, 1] = _unit_moments(o)
     finally:
         for h in hooks:
             h.remove()
@@ -124,9 +130,7 @@ def repair_activations(mixes: torch.Tensor, target: dict[str, torch.Tensor],
                 model(images)
             finally:
                 hook.remove()
-            o = captured[0]
-            per_unit = o.transpose(0, 1).reshape(o.shape[1], -1)
-            mean, std = per_unit.mean(1), per_unit.std(1)
+            mean, std = _unit_moments(captured[0])
             t_mean, t_std = target[layer.name][i]
             s = t_std / std.clamp_min(eps)
             module.weight.mul_(s.view(-1, *([1] * (module.weight.dim() - 1))))
